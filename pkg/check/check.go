@@ -1,0 +1,111 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
+)
+
+// Sample says which sample is being taken.
+type Sample struct {
+	// BakeStart is when the bake began (the first sample of the first
+	// invocation); it is carried across continuations.
+	BakeStart time.Time
+	// Now is when this sample starts.
+	Now time.Time
+	// Number counts samples across the whole bake, from 0.
+	Number int
+}
+
+// Sampler takes one sample of a group of checks of the same kind.
+type Sampler interface {
+	// Sample returns exactly one Result per check, in the order the checks
+	// were given to the kind's factory. It must honour ctx's deadline. A
+	// check that cannot run returns an Error result, not a Go error.
+	Sample(ctx context.Context, s Sample) []verdict.Result
+}
+
+// Item is one check of a spec with its position, so a kind can report
+// problems at the right path ("checks[3].http.url").
+type Item struct {
+	Index int
+	Check spec.Check
+}
+
+// Path returns the check's path in the spec, e.g. "checks[3]".
+func (it Item) Path() string { return spec.Index("checks", it.Index) }
+
+// Group is a Sampler and the spec checks it answers for.
+type Group struct {
+	Kind    string
+	Items   []Item
+	Sampler Sampler
+}
+
+// Suite is every check group of one spec.
+type Suite struct {
+	Groups []Group
+	// Count is the number of checks across all groups.
+	Count int
+	// OnPanic, when set, is told of a sampler's panic with its stack, for
+	// the log; the checks concerned get Error results either way.
+	OnPanic func(kind string, value any, stack []byte)
+}
+
+// Run takes one sample of every check, groups in parallel, and returns one
+// result per check indexed by the check's position in the spec. A sampler
+// that panics, or that returns the wrong number of results, yields Error
+// results for its checks; the other groups are unaffected.
+func (s Suite) Run(ctx context.Context, at Sample) []verdict.Result {
+	out := make([]verdict.Result, s.Count)
+	var wg sync.WaitGroup
+	for _, g := range s.Groups {
+		wg.Go(func() {
+			rs := s.sampleSafely(ctx, g, at)
+			for i, it := range g.Items {
+				out[it.Index] = rs[i]
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func (s Suite) sampleSafely(ctx context.Context, g Group, at Sample) (rs []verdict.Result) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			if s.OnPanic != nil {
+				s.OnPanic(g.Kind, p, debug.Stack())
+			}
+			rs = errorResults(g, fmt.Sprintf("check panicked: %v", p), time.Since(start))
+		}
+	}()
+	rs = g.Sampler.Sample(ctx, at)
+	if len(rs) != len(g.Items) {
+		return errorResults(g, fmt.Sprintf("internal error: %s sampler returned %d results for %d checks", g.Kind, len(rs), len(g.Items)), time.Since(start))
+	}
+	for i := range rs {
+		// The sampler owns its results; the suite owns their identity.
+		rs[i].Check = g.Items[i].Check.Name
+		rs[i].Kind = g.Kind
+		if rs[i].Verdict == 0 {
+			rs[i].Verdict = verdict.Error
+			rs[i].Observed = "internal error: no verdict set"
+		}
+	}
+	return rs
+}
+
+func errorResults(g Group, msg string, d time.Duration) []verdict.Result {
+	rs := make([]verdict.Result, len(g.Items))
+	for i, it := range g.Items {
+		rs[i] = verdict.Result{Check: it.Check.Name, Kind: g.Kind, Verdict: verdict.Error, Observed: msg, Duration: d}
+	}
+	return rs
+}

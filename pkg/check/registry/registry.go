@@ -1,0 +1,88 @@
+// Package registry maps each check kind named in a spec to the factory
+// that builds its sampler. It is the one place a kind is added, and it
+// fails loudly — listing the kinds it has — on a kind it does not know.
+package registry
+
+import (
+	"context"
+	"crypto/x509"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/spec"
+)
+
+// CloudWatch is the part of *cloudwatch.Client the checks use.
+type CloudWatch interface {
+	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+	GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
+}
+
+// Clients are what checks are built from. main builds them once per cold
+// start; tests pass fakes.
+type Clients struct {
+	CloudWatch CloudWatch
+	// RootCAs, when set, replaces the system roots for HTTPS probes (tests
+	// use it to trust an httptest server; production leaves it nil).
+	RootCAs *x509.CertPool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Factory builds the sampler for every check of one kind in a spec. It
+// validates what only the kind knows (expressions, rule names) and returns
+// every problem with its path.
+type Factory func(c Clients, items []check.Item) (check.Sampler, spec.Errors)
+
+// factories is the registry. Add a kind here and nowhere else.
+var factories = map[string]Factory{}
+
+// Available lists the kinds this build can run, sorted.
+func Available() []string {
+	ks := make([]string, 0, len(factories))
+	for k := range factories {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Build groups a validated spec's checks by kind and builds each group's
+// sampler. The error, when not nil, is a spec.Errors listing every problem.
+func Build(s spec.Spec, c Clients) (check.Suite, error) {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	var (
+		errs  spec.Errors
+		order []string
+		byK   = map[string][]check.Item{}
+	)
+	for i, ch := range s.Checks {
+		k := ch.Kind()
+		if _, ok := factories[k]; !ok {
+			errs.Add(spec.Index("checks", i), "check kind %q is not available (available: %s)", k, strings.Join(Available(), ", "))
+			continue
+		}
+		if _, seen := byK[k]; !seen {
+			order = append(order, k)
+		}
+		byK[k] = append(byK[k], check.Item{Index: i, Check: ch})
+	}
+	suite := check.Suite{Count: len(s.Checks)}
+	for _, k := range order {
+		sampler, ferrs := factories[k](c, byK[k])
+		errs = append(errs, ferrs...)
+		if sampler != nil && len(ferrs) == 0 {
+			suite.Groups = append(suite.Groups, check.Group{Kind: k, Items: byK[k], Sampler: sampler})
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return check.Suite{}, err
+	}
+	return suite, nil
+}

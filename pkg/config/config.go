@@ -1,0 +1,150 @@
+// Package config reads each function's settings from its environment,
+// once, at cold start. The variable names are exported constants so the
+// CDK stack in infra/ sets exactly the names the functions read.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Environment variables shared by every function.
+const (
+	// EnvLogLevel is debug, info (default), warn or error.
+	EnvLogLevel = "POSTDEPLOY_LOG_LEVEL"
+	// EnvMetricNamespace is the CloudWatch namespace of the suite's EMF
+	// metrics (default "Postdeploy").
+	EnvMetricNamespace = "POSTDEPLOY_METRIC_NAMESPACE"
+	// EnvCloudWatchProtocol chooses the wire protocol of the CloudWatch
+	// client: "" (the SDK's default, Smithy RPC v2 CBOR), "query" or
+	// "json", for emulators that speak only the older protocols.
+	EnvCloudWatchProtocol = "POSTDEPLOY_CLOUDWATCH_PROTOCOL"
+)
+
+// Environment variables of functions/verify.
+const (
+	// EnvEventBus is the EventBridge bus that receives "Post-Deploy
+	// Verification Completed" events (default "default"; "off" sends none).
+	EnvEventBus = "POSTDEPLOY_EVENT_BUS"
+	// EnvSafetyMargin is how long before the Lambda deadline verify stops
+	// sampling to report (default 20s).
+	EnvSafetyMargin = "POSTDEPLOY_SAFETY_MARGIN"
+)
+
+// Defaults.
+const (
+	DefaultMetricNamespace = "Postdeploy"
+	DefaultEventBus        = "default"
+	DefaultSafetyMargin    = 20 * time.Second
+)
+
+// Common are the settings every function reads.
+type Common struct {
+	LogLevel           slog.Level
+	MetricNamespace    string
+	CloudWatchProtocol string
+}
+
+// Verify is functions/verify's configuration.
+type Verify struct {
+	Common
+	// EventBus is "" when events are off.
+	EventBus     string
+	SafetyMargin time.Duration
+}
+
+// Getenv is os.Getenv's signature, so tests pass a map lookup.
+type Getenv func(string) string
+
+// loader accumulates every problem so one run reports all of them.
+type loader struct {
+	getenv Getenv
+	errs   []error
+}
+
+func (l *loader) str(name, def string) string {
+	if v := strings.TrimSpace(l.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be a duration such as \"20s\"", name, v))
+		return def
+	}
+	return d
+}
+
+func (l *loader) bool(name string, def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(l.getenv(name))) {
+	case "":
+		return def
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	default:
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be true or false", name, l.getenv(name)))
+		return def
+	}
+}
+
+func (l *loader) oneOf(name, def string, valid ...string) string {
+	v := l.str(name, def)
+	for _, ok := range valid {
+		if v == ok {
+			return v
+		}
+	}
+	l.errs = append(l.errs, fmt.Errorf("%s=%q: must be one of %s", name, v, strings.Join(quoteAll(valid), ", ")))
+	return def
+}
+
+func (l *loader) common() Common {
+	c := Common{MetricNamespace: l.str(EnvMetricNamespace, DefaultMetricNamespace)}
+	switch lv := strings.ToLower(l.str(EnvLogLevel, "info")); lv {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be debug, info, warn or error", EnvLogLevel, lv))
+	}
+	c.CloudWatchProtocol = l.oneOf(EnvCloudWatchProtocol, "", "", "query", "json")
+	return c
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// LoadVerify reads functions/verify's settings; the error joins every
+// problem found.
+func LoadVerify(getenv Getenv) (Verify, error) {
+	l := &loader{getenv: getenv}
+	c := Verify{Common: l.common()}
+	c.EventBus = l.str(EnvEventBus, DefaultEventBus)
+	if c.EventBus == "off" {
+		c.EventBus = ""
+	}
+	c.SafetyMargin = l.duration(EnvSafetyMargin, DefaultSafetyMargin)
+	return c, errors.Join(l.errs...)
+}
