@@ -64,3 +64,7 @@ require (
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+// node_modules holds the pinned CDK CLI and dynalite (package.json); the
+// CDK CLI ships Go template files that are not part of this module.
+ignore ./node_modules
