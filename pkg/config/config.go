@@ -6,15 +6,14 @@ package config
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 )
 
-// Environment variables shared by every function.
+// Environment variables shared by every function. Log level and format
+// are Lambda's own AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT, set by
+// the function's logging config.
 const (
-	// EnvLogLevel is debug, info (default), warn or error.
-	EnvLogLevel = "POSTDEPLOY_LOG_LEVEL"
 	// EnvMetricNamespace is the CloudWatch namespace of the suite's EMF
 	// metrics (default "Postdeploy").
 	EnvMetricNamespace = "POSTDEPLOY_METRIC_NAMESPACE"
@@ -43,7 +42,6 @@ const (
 
 // Common are the settings every function reads.
 type Common struct {
-	LogLevel           slog.Level
 	MetricNamespace    string
 	CloudWatchProtocol string
 }
@@ -112,18 +110,6 @@ func (l *loader) oneOf(name, def string, valid ...string) string {
 
 func (l *loader) common() Common {
 	c := Common{MetricNamespace: l.str(EnvMetricNamespace, DefaultMetricNamespace)}
-	switch lv := strings.ToLower(l.str(EnvLogLevel, "info")); lv {
-	case "debug":
-		c.LogLevel = slog.LevelDebug
-	case "info":
-		c.LogLevel = slog.LevelInfo
-	case "warn":
-		c.LogLevel = slog.LevelWarn
-	case "error":
-		c.LogLevel = slog.LevelError
-	default:
-		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be debug, info, warn or error", EnvLogLevel, lv))
-	}
 	c.CloudWatchProtocol = l.oneOf(EnvCloudWatchProtocol, "", "", "query", "json")
 	return c
 }

@@ -1,0 +1,114 @@
+// Package notify turns what the suite saw or did into a message a person
+// can act on and publishes it to the SNS topic for its kind of alert, with
+// message attributes that subscription filter policies can match.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+)
+
+// Kind is the kind of alert; each kind has its own SNS topic.
+type Kind string
+
+// The alert kinds, one SNS topic each.
+const (
+	HighCPU        Kind = "high-cpu"
+	Application    Kind = "application"
+	Infrastructure Kind = "infrastructure"
+	Security       Kind = "security"
+	Deployments    Kind = "deployments"
+	Escalation     Kind = "escalation"
+)
+
+// Kinds lists every kind.
+var Kinds = []Kind{HighCPU, Application, Infrastructure, Security, Deployments, Escalation}
+
+// Message is one notification.
+type Message struct {
+	Kind     Kind
+	Subject  string // ≤100 characters (SNS's limit); longer is shortened
+	Body     string
+	Severity string // e.g. CRITICAL, HIGH, MEDIUM, LOW, INFO
+	Service  string // the affected service or resource, for filtering
+	Priority string // P1–P4 where triage set one
+	// Attributes are extra message attributes (string values).
+	Attributes map[string]string
+}
+
+// Publisher is the part of *sns.Client notify uses.
+type Publisher interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Router sends each kind of message to its topic.
+type Router struct {
+	API    Publisher
+	Topics map[Kind]string // kind → topic ARN
+}
+
+// MaxSubject is SNS's limit on a subject's length.
+const MaxSubject = 100
+
+// Send publishes m to the topic of its kind and returns the message id.
+func (r Router) Send(ctx context.Context, m Message) (string, error) {
+	topic, ok := r.Topics[m.Kind]
+	if !ok || topic == "" {
+		return "", fmt.Errorf("notify: no topic configured for kind %q", m.Kind)
+	}
+	attrs := map[string]snstypes.MessageAttributeValue{
+		"kind": stringAttr(string(m.Kind)),
+	}
+	for k, v := range map[string]string{"severity": m.Severity, "service": m.Service, "priority": m.Priority} {
+		if v != "" {
+			attrs[k] = stringAttr(v)
+		}
+	}
+	for k, v := range m.Attributes {
+		if v != "" {
+			attrs[k] = stringAttr(v)
+		}
+	}
+	out, err := r.API.Publish(ctx, &sns.PublishInput{
+		TopicArn:          aws.String(topic),
+		Subject:           aws.String(Subject(m.Subject)),
+		Message:           aws.String(m.Body),
+		MessageAttributes: attrs,
+	})
+	if err != nil {
+		return "", fmt.Errorf("publish %s notification to %s: %w", m.Kind, topic, err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+func stringAttr(v string) snstypes.MessageAttributeValue {
+	return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+}
+
+// Subject makes s a valid SNS subject: one line of printable characters,
+// at most 100, shortened with "…" when longer.
+func Subject(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return "postdeploy notification"
+	}
+	if len(out) > MaxSubject {
+		out = append(out[:MaxSubject-1], '…')
+	}
+	res := string(out)
+	for !utf8.ValidString(res) {
+		res = res[:len(res)-1]
+	}
+	return res
+}
