@@ -12,6 +12,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help build test bench lint fmt clean demo invoke synth node
 
+FN    ?= verify
+EVENT ?= events/verify-inline.json
+
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
@@ -31,6 +34,15 @@ test: node ## run every test: unit, handler, end-to-end and infra
 
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo: node ## run the suite end to end locally: real binaries, local AWS stand-in, dynalite
+	$(GO) run ./pkg/demo
+
+invoke: node ## replay one event against a function's real binary: make invoke FN=verify EVENT=events/<file>.json
+	$(GO) run ./pkg/demo invoke -fn $(FN) -event $(EVENT)
+
+synth: build node ## synthesize the CDK stack offline into cdk.out (no AWS credentials needed)
+	node_modules/.bin/cdk synth --quiet
 
 $(GOLANGCI):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
