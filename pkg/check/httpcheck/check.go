@@ -1,0 +1,357 @@
+package httpcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
+)
+
+// Methods are the request methods an http check may use.
+var Methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// MaxRetries bounds retries, so one check cannot hold a sample for long.
+const MaxRetries = 10
+
+// excerptLen is how much of a body a failure message quotes.
+const excerptLen = 200
+
+// probe is one http check, validated and ready to send.
+type probe struct {
+	req        Request
+	accept     []int // nil: any 2xx
+	maxLatency time.Duration
+	expect     string
+	program    *vm.Program
+}
+
+// Sampler takes one sample of every http check given to New.
+type Sampler struct {
+	client *Client
+	probes []probe
+}
+
+var _ check.Sampler = (*Sampler)(nil)
+
+// New validates the http checks and builds their sampler, with one Client
+// shared by all of them. It reports every problem, each at its path
+// (checks[3].expect, checks[3].http.method); on any problem the sampler is
+// nil.
+func New(o Options, items []check.Item) (check.Sampler, spec.Errors) {
+	var errs spec.Errors
+	probes := make([]probe, 0, len(items))
+	for _, it := range items {
+		p, perrs := newProbe(it)
+		errs = append(errs, perrs...)
+		probes = append(probes, p)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &Sampler{client: NewClient(o), probes: probes}, nil
+}
+
+func newProbe(it check.Item) (probe, spec.Errors) {
+	var errs spec.Errors
+	h := it.Check.HTTP
+	base := spec.Field(it.Path(), spec.KindHTTP)
+	if h == nil {
+		errs.Add(base, "missing: this check has no http block")
+		return probe{}, errs
+	}
+	p := probe{
+		req: Request{
+			Method:         strings.ToUpper(h.Method),
+			URL:            h.URL,
+			Header:         h.Headers,
+			Body:           h.Body,
+			Timeout:        h.Timeout.D(),
+			Retries:        h.Retries,
+			MaxRedirects:   h.MaxRedirects,
+			AllowLinkLocal: h.AllowLinkLocal,
+		},
+		accept:     h.Status,
+		maxLatency: h.MaxLatency.D(),
+		expect:     it.Check.Expect,
+	}
+	if p.req.Method == "" {
+		p.req.Method = http.MethodGet
+	}
+	if !slices.Contains(Methods, p.req.Method) {
+		errs.Add(spec.Field(base, "method"), "unknown method %q (methods: %s)", h.Method, strings.Join(Methods, ", "))
+	}
+	if msg := CheckURL(h.URL); msg != "" {
+		errs.Add(spec.Field(base, "url"), "%s", msg)
+	}
+	errs = append(errs, CheckHeaders(spec.Field(base, "headers"), h.Headers)...)
+	if h.Retries < 0 || h.Retries > MaxRetries {
+		errs.Add(spec.Field(base, "retries"), "must be between 0 and %d, got %d", MaxRetries, h.Retries)
+	}
+	for i, s := range h.Status {
+		if s < 100 || s > 599 {
+			errs.Add(spec.Index(spec.Field(base, "status"), i), "%d is not an HTTP status code (100–599)", s)
+		}
+	}
+	if h.MaxRedirects < -1 {
+		errs.Add(spec.Field(base, "maxRedirects"), "must be -1 (follow none), 0 (default %d) or a positive limit, got %d", DefaultMaxRedirects, h.MaxRedirects)
+	}
+	if p.expect != "" {
+		prog, err := Compile(p.expect)
+		if err != nil {
+			errs.Add(spec.Field(it.Path(), "expect"), "%v\n(variables: %s)", err, Variables)
+		}
+		p.program = prog
+	}
+	return p, errs
+}
+
+// Variables lists what an expect expression can use, for messages.
+const Variables = `status (int), headers (map, e.g. headers["Content-Type"]), body (string), json (decoded body or nil; json?.field), latency (duration; latency < duration("500ms"))`
+
+// Compile compiles an expect expression against Env; it must yield a bool.
+func Compile(src string) (*vm.Program, error) {
+	return expr.Compile(src, expr.Env(Env{}), expr.AsBool())
+}
+
+// CheckURL returns what is wrong with a probe URL, or "".
+func CheckURL(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return "required: the URL to probe, e.g. https://api.example.com/health"
+	case err != nil:
+		return fmt.Sprintf("not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("must be an http:// or https:// URL, got scheme %q", u.Scheme)
+	case u.Host == "":
+		return fmt.Sprintf("has no host: %q", raw)
+	}
+	return ""
+}
+
+// CheckHeaders reports header names that are not HTTP tokens and values
+// that hold control characters, at path["Name"].
+func CheckHeaders(path string, hs map[string]string) spec.Errors {
+	var errs spec.Errors
+	for _, k := range slices.Sorted(maps.Keys(hs)) {
+		at := fmt.Sprintf("%s[%q]", path, k)
+		if !isToken(k) {
+			errs.Add(at, "%q is not a valid header name (letters, digits and !#$%%&'*+-.^_`|~ only)", k)
+		}
+		if strings.ContainsAny(hs[k], "\r\n\x00") {
+			errs.Add(at, "value must not contain line breaks or NUL")
+		}
+	}
+	return errs
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Sample probes every check concurrently and judges each response.
+func (s *Sampler) Sample(ctx context.Context, _ check.Sample) []verdict.Result {
+	return SampleAll(ctx, s.client, s.probes)
+}
+
+// Prober is one check that SampleAll can run: the request to send, how to
+// judge a response, and what would have passed.
+type Prober interface {
+	Request() Request
+	Judge(*Response) verdict.Result
+	Expected() string
+}
+
+// SampleAll sends every prober's request concurrently (at most
+// Options.Concurrency at a time) and returns one result per prober, in
+// order: Judge's for a response, ErrorResult's when none came, each with
+// Expected and Duration set.
+func SampleAll[P Prober](ctx context.Context, c *Client, ps []P) []verdict.Result {
+	out := make([]verdict.Result, len(ps))
+	c.Each(ctx, len(ps), func(ctx context.Context, i int) {
+		start := c.Now()
+		req := ps[i].Request()
+		resp, err := c.Do(ctx, req)
+		if err != nil {
+			out[i] = ErrorResult(req, err)
+		} else {
+			out[i] = ps[i].Judge(resp)
+		}
+		out[i].Expected = ps[i].Expected()
+		out[i].Duration = c.Now().Sub(start)
+	})
+	return out
+}
+
+// ErrorResult is the result of a probe that got no usable response.
+func ErrorResult(req Request, err error) verdict.Result {
+	v, msg := Explain(err, req.Timeout)
+	r := verdict.Result{Target: req.URL, Verdict: v, Observed: msg}
+	var pe *ProbeError
+	if errors.As(err, &pe) {
+		if pe.Attempts > 1 {
+			r.Observed = fmt.Sprintf("%s (%d attempts)", msg, pe.Attempts)
+		}
+		r.Values = map[string]float64{"attempts": float64(pe.Attempts)}
+	}
+	return r
+}
+
+// Request is the probe's request.
+func (p probe) Request() Request { return p.req }
+
+// Judge turns a response into a verdict with its evidence.
+func (p probe) Judge(resp *Response) verdict.Result {
+	r := verdict.Result{
+		Target:  p.req.URL,
+		Verdict: verdict.Succeeded,
+		Values: map[string]float64{
+			"status":     float64(resp.Status),
+			"latency_ms": float64(resp.Latency.Milliseconds()),
+			"attempts":   float64(resp.Attempts),
+		},
+	}
+	var problems []string
+	if !p.accepts(resp.Status) {
+		problems = append(problems, fmt.Sprintf("status %d is not accepted (want %s)", resp.Status, p.statusText()))
+	}
+	if p.maxLatency > 0 && resp.Latency > p.maxLatency {
+		problems = append(problems, fmt.Sprintf("latency %s is over maxLatency %s", round(resp.Latency), p.maxLatency))
+	}
+	if p.program != nil {
+		if msg := p.eval(resp); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "status %d in %s", resp.Status, round(resp.Latency))
+	if resp.Attempts > 1 {
+		fmt.Fprintf(&b, " on attempt %d", resp.Attempts)
+	}
+	if resp.URL != "" && resp.URL != p.req.URL {
+		fmt.Fprintf(&b, " from %s", resp.URL)
+	}
+	if len(problems) > 0 {
+		r.Verdict = verdict.Failed
+		b.WriteString(": ")
+		b.WriteString(strings.Join(problems, "; "))
+	}
+	r.Observed = b.String()
+	return r
+}
+
+// eval runs the expect expression; it returns "" when it held, or why not.
+func (p probe) eval(resp *Response) string {
+	env := NewEnv(resp)
+	out, err := expr.Run(p.program, env)
+	var msg string
+	switch {
+	case err != nil:
+		msg = fmt.Sprintf("expect could not be evaluated: %s (use json?.field for fields that may be missing)", firstLine(err.Error()))
+	case out == true:
+		return ""
+	default:
+		msg = "expect was false"
+	}
+	if resp.Truncated {
+		msg += fmt.Sprintf("; body truncated at %s (body holds only the first %s, json is nil)", bodyLimitText, bodyLimitText)
+	}
+	return fmt.Sprintf("%s; body: %s", msg, Excerpt(resp.Body))
+}
+
+func (p probe) accepts(status int) bool {
+	if len(p.accept) == 0 {
+		return status >= 200 && status <= 299
+	}
+	return slices.Contains(p.accept, status)
+}
+
+// statusText says which statuses pass: "any 2xx" or "200 or 204".
+func (p probe) statusText() string {
+	if len(p.accept) == 0 {
+		return "any 2xx"
+	}
+	s := make([]string, len(p.accept))
+	for i, c := range p.accept {
+		s[i] = strconv.Itoa(c)
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// Expected renders what would have passed.
+func (p probe) Expected() string {
+	parts := []string{"status " + p.statusText()}
+	if p.maxLatency > 0 {
+		parts = append(parts, "latency ≤ "+p.maxLatency.String())
+	}
+	if p.expect != "" {
+		parts = append(parts, "expect `"+p.expect+"`")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Excerpt quotes the start of a body for a message: at most 200 bytes, cut
+// on a rune boundary, with "…" when cut.
+func Excerpt(b []byte) string {
+	if len(b) == 0 {
+		return "(empty)"
+	}
+	cut := len(b) > excerptLen
+	if cut {
+		b = b[:excerptLen]
+		for len(b) > 0 && !utf8.Valid(b) {
+			b = b[:len(b)-1]
+		}
+	}
+	s := strconv.Quote(string(b))
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// round keeps two or three significant digits: 1.23s, 123ms, 4.56ms.
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= 100*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
