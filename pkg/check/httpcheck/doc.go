@@ -27,7 +27,8 @@
 // configuration error at checks[i].expect. It sees:
 //
 //	status   int                 the response status
-//	headers  map[string]string   first value of each header, canonical names: headers["Content-Type"]
+//	headers  map[string]string   first value of each header, canonical names: headers["Content-Type"];
+//	                             "" when absent
 //	body     string              the body, at most 1 MiB
 //	json     any                 the body decoded as JSON (objects, arrays, float64 numbers, …),
 //	                             nil when the body is not JSON or was cut at 1 MiB
