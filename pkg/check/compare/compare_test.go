@@ -164,7 +164,9 @@ func TestNewValidation(t *testing.T) {
 		{"window shorter than a period", func(c *spec.Check) { c.Compare.Window = spec.Duration(30 * time.Second) }, []string{"checks[3].compare.window"}},
 		{"window shorter than minSamples periods", func(c *spec.Check) { c.Compare.Window = spec.Duration(5 * time.Minute) }, []string{"checks[3].compare.window"}},
 		{"window fits lowered minSamples", func(c *spec.Check) { c.Compare.Window = spec.Duration(5 * time.Minute); c.MinSamples = 5 }, nil},
-		{"baseline without metric", func(c *spec.Check) { c.Compare.Baseline.MetricStat = spec.MetricStat{Dimensions: map[string]string{"TargetGroup": "blue"}} }, []string{
+		{"baseline without metric", func(c *spec.Check) {
+			c.Compare.Baseline.MetricStat = spec.MetricStat{Dimensions: map[string]string{"TargetGroup": "blue"}}
+		}, []string{
 			"checks[3].compare.baseline.namespace", "checks[3].compare.baseline.name", "checks[3].compare.baseline.stat",
 		}},
 		{"canary without stat", func(c *spec.Check) { c.Compare.Canary.Stat = "" }, []string{"checks[3].compare.canary.stat"}},
