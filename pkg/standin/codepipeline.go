@@ -1,0 +1,277 @@
+package standin
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// opHandler answers one operation. It runs with Server.mu held and
+// returns the response tree (or a *rawResponse) or an *APIError.
+type opHandler func(s *Server, req *request) (any, error)
+
+var handlers = map[string]map[string]opHandler{
+	CodePipeline: {
+		"PutJobSuccessResult":  cpPutJobSuccess,
+		"PutJobFailureResult":  cpPutJobFailure,
+		"GetJobDetails":        cpGetJobDetails,
+		"GetPipelineExecution": cpGetPipelineExecution,
+		"ListActionExecutions": cpListActionExecutions,
+		"RollbackStage":        cpRollbackStage,
+	},
+	CloudWatch: {
+		"DescribeAlarms": cwDescribeAlarms,
+		"GetMetricData":  cwGetMetricData,
+		"PutMetricData":  cwPutMetricData,
+	},
+	SSM: {
+		"GetParameter":             ssmGetParameter,
+		"StartAutomationExecution": ssmStartAutomation,
+	},
+	S3: {
+		"GetObject":  s3GetObject,
+		"HeadObject": s3GetObject,
+		"PutObject":  s3PutObject,
+	},
+	EventBridge: {"PutEvents": ebPutEvents},
+	SNS:         {"Publish": snsPublish},
+	ECS: {
+		"DescribeServices": ecsDescribeServices,
+		"UpdateService":    ecsUpdateService,
+	},
+	EC2: {
+		"DescribeInstances": ec2DescribeInstances,
+		"RebootInstances":   ec2RebootInstances,
+	},
+	AutoScaling: {
+		"DescribeAutoScalingGroups": asgDescribe,
+		"SetDesiredCapacity":        asgSetDesired,
+	},
+	CodeDeploy: {
+		"GetDeployment":  cdGetDeployment,
+		"StopDeployment": cdStopDeployment,
+	},
+	Lambda: {
+		"GetAlias":    lambdaGetAlias,
+		"UpdateAlias": lambdaUpdateAlias,
+	},
+	ECR:        {"DescribeImageScanFindings": ecrDescribeFindings},
+	Inspector2: {"ListFindings": inspectorListFindings},
+}
+
+func handlerFor(service, op string) opHandler { return handlers[service][op] }
+
+func implementedList(service string) string {
+	var ops []string
+	for op := range handlers[service] {
+		ops = append(ops, op)
+	}
+	if len(ops) == 0 {
+		return "nothing for this service"
+	}
+	sort.Strings(ops)
+	return strings.Join(ops, ", ")
+}
+
+// CodePipeline limits the suite must respect (from the API reference).
+const (
+	maxSummary           = 2048
+	maxContinuationToken = 2048
+	maxFailureMessage    = 5000
+)
+
+func validation(format string, args ...any) *APIError {
+	return apiErr(400, "ValidationException", format, args...)
+}
+
+// trackJob returns the job, creating it on first report when unknown.
+func (s *Server) trackJob(id string) *JobState {
+	j, ok := s.st.jobs[id]
+	if !ok {
+		j = &JobState{ID: id, Status: "InProgress", job: Job{ID: id}}
+		s.st.jobs[id] = j
+	}
+	return j
+}
+
+func jobTerminal(j *JobState, op string) *APIError {
+	if j.Status == "InProgress" {
+		return nil
+	}
+	return apiErr(400, "InvalidJobStateException",
+		"%s on job %s: the job is already %s (reported %d time(s)); a job takes exactly one terminal report", op, j.ID, j.Status, len(j.Reports))
+}
+
+func cpPutJobSuccess(s *Server, req *request) (any, error) {
+	in := req.input
+	id := str(in, "jobId")
+	if id == "" {
+		return nil, validation("1 validation error detected: Value at 'jobId' failed to satisfy constraint: Member must not be null")
+	}
+	token := str(in, "continuationToken")
+	details := obj(in, "executionDetails")
+	summary := str(details, "summary")
+	vars := map[string]string{}
+	for k, v := range obj(in, "outputVariables") {
+		if sv, ok := v.(string); ok {
+			vars[k] = sv
+		}
+	}
+	switch {
+	case utf8.RuneCountInString(summary) > maxSummary:
+		return nil, validation("Value at 'executionDetails.summary' failed to satisfy constraint: Member must have length less than or equal to %d (got %d)", maxSummary, utf8.RuneCountInString(summary))
+	case len(token) > maxContinuationToken:
+		return nil, validation("Value at 'continuationToken' failed to satisfy constraint: Member must have length less than or equal to %d (got %d)", maxContinuationToken, len(token))
+	case token != "" && len(vars) > 0:
+		return nil, validation("outputVariables can only be included when there is no continuationToken on the request")
+	}
+	j := s.trackJob(id)
+	if e := jobTerminal(j, "PutJobSuccessResult"); e != nil {
+		return nil, e
+	}
+	if token == "" {
+		j.Status = "Succeeded"
+	}
+	if len(vars) == 0 {
+		vars = nil
+	}
+	j.Reports = append(j.Reports, JobReport{Time: s.now(), Kind: "success", ContinuationToken: token,
+		Summary: summary, ExternalID: str(details, "externalExecutionId"), OutputVariables: vars})
+	return map[string]any{}, nil
+}
+
+func cpPutJobFailure(s *Server, req *request) (any, error) {
+	in := req.input
+	id := str(in, "jobId")
+	fd := obj(in, "failureDetails")
+	if id == "" || fd == nil {
+		return nil, validation("jobId and failureDetails are required")
+	}
+	typ, msg := str(fd, "type"), str(fd, "message")
+	switch typ {
+	case "JobFailed", "ConfigurationError", "PermissionError", "RevisionOutOfSync", "RevisionUnavailable", "SystemUnavailable":
+	default:
+		return nil, validation("Value %q at 'failureDetails.type' failed to satisfy constraint: Member must satisfy enum value set: [JobFailed, ConfigurationError, PermissionError, RevisionOutOfSync, RevisionUnavailable, SystemUnavailable]", typ)
+	}
+	if msg == "" || utf8.RuneCountInString(msg) > maxFailureMessage {
+		return nil, validation("Value at 'failureDetails.message' failed to satisfy constraint: Member must have length between 1 and %d (got %d)", maxFailureMessage, utf8.RuneCountInString(msg))
+	}
+	j := s.trackJob(id)
+	if e := jobTerminal(j, "PutJobFailureResult"); e != nil {
+		return nil, e
+	}
+	j.Status = "Failed"
+	j.Reports = append(j.Reports, JobReport{Time: s.now(), Kind: "failure", FailureType: typ, Message: msg,
+		ExternalID: str(fd, "externalExecutionId")})
+	return map[string]any{}, nil
+}
+
+func cpGetJobDetails(s *Server, req *request) (any, error) {
+	id := str(req.input, "jobId")
+	j, ok := s.st.jobs[id]
+	if !ok {
+		return nil, apiErr(400, "JobNotFoundException", "job %q was not found; seed it in Scenario.Jobs or AddJob", id)
+	}
+	job := j.job
+	var arts []any
+	for _, a := range job.InputArtifacts {
+		arts = append(arts, map[string]any{
+			"name": a.Name,
+			"location": map[string]any{"type": "S3",
+				"s3Location": map[string]any{"bucketName": a.Bucket, "objectKey": a.Key}},
+		})
+	}
+	cfg := map[string]any{}
+	if job.FunctionName != "" {
+		cfg["FunctionName"] = job.FunctionName
+	}
+	if job.UserParameters != "" {
+		cfg["UserParameters"] = job.UserParameters
+	}
+	data := map[string]any{
+		"actionTypeId":        map[string]any{"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+		"actionConfiguration": map[string]any{"configuration": cfg},
+		"pipelineContext": map[string]any{
+			"pipelineName":        job.PipelineName,
+			"stage":               map[string]any{"name": job.StageName},
+			"action":              map[string]any{"name": job.ActionName},
+			"pipelineExecutionId": job.ExecutionID,
+		},
+		"artifactCredentials": map[string]any{"accessKeyId": "standin", "secretAccessKey": "standin", "sessionToken": "standin"},
+	}
+	if arts != nil {
+		data["inputArtifacts"] = arts
+	}
+	if job.ContinuationToken != "" {
+		data["continuationToken"] = job.ContinuationToken
+	}
+	return map[string]any{"jobDetails": map[string]any{"id": id, "accountId": AccountID, "data": data}}, nil
+}
+
+func (s *Server) execution(req *request) (*PipelineExecution, *APIError) {
+	p, id := str(req.input, "pipelineName"), str(req.input, "pipelineExecutionId")
+	if id == "" {
+		id = str(obj(req.input, "filter"), "pipelineExecutionId")
+	}
+	e, ok := s.st.executions[p+"/"+id]
+	if !ok {
+		if id == "" {
+			for _, x := range s.st.executions {
+				if x.PipelineName == p {
+					return x, nil
+				}
+			}
+		}
+		return nil, apiErr(400, "PipelineExecutionNotFoundException", "pipeline %q has no execution %q in the scenario", p, id)
+	}
+	return e, nil
+}
+
+func cpGetPipelineExecution(s *Server, req *request) (any, error) {
+	e, aerr := s.execution(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return map[string]any{"pipelineExecution": map[string]any{
+		"pipelineName": e.PipelineName, "pipelineExecutionId": e.ID, "status": e.Status, "pipelineVersion": 1,
+	}}, nil
+}
+
+func cpListActionExecutions(s *Server, req *request) (any, error) {
+	e, aerr := s.execution(req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var out []any
+	for i, a := range e.Actions {
+		st := a.Status
+		if st == "" {
+			st = "Succeeded"
+		}
+		d := map[string]any{
+			"pipelineExecutionId": e.ID, "actionExecutionId": fmt.Sprintf("%s-%d", e.ID, i+1),
+			"stageName": a.StageName, "actionName": a.ActionName, "status": st, "pipelineVersion": 1,
+			"startTime": s.st.start, "lastUpdateTime": s.st.start,
+		}
+		if a.Summary != "" {
+			d["output"] = map[string]any{"executionResult": map[string]any{"externalExecutionSummary": a.Summary}}
+		}
+		out = append(out, d)
+	}
+	return map[string]any{"actionExecutionDetails": out}, nil
+}
+
+func cpRollbackStage(s *Server, req *request) (any, error) {
+	p, stage, target := str(req.input, "pipelineName"), str(req.input, "stageName"), str(req.input, "targetPipelineExecutionId")
+	if p == "" || stage == "" || target == "" {
+		return nil, validation("pipelineName, stageName and targetPipelineExecutionId are required")
+	}
+	if _, ok := s.st.executions[p+"/"+target]; !ok {
+		return nil, apiErr(400, "PipelineExecutionNotFoundException", "pipeline %q has no execution %q to roll back to", p, target)
+	}
+	id := s.st.nextID("rollback-")
+	s.st.executions[p+"/"+id] = &PipelineExecution{PipelineName: p, ID: id, Status: "InProgress",
+		Actions: []ActionExecution{{StageName: stage, ActionName: "Rollback", Status: "InProgress"}}}
+	return map[string]any{"pipelineExecutionId": id}, nil
+}

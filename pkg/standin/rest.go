@@ -1,0 +1,54 @@
+package standin
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+const lambdaPrefix = "/2015-03-31/functions/"
+
+// routeREST recognises the REST-JSON operations by method and path:
+// Lambda GetAlias / UpdateAlias and Inspector2 ListFindings.
+func routeREST(r *http.Request, body []byte, req *request) (bool, *APIError) {
+	path := r.URL.EscapedPath()
+	switch {
+	case strings.HasPrefix(path, lambdaPrefix):
+		req.proto, req.service = ProtoRESTJSON, Lambda
+		segs := strings.Split(strings.TrimPrefix(path, lambdaPrefix), "/")
+		for i, sg := range segs {
+			if u, err := url.PathUnescape(sg); err == nil {
+				segs[i] = u
+			}
+		}
+		if len(segs) != 3 || segs[1] != "aliases" {
+			req.op = r.Method + " " + r.URL.Path
+			return true, apiErr(404, "UnknownOperationException", "the stand-in serves only Lambda GetAlias and UpdateAlias, not %s %s", r.Method, r.URL.Path)
+		}
+		in, err := decodeJSON(body)
+		if err != nil {
+			req.op = "UpdateAlias"
+			return true, apiErr(400, "InvalidRequestContentException", "%v", err)
+		}
+		in["FunctionName"], in["Name"] = segs[0], segs[2]
+		req.input = in
+		switch r.Method {
+		case http.MethodGet:
+			req.op = "GetAlias"
+		case http.MethodPut:
+			req.op = "UpdateAlias"
+		default:
+			req.op = r.Method + "Alias"
+		}
+		return true, nil
+	case path == "/findings/list":
+		req.proto, req.service, req.op = ProtoRESTJSON, Inspector2, "ListFindings"
+		in, err := decodeJSON(body)
+		if err != nil {
+			return true, apiErr(400, "ValidationException", "%v", err)
+		}
+		req.input = in
+		return true, nil
+	}
+	return false, nil
+}
