@@ -6,6 +6,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,7 +40,26 @@ type Message struct {
 	Priority string // P1–P4 where triage set one
 	// Attributes are extra message attributes (string values).
 	Attributes map[string]string
+	// Chatbot, when set, is published instead of Body to a Router whose
+	// Format is FormatChatbot (Alert.Message sets it).
+	Chatbot *ChatbotNotification
 }
+
+// Format is how a Router writes the SNS message body.
+type Format string
+
+// The formats.
+const (
+	// FormatText publishes Body: for email and SMS subscribers.
+	FormatText Format = "text"
+	// FormatChatbot publishes the AWS Chatbot custom-notification JSON,
+	// which Chatbot renders in Slack and Teams.
+	FormatChatbot Format = "chatbot"
+)
+
+// MaxBody bounds the body published: SNS accepts 256 KiB per message,
+// attributes included.
+const MaxBody = 240 << 10
 
 // Publisher is the part of *sns.Client notify uses.
 type Publisher interface {
@@ -50,6 +70,8 @@ type Publisher interface {
 type Router struct {
 	API    Publisher
 	Topics map[Kind]string // kind → topic ARN
+	// Format of the body ("" is FormatText).
+	Format Format
 }
 
 // MaxSubject is SNS's limit on a subject's length.
@@ -74,16 +96,40 @@ func (r Router) Send(ctx context.Context, m Message) (string, error) {
 			attrs[k] = stringAttr(v)
 		}
 	}
+	body, err := r.body(m)
+	if err != nil {
+		return "", err
+	}
 	out, err := r.API.Publish(ctx, &sns.PublishInput{
 		TopicArn:          aws.String(topic),
 		Subject:           aws.String(Subject(m.Subject)),
-		Message:           aws.String(m.Body),
+		Message:           aws.String(body),
 		MessageAttributes: attrs,
 	})
 	if err != nil {
 		return "", fmt.Errorf("publish %s notification to %s: %w", m.Kind, topic, err)
 	}
 	return aws.ToString(out.MessageId), nil
+}
+
+func (r Router) body(m Message) (string, error) {
+	if r.Format == FormatChatbot {
+		c := m.Chatbot
+		if c == nil {
+			c = &ChatbotNotification{Version: "1.0", Source: "custom", Content: ChatbotContent{
+				TextType: "client-markdown", Title: Subject(m.Subject), Description: m.Body,
+			}}
+		}
+		return c.JSON()
+	}
+	body := m.Body
+	if body == "" {
+		body = Subject(m.Subject)
+	}
+	if len(body) > MaxBody {
+		body = strings.ToValidUTF8(body[:MaxBody], "") + "\n[message truncated]"
+	}
+	return body, nil
 }
 
 func stringAttr(v string) snstypes.MessageAttributeValue {
