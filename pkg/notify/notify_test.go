@@ -184,4 +184,3 @@ func TestRunbooksComplete(t *testing.T) {
 		t.Errorf("RunbookURL = %q; want https://w/x/high-cpu", got)
 	}
 }
-
