@@ -104,6 +104,10 @@ func (s *Sampler) Sample(ctx context.Context, _ check.Sample) []verdict.Result {
 	return httpcheck.SampleAll(ctx, s.client, s.targets)
 }
 
+// CloseIdleConnections closes the connections the sampler keeps alive
+// between samples; call it when the sampler is dropped.
+func (s *Sampler) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
 // Request is the target's request.
 func (t target) Request() httpcheck.Request { return t.req }
 

@@ -35,7 +35,7 @@ func BenchmarkSample100Probes(b *testing.B) {
 	if len(errs) != 0 {
 		b.Fatalf("New: %v", errs)
 	}
-	defer s.(*Sampler).client.CloseIdleConnections()
+	defer s.(*Sampler).CloseIdleConnections()
 	start := time.Now()
 	for b.Loop() {
 		for i, r := range s.Sample(context.Background(), check.Sample{Now: time.Now()}) {

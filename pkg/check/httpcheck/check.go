@@ -179,6 +179,10 @@ func (s *Sampler) Sample(ctx context.Context, _ check.Sample) []verdict.Result {
 	return SampleAll(ctx, s.client, s.probes)
 }
 
+// CloseIdleConnections closes the connections the sampler keeps alive
+// between samples; call it when the sampler is dropped.
+func (s *Sampler) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
 // Prober is one check that SampleAll can run: the request to send, how to
 // judge a response, and what would have passed.
 type Prober interface {

@@ -226,7 +226,7 @@ func TestSample(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatalf("New: %v", errs)
 	}
-	defer s.(*Sampler).client.CloseIdleConnections()
+	defer s.(*Sampler).CloseIdleConnections()
 	got := s.Sample(context.Background(), check.Sample{Now: time.Now()})
 	if len(got) != len(cases) {
 		t.Fatalf("Sample returned %d results; want %d", len(got), len(cases))
@@ -277,5 +277,26 @@ func TestDNSNameToLinkLocalRefused(t *testing.T) {
 	resp, err := local.Do(context.Background(), Request{URL: "http://imds.test:" + port + "/"})
 	if err != nil || resp.Status != http.StatusOK {
 		t.Errorf("Do(imds.test → 127.0.0.1) = %+v, %v; want status 200", resp, err)
+	}
+}
+
+// TestSampleDeadlineIsNotTheCheckTimeout: when the sample's context ends
+// first (the function's deadline), the evidence says so rather than
+// blaming the check's own timeout.
+func TestSampleDeadlineIsNotTheCheckTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	s, errs := New(Options{}, items(httpCheck(spec.HTTP{URL: srv.URL, Timeout: spec.Duration(time.Minute)}, "")))
+	if len(errs) != 0 {
+		t.Fatalf("New: %v", errs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	r := s.Sample(ctx, check.Sample{})[0]
+	want{verdict.Error, []string{"reached the function's deadline"}, nil}.check(t, "deadline", r)
+	if strings.Contains(r.Observed, "1m0s timeout") {
+		t.Errorf("observed = %q; want no blame on the check's 1m timeout", r.Observed)
 	}
 }

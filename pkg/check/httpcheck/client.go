@@ -37,6 +37,7 @@ const (
 	UserAgent = "postdeploy-verify/1"
 
 	maxRetryBackoff = 2 * time.Second
+	connectCap      = 30 * time.Second
 	bodyLimitText   = "1 MiB"
 )
 
@@ -93,8 +94,11 @@ func NewClient(o Options) *Client {
 }
 
 func newTransport(o Options, control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	// Dials and handshakes outlive a cancelled request (net/http keeps them
+	// for the pool), so they get their own cap; the check's timeout bounds
+	// each request through its context.
 	d := &net.Dialer{
-		Timeout:   DefaultTimeout,
+		Timeout:   connectCap,
 		KeepAlive: 30 * time.Second,
 		Resolver:  o.Resolver,
 		Control:   control,
@@ -109,7 +113,7 @@ func newTransport(o Options, control func(network, address string, c syscall.Raw
 		MaxIdleConns:          2 * o.Concurrency,
 		MaxIdleConnsPerHost:   o.Concurrency,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   DefaultTimeout,
+		TLSHandshakeTimeout:   connectCap,
 		ExpectContinueTimeout: time.Second,
 	}
 }
@@ -170,6 +174,10 @@ func (e *ProbeError) Error() string { return fmt.Sprintf("after %d attempts: %v"
 // Unwrap returns the last attempt's error.
 func (e *ProbeError) Unwrap() error { return e.Err }
 
+// errSampleEnded marks an attempt cut short by the sample's own context
+// (the function's deadline), not by the check's timeout.
+var errSampleEnded = errors.New("the sample ended before a response arrived")
+
 // errBuildRequest marks a request that could not be built: retrying it
 // cannot help.
 var errBuildRequest = errors.New("build request")
@@ -196,6 +204,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	for {
 		attempts++
 		resp, err := c.attempt(ctx, r)
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", errSampleEnded, err)
+		}
 		if resp != nil {
 			resp.Attempts = attempts
 		}
@@ -344,8 +355,8 @@ func Explain(err error, timeout time.Duration) (verdict.Verdict, string) {
 		return verdict.Failed, re.Error()
 	case errors.As(err, &ll):
 		return verdict.Error, ll.Error()
-	case errors.Is(err, context.Canceled):
-		return verdict.Error, "the sample was cancelled before a response arrived"
+	case errors.Is(err, errSampleEnded), errors.Is(err, context.Canceled):
+		return verdict.Error, "the sample was cancelled or reached the function's deadline before a response arrived; if this repeats, lower the checks' timeouts or raise the function's timeout"
 	case isTimeout(err):
 		return verdict.Error, fmt.Sprintf("no response within the %s timeout; check the service is up and reachable from the function (security groups, VPC routing) or raise timeout", timeout)
 	case errors.As(err, &dns):
