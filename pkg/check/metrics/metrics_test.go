@@ -232,6 +232,12 @@ func TestSample(t *testing.T) {
 			contains: []string{"value 9 at 08:09Z"},
 		},
 		{
+			name:   "expr builtins work on values",
+			check:  single("all(values, # < 5) && len(filter(values, # > 1)) == 2"),
+			series: last(1, 2, 3),
+			want:   verdict.Succeeded,
+		},
+		{
 			name:   "values are oldest first",
 			check:  single("values[0] < values[count-1] && len(values) == count"),
 			series: last(1, 2, 9),
