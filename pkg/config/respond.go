@@ -1,0 +1,162 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/triage"
+)
+
+// EnvTopicPrefix prefixes the variable holding each alert kind's SNS topic
+// ARN: TopicEnv(notify.HighCPU) is "POSTDEPLOY_TOPIC_HIGH_CPU".
+const EnvTopicPrefix = "POSTDEPLOY_TOPIC_"
+
+// TopicEnv names the variable holding kind's topic ARN.
+func TopicEnv(k notify.Kind) string {
+	return EnvTopicPrefix + strings.ToUpper(strings.ReplaceAll(string(k), "-", "_"))
+}
+
+// Environment variables of functions/respond (besides the topics).
+const (
+	// EnvStateTable is the DynamoDB state table (dedupe claims). Required.
+	EnvStateTable = "POSTDEPLOY_STATE_TABLE"
+	// EnvDedupeWindow is how long a notified finding is not notified again
+	// (default 24h).
+	EnvDedupeWindow = "POSTDEPLOY_DEDUPE_WINDOW"
+	// EnvTriageWeights weighs the risk score, e.g.
+	// "severity=0.4,likelihood=0.3,impact=0.2,compliance=0.1" (the default).
+	EnvTriageWeights = "POSTDEPLOY_TRIAGE_WEIGHTS"
+	// EnvCriticalityTag is the resource tag that holds an asset's
+	// criticality: critical, high, medium, low (default "criticality").
+	EnvCriticalityTag = "POSTDEPLOY_CRITICALITY_TAG"
+	// EnvAssetCriticality gives criticality to resources whose events carry
+	// no tags (ECR repositories, instance ids): "prod-api=critical,tools=low".
+	EnvAssetCriticality = "POSTDEPLOY_ASSET_CRITICALITY"
+	// EnvNotifyMinPriority is the lowest finding priority notified (default
+	// P4: every finding). Findings below it are counted and logged only.
+	EnvNotifyMinPriority = "POSTDEPLOY_NOTIFY_MIN_PRIORITY"
+	// EnvNotifyFormat is the SNS message body: "text" (default) or
+	// "chatbot" (AWS Chatbot custom notifications for Slack/Teams).
+	EnvNotifyFormat = "POSTDEPLOY_NOTIFY_FORMAT"
+	// EnvRunbookBaseURL is where the runbooks live; messages link
+	// <base>/<runbook-id>. Optional.
+	EnvRunbookBaseURL = "POSTDEPLOY_RUNBOOK_BASE_URL"
+	// EnvRollbackPolicy is what respond does when post-deploy verification
+	// fails: "notify" (default: notify only), "rollback-stage" (CodePipeline
+	// RollbackStage to the last successful execution) or "stop-deployment"
+	// (stop the stage's in-flight CodeDeploy deployment with rollback).
+	EnvRollbackPolicy = "POSTDEPLOY_ROLLBACK_POLICY"
+	// EnvRemediateAlarms passes alarm state changes to the remediation
+	// engine as well as notifying (default true).
+	EnvRemediateAlarms = "POSTDEPLOY_REMEDIATE_ALARMS"
+)
+
+// The rollback policies.
+const (
+	RollbackNotify         = "notify"
+	RollbackStage          = "rollback-stage"
+	RollbackStopDeployment = "stop-deployment"
+)
+
+// Respond is functions/respond's configuration.
+type Respond struct {
+	Common
+	Topics          map[notify.Kind]string
+	StateTable      string
+	DedupeWindow    time.Duration
+	Weights         triage.Weights
+	CriticalityTag  string
+	Assets          map[string]triage.Criticality
+	MinPriority     triage.Priority
+	NotifyFormat    notify.Format
+	RunbookBaseURL  string
+	RollbackPolicy  string
+	RemediateAlarms bool
+}
+
+// LoadRespond reads functions/respond's settings; the error joins every
+// problem found.
+func LoadRespond(getenv Getenv) (Respond, error) {
+	l := &loader{getenv: getenv}
+	c := Respond{Common: l.common(), Topics: l.topics()}
+	c.StateTable = l.str(EnvStateTable, "")
+	if c.StateTable == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s: required: the DynamoDB state table that dedupes notifications", EnvStateTable))
+	}
+	c.DedupeWindow = l.duration(EnvDedupeWindow, triage.DefaultDedupeWindow)
+	if c.DedupeWindow == 0 {
+		l.errs = append(l.errs, fmt.Errorf("%s=0: must be above 0 (e.g. \"24h\")", EnvDedupeWindow))
+	}
+	w, err := triage.ParseWeights(l.getenv(EnvTriageWeights))
+	if err != nil {
+		l.errs = append(l.errs, fmt.Errorf("%s: %w", EnvTriageWeights, err))
+		w = triage.DefaultWeights
+	}
+	c.Weights = w
+	c.CriticalityTag = l.str(EnvCriticalityTag, "criticality")
+	c.Assets = l.assets()
+	c.MinPriority = triage.P4
+	if v := l.str(EnvNotifyMinPriority, ""); v != "" {
+		p, err := triage.ParsePriority(v)
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("%s: %w", EnvNotifyMinPriority, err))
+		} else {
+			c.MinPriority = p
+		}
+	}
+	c.NotifyFormat = notify.Format(l.oneOf(EnvNotifyFormat, string(notify.FormatText), string(notify.FormatText), string(notify.FormatChatbot)))
+	c.RunbookBaseURL = l.str(EnvRunbookBaseURL, "")
+	if c.RunbookBaseURL != "" {
+		if u, err := url.Parse(c.RunbookBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.errs = append(l.errs, fmt.Errorf("%s=%q: must be an http(s) URL such as https://wiki.example.com/runbooks", EnvRunbookBaseURL, c.RunbookBaseURL))
+			c.RunbookBaseURL = ""
+		}
+	}
+	c.RollbackPolicy = l.oneOf(EnvRollbackPolicy, RollbackNotify, RollbackNotify, RollbackStage, RollbackStopDeployment)
+	c.RemediateAlarms = l.bool(EnvRemediateAlarms, true)
+	return c, errors.Join(l.errs...)
+}
+
+// topics reads every kind's topic ARN; each is required.
+func (l *loader) topics() map[notify.Kind]string {
+	out := make(map[notify.Kind]string, len(notify.Kinds))
+	for _, k := range notify.Kinds {
+		name := TopicEnv(k)
+		v := l.str(name, "")
+		switch {
+		case v == "":
+			l.errs = append(l.errs, fmt.Errorf("%s: required: the ARN of the %s alerts SNS topic", name, k))
+		case !strings.HasPrefix(v, "arn:") || !strings.Contains(v, ":sns:"):
+			l.errs = append(l.errs, fmt.Errorf("%s=%q: must be an SNS topic ARN (arn:aws:sns:region:account:name)", name, v))
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (l *loader) assets() map[string]triage.Criticality {
+	v := l.str(EnvAssetCriticality, "")
+	if v == "" {
+		return nil
+	}
+	out := map[string]triage.Criticality{}
+	for part := range strings.SplitSeq(v, ",") {
+		name, level, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			l.errs = append(l.errs, fmt.Errorf("%s: %q: want resource=criticality, e.g. prod-api=critical", EnvAssetCriticality, part))
+			continue
+		}
+		c, err := triage.ParseCriticality(level)
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("%s: %q: %w", EnvAssetCriticality, part, err))
+			continue
+		}
+		out[strings.TrimSpace(name)] = c
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/triage"
+)
+
+func respondEnv(extra map[string]string) Getenv {
+	env := map[string]string{EnvStateTable: "postdeploy-state"}
+	for _, k := range notify.Kinds {
+		env[TopicEnv(k)] = "arn:aws:sns:us-east-1:123456789012:postdeploy-" + string(k)
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+func TestLoadRespondDefaults(t *testing.T) {
+	c, err := LoadRespond(respondEnv(nil))
+	if err != nil {
+		t.Fatalf("LoadRespond(minimal env) error: %v", err)
+	}
+	if got := c.Topics[notify.HighCPU]; got != "arn:aws:sns:us-east-1:123456789012:postdeploy-high-cpu" {
+		t.Errorf("Topics[high-cpu] = %q; want the POSTDEPLOY_TOPIC_HIGH_CPU value", got)
+	}
+	want := Respond{
+		Common: Common{MetricNamespace: DefaultMetricNamespace}, Topics: c.Topics, StateTable: "postdeploy-state",
+		DedupeWindow: 24 * time.Hour, Weights: triage.DefaultWeights, CriticalityTag: "criticality",
+		MinPriority: triage.P4, NotifyFormat: notify.FormatText, RollbackPolicy: RollbackNotify, RemediateAlarms: true,
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("LoadRespond defaults mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadRespondSettings(t *testing.T) {
+	c, err := LoadRespond(respondEnv(map[string]string{
+		EnvDedupeWindow: "6h", EnvTriageWeights: "severity=1,likelihood=1,impact=1,compliance=1",
+		EnvAssetCriticality: "prod-api=critical, tools=low", EnvNotifyMinPriority: "P2", EnvNotifyFormat: "chatbot",
+		EnvRunbookBaseURL: "https://wiki.example.com/runbooks", EnvRollbackPolicy: "rollback-stage", EnvRemediateAlarms: "false",
+	}))
+	if err != nil {
+		t.Fatalf("LoadRespond error: %v", err)
+	}
+	if c.DedupeWindow != 6*time.Hour || c.MinPriority != triage.P2 || c.NotifyFormat != notify.FormatChatbot ||
+		c.RollbackPolicy != RollbackStage || c.RemediateAlarms || c.Weights != (triage.Weights{Severity: 1, Likelihood: 1, Impact: 1, Compliance: 1}) {
+		t.Errorf("LoadRespond = %+v; want every setting read", c)
+	}
+	if diff := cmp.Diff(map[string]triage.Criticality{"prod-api": triage.CriticalityCritical, "tools": triage.CriticalityLow}, c.Assets); diff != "" {
+		t.Errorf("Assets mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadRespondReportsEveryProblem(t *testing.T) {
+	_, err := LoadRespond(func(k string) string {
+		return map[string]string{
+			TopicEnv(notify.Security): "security-topic", EnvDedupeWindow: "soon", EnvTriageWeights: "risk=1",
+			EnvAssetCriticality: "prod-api", EnvNotifyMinPriority: "P9", EnvNotifyFormat: "slack",
+			EnvRunbookBaseURL: "wiki", EnvRollbackPolicy: "always",
+		}[k]
+	})
+	if err == nil {
+		t.Fatal("LoadRespond(bad env) = nil error; want every problem")
+	}
+	for _, name := range []string{EnvStateTable, TopicEnv(notify.HighCPU), TopicEnv(notify.Security), EnvDedupeWindow, EnvTriageWeights,
+		EnvAssetCriticality, EnvNotifyMinPriority, EnvNotifyFormat, EnvRunbookBaseURL, EnvRollbackPolicy} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("LoadRespond error does not name %s:\n%v", name, err)
+		}
+	}
+}
