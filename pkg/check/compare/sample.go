@@ -244,6 +244,7 @@ func (s *sampler) fetch(ctx context.Context, queries []types.MetricDataQuery, w 
 			if len(r.Timestamps) != len(r.Values) {
 				return nil, fmt.Errorf("get metric data: query %s: %d timestamps for %d values", id, len(r.Timestamps), len(r.Values))
 			}
+			points[id] = slices.Grow(points[id], len(r.Timestamps))
 			for j, t := range r.Timestamps {
 				points[id] = append(points[id], point{t, r.Values[j]})
 			}
