@@ -15,7 +15,9 @@ import (
 
 // cannedOutput answers every GetMetricData call with the same output, so
 // a benchmark measures the check, not the fake.
-type cannedOutput struct{ out *cloudwatch.GetMetricDataOutput }
+type cannedOutput struct {
+	out *cloudwatch.GetMetricDataOutput
+}
 
 var _ API = cannedOutput{}
 
