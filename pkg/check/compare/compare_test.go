@@ -421,3 +421,30 @@ func TestSampleUsesClockWhenSampleHasNoTime(t *testing.T) {
 		t.Errorf("Verdict = %v; want Succeeded", rs[0].Verdict)
 	}
 }
+
+// An explicit window longer than the bake so far is cut to the bake: the
+// canary never reads data from before the deployment.
+func TestSampleWindowCappedAtBakeStart(t *testing.T) {
+	api := &fake{series: map[string]func(time.Time) (float64, bool){
+		"TargetGroup=blue":  noisy(1, 0.2, 0.05),
+		"TargetGroup=green": noisy(2, 0.2, 0.05),
+	}}
+	ch := validCheck()
+	ch.Compare.Window = spec.Duration(time.Hour)
+	bakeStart := testNow.Add(-12 * time.Minute) // 08:48:30: 11 complete minutes from 08:49
+	r := sampleOne(t, api, ch, bakeStart)
+	if got := r.Values["n_canary"] + r.Values["outliers_canary"]; got != 11 {
+		t.Errorf("canary points = %v; want 11 (08:49 to 09:00)", got)
+	}
+	if got, want := aws.ToTime(api.calls[0].StartTime), time.Date(2026, 11, 22, 8, 49, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("StartTime = %v; want %v (the first complete period of the bake)", got, want)
+	}
+}
+
+func TestSampleWithoutBakeStart(t *testing.T) {
+	api := &fake{}
+	rs := newSampler(t, api, validCheck()).Sample(context.Background(), check.Sample{Now: testNow})
+	if rs[0].Verdict != verdict.Error || !strings.Contains(rs[0].Observed, "no bake start") {
+		t.Errorf("Sample(no bake start) = %v (%q); want Error naming the missing bake start", rs[0].Verdict, rs[0].Observed)
+	}
+}

@@ -16,12 +16,15 @@
 // period lies in its own window.
 //
 // The canary window ends at the start of the current period, so only
-// complete periods are read. It is compare.window long or, without a
-// window, covers the bake so far (from the first complete period after
-// check.Sample.BakeStart). The baseline window has the same length and
-// ends at the same time, unless beforeBake moves its end to the bake's
-// start (floored to a period boundary, so no canary data leaks in);
-// offset then shifts a series further back.
+// complete periods are read. It covers the bake so far (from the first
+// complete period after check.Sample.BakeStart), or the last
+// compare.window of it when that is shorter: a canary never counts data
+// from before the deployment as its own. The baseline window has the
+// same length and ends at the same time, unless beforeBake moves its end
+// to the bake's start (floored to a period boundary, so no canary data
+// leaks in); offset then shifts a series further back. A decrease can be
+// at most −100% for a metric that is never negative, so a tolerance of
+// 100% or more never fails a decrease.
 //
 // # How a sample is judged
 //

@@ -99,26 +99,30 @@ func (s *sampler) Sample(ctx context.Context, at check.Sample) []verdict.Result 
 // plan works out the windows of a check's two series at time now.
 //
 // The canary window ends at the start of the current period (only
-// complete periods are read) and is the check's window long, or, with no
-// window, reaches back to the first complete period of the bake. The
-// baseline window has the same length; beforeBake moves its end to the
-// bake's start (floored to a period boundary, so no canary data leaks
-// in), and offset then shifts either series further back.
+// complete periods are read) and reaches back to the first complete
+// period of the bake, or compare.window if that is shorter: a canary
+// never reads data from before the deployment as its own. The baseline
+// window has the same length; beforeBake moves its end to the bake's
+// start (floored to a period boundary, so no canary data leaks in), and
+// offset then shifts either series further back.
 func (c compiled) plan(bakeStart, now time.Time) plan {
 	end := now.Truncate(c.period)
 	length := c.window
-	if length == 0 {
-		if bakeStart.IsZero() {
-			r := c.result()
-			r.Verdict = verdict.Error
-			r.Observed = "internal error: the sample has no bake start time, which a compare check without a window needs; set compare.window"
-			return plan{skip: &r}
-		}
+	needsBakeStart := length == 0 || c.cmp.Baseline.BeforeBake || c.cmp.Canary.BeforeBake
+	switch {
+	case bakeStart.IsZero() && needsBakeStart:
+		r := c.result()
+		r.Verdict = verdict.Error
+		r.Observed = "internal error: the sample has no bake start time, which a compare check needs without a window or with beforeBake; report this as a bug"
+		return plan{skip: &r}
+	case !bakeStart.IsZero():
 		first := bakeStart.Truncate(c.period)
 		if first.Before(bakeStart) {
 			first = first.Add(c.period)
 		}
-		length = end.Sub(first)
+		if sinceBake := end.Sub(first); length == 0 || sinceBake < length {
+			length = sinceBake
+		}
 	}
 	if length < c.period {
 		r := c.result()
