@@ -111,7 +111,7 @@ var Runbooks = map[string]Runbook{
 		ID:    RunbookVerification,
 		Means: "Post-deploy verification found the fresh deployment unhealthy: the checks named below failed during the bake.",
 		Diagnose: []string{
-			"Read the failed checks' evidence below: what was observed against what was expected.",
+			"Read the failed checks' evidence above: what was observed against what was expected.",
 			"Reproduce the failing check by hand (the target URL, alarm or metric).",
 			"Compare with the previous release: error and latency metrics before and after the deployment.",
 		},

@@ -156,8 +156,11 @@ type Scorer struct {
 	// Assets maps a resource (repository name, instance id or resource id)
 	// to its criticality, for sources whose events carry no tags (ECR).
 	Assets map[string]Criticality
-	// Thresholds are the lowest scores of P1, P2 and P3 (default 80, 60,
-	// 40); anything lower is P4.
+	// Thresholds are the lowest scores of P1, P2 and P3 (default 80, 55,
+	// 35); anything lower is P4. With the default weights, on an asset of
+	// medium criticality with no known exploit, CRITICAL is P2, HIGH and
+	// MEDIUM are P3 and LOW is P4; exploitation, asset criticality and
+	// failed controls raise them.
 	Thresholds [3]float64
 	// SLAs are the time to remediate per priority (default P1 1 day, P2 7
 	// days, P3 30 days, P4 90 days).
@@ -173,7 +176,7 @@ var DefaultSLAs = map[Priority]time.Duration{
 }
 
 // DefaultThresholds are the lowest scores of P1, P2 and P3.
-var DefaultThresholds = [3]float64{80, 60, 40}
+var DefaultThresholds = [3]float64{80, 55, 35}
 
 // Factors are the four factor values (each 0–1) that made a score.
 type Factors struct {

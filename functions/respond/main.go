@@ -1,0 +1,80 @@
+// Command respond turns EventBridge events — alarm state changes,
+// pipeline, deployment and build failures, security findings, and the
+// suite's own verification verdicts — into triaged, deduplicated
+// notifications on the SNS topic of each alert kind and, where the policy
+// says so, actions (stage rollback, remediation). It only wires; the
+// handler beside it dispatches, and triage and rendering live in
+// pkg/triage and pkg/notify.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/postdeploy/postdeploy/pkg/awsclient"
+	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/state"
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
+	"github.com/postdeploy/postdeploy/pkg/triage"
+)
+
+func main() {
+	log := telemetry.NewLogger()
+	slog.SetDefault(log)
+	h, err := newHandler(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error("respond cannot start", "error", err.Error())
+		os.Exit(1) // reported by Lambda as an init error
+	}
+	lambda.Start(h.Handle)
+}
+
+// newHandler reads the configuration and builds every client once per
+// cold start.
+func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*Handler, error) {
+	cfg, err := config.LoadRespond(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsclient.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cwProto, err := awsclient.CloudWatchProtocol(cfg.CloudWatchProtocol)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		Log:     log,
+		Metrics: telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
+		Notify: notify.Router{
+			API:    sns.NewFromConfig(awsCfg),
+			Topics: cfg.Topics,
+			Format: cfg.NotifyFormat,
+		},
+		Pipeline:     codepipeline.NewFromConfig(awsCfg),
+		Deploy:       codedeploy.NewFromConfig(awsCfg),
+		Alarms:       cloudwatch.NewFromConfig(awsCfg, cwProto),
+		Claims:       state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
+		DedupeWindow: cfg.DedupeWindow,
+		Scorer: triage.Scorer{
+			Weights:        cfg.Weights,
+			CriticalityTag: cfg.CriticalityTag,
+			Assets:         cfg.Assets,
+		},
+		MinPriority:    cfg.MinPriority,
+		RunbookBaseURL: cfg.RunbookBaseURL,
+		RollbackPolicy: cfg.RollbackPolicy,
+		Now:            time.Now,
+	}, nil
+}
