@@ -5,7 +5,7 @@ SHELL := bash
 
 GO        ?= go
 BIN       := $(CURDIR)/.bin
-FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 GOLANGCI  := $(BIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20

@@ -84,7 +84,11 @@ func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 		return nil, false // null: treated as absent
 	}
 	if s, ok := v.(string); ok {
+		before := len(w.errs)
 		v = w.interpolate(path, s)
+		if len(w.errs) > before {
+			return nil, false // reported; don't pile a second error on the raw text
+		}
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		b, _ := json.Marshal(v)
