@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
@@ -242,8 +243,10 @@ func TestCloudWatchThrottle(t *testing.T) {
 	// The SDK's standard retryer recognises the code and retries through it.
 	s.Inject(CloudWatch, "DescribeAlarms", Fault{Kind: FaultThrottle, Times: 2})
 	retrying := cloudwatch.NewFromConfig(awsConfig(t, s), func(o *cloudwatch.Options) {
-		o.RetryMaxAttempts = 3
-		o.RetryMode = aws.RetryModeStandard
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		})
 	})
 	s.ResetCalls()
 	if _, err := retrying.DescribeAlarms(ctxT(t), &cloudwatch.DescribeAlarmsInput{}); err != nil {
