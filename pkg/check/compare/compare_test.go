@@ -297,7 +297,8 @@ func TestSampleErrors(t *testing.T) {
 	}{
 		{"API error", context.Background(), &fake{err: errors.New("throttled")}, []string{"could not read the metrics", "throttled", "cloudwatch:GetMetricData"}},
 		{"forbidden query", context.Background(), &fake{series: series, status: map[string]types.StatusCode{"c0": types.StatusCodeForbidden}}, []string{"query c0: status Forbidden"}},
-		{"canceled", canceled, &fake{series: series}, []string{"context canceled"}},
+		{"canceled", canceled, &fake{series: series}, []string{"ran out of time", "context canceled"}},
+		{"deadline", context.Background(), &fake{err: context.DeadlineExceeded}, []string{"ran out of time", "deadline exceeded"}},
 		{"malformed", context.Background(), &fake{series: series, mangle: func(o *cloudwatch.GetMetricDataOutput) {
 			o.MetricDataResults[0].Values = o.MetricDataResults[0].Values[1:]
 		}}, []string{"query b0: 35 timestamps for 34 values"}},

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -84,7 +85,11 @@ func (s *sampler) Sample(ctx context.Context, at check.Sample) []verdict.Result 
 		case fetchErr != nil:
 			r = c.result()
 			r.Verdict = verdict.Error
-			r.Observed = fmt.Sprintf("could not read the metrics: %v; check that the function may call cloudwatch:GetMetricData and that CloudWatch is reachable", fetchErr)
+			if errors.Is(fetchErr, context.DeadlineExceeded) || errors.Is(fetchErr, context.Canceled) {
+				r.Observed = fmt.Sprintf("ran out of time reading the metrics: %v; the next sample tries again (if this repeats, raise the function's timeout)", fetchErr)
+			} else {
+				r.Observed = fmt.Sprintf("could not read the metrics: %v; check that the function may call cloudwatch:GetMetricData and that CloudWatch is reachable", fetchErr)
+			}
 		default:
 			b := p.baseline.values(points[c.id("b")], c.period)
 			k := p.canary.values(points[c.id("c")], c.period)
@@ -127,7 +132,7 @@ func (c compiled) plan(bakeStart, now time.Time) plan {
 	if length < c.period {
 		r := c.result()
 		r.Verdict = noDataVerdict(c.params.noData)
-		r.Observed = fmt.Sprintf("no complete %s period since the bake started at %s; the comparison starts once there is data. Nothing to do yet",
+		r.Observed = fmt.Sprintf("no complete %s period since the bake started at %s: nothing to compare yet",
 			c.period, bakeStart.UTC().Format(time.RFC3339))
 		r.Values = map[string]float64{"n_baseline": 0, "n_canary": 0}
 		return plan{skip: &r}
