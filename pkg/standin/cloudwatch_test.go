@@ -243,6 +243,7 @@ func TestCloudWatchThrottle(t *testing.T) {
 	// The SDK's standard retryer recognises the code and retries through it.
 	s.Inject(CloudWatch, "DescribeAlarms", Fault{Kind: FaultThrottle, Times: 2})
 	retrying := cloudwatch.NewFromConfig(awsConfig(t, s), func(o *cloudwatch.Options) {
+		o.RetryMaxAttempts = 3
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 3
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
