@@ -60,7 +60,16 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 		}
 	}
 	s = s.WithDefaults()
-	errs = append(errs, s.Validate()...)
+	// A value the decoder rejected was dropped; don't also call it missing.
+	decoded := map[string]bool{}
+	for _, e := range errs {
+		decoded[e.Path] = true
+	}
+	for _, e := range s.Validate() {
+		if !decoded[e.Path] {
+			errs = append(errs, e)
+		}
+	}
 	if err := errs.Err(); err != nil {
 		return Spec{}, err
 	}
@@ -306,7 +315,7 @@ func describe(v any) string {
 	case json.Number:
 		return "the number " + x.String()
 	case bool:
-		return fmt.Sprintf("%t", x)
+		return fmt.Sprintf("the boolean %t (YAML reads unquoted yes/no/on/off/y/n as booleans)", x)
 	case []any:
 		return "a list"
 	case map[string]any:

@@ -13,6 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/check/alarms"
+	"github.com/postdeploy/postdeploy/pkg/check/compare"
+	"github.com/postdeploy/postdeploy/pkg/check/headers"
+	"github.com/postdeploy/postdeploy/pkg/check/httpcheck"
+	"github.com/postdeploy/postdeploy/pkg/check/metrics"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
@@ -39,7 +44,27 @@ type Clients struct {
 type Factory func(c Clients, items []check.Item) (check.Sampler, spec.Errors)
 
 // factories is the registry. Add a kind here and nowhere else.
-var factories = map[string]Factory{}
+var factories = map[string]Factory{
+	spec.KindHTTP: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
+		return httpcheck.New(c.httpOptions(), items)
+	},
+	spec.KindHeaders: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
+		return headers.New(c.httpOptions(), items)
+	},
+	spec.KindAlarms: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
+		return alarms.New(alarms.Options{API: c.CloudWatch, Now: c.Now}, items)
+	},
+	spec.KindMetric: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
+		return metrics.New(metrics.Options{API: c.CloudWatch, Now: c.Now}, items)
+	},
+	spec.KindCompare: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
+		return compare.New(compare.Options{API: c.CloudWatch, Now: c.Now}, items)
+	},
+}
+
+func (c Clients) httpOptions() httpcheck.Options {
+	return httpcheck.Options{RootCAs: c.RootCAs, Now: c.Now}
+}
 
 // Available lists the kinds this build can run, sorted.
 func Available() []string {
