@@ -54,6 +54,6 @@ func ExampleNew() {
 	fmt.Println(r.Expected)
 	// Output:
 	// Failed
-	// value 7.5 at 08:09Z; 3 points in the last 5m0s, oldest first: 0.4, 1.2, 7.5; min 0.4, max 7.5, avg 3.03333, sum 9.1
-	// value < 5 over the last 5m0s (period 1m0s, at least 1 data point(s), else noData: inconclusive)
+	// value 7.5 at 08:09Z; 3 points in the last 5m, oldest first: 0.4, 1.2, 7.5; min 0.4, max 7.5, avg 3.03333, sum 9.1
+	// value < 5 over the last 5m (period 1m, at least 1 data point(s), else noData: inconclusive)
 }

@@ -193,7 +193,9 @@ func build(it check.Item, allIDs []string) (metricCheck, spec.Errors) {
 		c.expect = prog
 	}
 
-	period := aws.Int32(int32(c.period / time.Second))
+	// The window check above bounds a valid period to 15 days; clamp so an
+	// invalid one (reported) cannot overflow.
+	period := aws.Int32(int32(min(c.period, maxWindow) / time.Second)) //nolint:gosec // bounded by maxWindow
 	single := m.Namespace != "" || m.Name != ""
 	switch {
 	case single && (m.Expression != "" || len(m.Metrics) > 0):
@@ -568,7 +570,7 @@ func (c metricCheck) judgeSeries(ser *series, from, end time.Time) judgement {
 
 	if e.Count < c.minSamples {
 		j := judgement{
-			observed: fmt.Sprintf("%d data points in the last %s; at least %d needed (minSamples) — noData: %s", e.Count, c.window, c.minSamples, c.noData),
+			observed: fmt.Sprintf("%d data points in the last %s; at least %d needed (minSamples) — noData: %s", e.Count, human(c.window), c.minSamples, c.noData),
 			values:   map[string]float64{"count": float64(e.Count)},
 		}
 		switch c.noData {
@@ -592,7 +594,7 @@ func (c metricCheck) judgeSeries(ser *series, from, end time.Time) judgement {
 	e.Avg = e.Sum / float64(e.Count)
 	j := judgement{values: map[string]float64{"value": e.Value, "min": e.Min, "max": e.Max, "avg": e.Avg, "sum": e.Sum, "count": float64(e.Count)}}
 	j.observed = fmt.Sprintf("value %s at %s; %d points in the last %s, oldest first: %s; min %s, max %s, avg %s, sum %s",
-		num(e.Value), pts[len(pts)-1].t.UTC().Format("15:04Z"), e.Count, c.window, numList(e.Values), num(e.Min), num(e.Max), num(e.Avg), num(e.Sum))
+		num(e.Value), pts[len(pts)-1].t.UTC().Format("15:04Z"), e.Count, human(c.window), numList(e.Values), num(e.Min), num(e.Max), num(e.Avg), num(e.Sum))
 	out, err := expr.Run(c.expect, e)
 	switch b, ok := out.(bool); {
 	case err != nil:
@@ -614,7 +616,7 @@ func (c metricCheck) judgeSeries(ser *series, from, end time.Time) judgement {
 }
 
 func (c metricCheck) expected() string {
-	return fmt.Sprintf("%s over the last %s (period %s, at least %d data point(s), else noData: %s)", c.expectSrc, c.window, c.period, c.minSamples, c.noData)
+	return fmt.Sprintf("%s over the last %s (period %s, at least %d data point(s), else noData: %s)", c.expectSrc, human(c.window), human(c.period), c.minSamples, c.noData)
 }
 
 func msgSuffix(msgs []string) string {
@@ -629,6 +631,18 @@ func noteSuffix(notes []string) string {
 		return ""
 	}
 	return "; " + strings.Join(notes, "; ")
+}
+
+// human renders a duration as a person writes it: "5m", "1h", "1m30s".
+func human(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }

@@ -221,7 +221,7 @@ func TestSample(t *testing.T) {
 			check:      single("value < 5"),
 			series:     last(1, 2, 3),
 			want:       verdict.Succeeded,
-			contains:   []string{"value 3 at 08:09Z", "3 points in the last 5m0s, oldest first: 1, 2, 3", "min 1, max 3, avg 2, sum 6"},
+			contains:   []string{"value 3 at 08:09Z", "3 points in the last 5m, oldest first: 1, 2, 3", "min 1, max 3, avg 2, sum 6"},
 			wantValues: map[string]float64{"value": 3, "min": 1, "max": 3, "avg": 2, "sum": 6, "count": 3},
 		},
 		{
@@ -248,13 +248,13 @@ func TestSample(t *testing.T) {
 			check:    single("max < 5"),
 			series:   []fakeSeries{{points: []point{{end.Add(-9 * time.Minute), 100}, {end.Add(-time.Minute), 1}}}},
 			want:     verdict.Succeeded,
-			contains: []string{"1 points in the last 5m0s"},
+			contains: []string{"1 points in the last 5m"},
 		},
 		{
 			name:     "no data is inconclusive by default",
 			check:    single("value < 5"),
 			want:     verdict.Inconclusive,
-			contains: []string{"0 data points in the last 5m0s; at least 1 needed (minSamples) — noData: inconclusive"},
+			contains: []string{"0 data points in the last 5m; at least 1 needed (minSamples) — noData: inconclusive"},
 		},
 		{
 			name:     "no data fails with noData fail",
@@ -272,7 +272,7 @@ func TestSample(t *testing.T) {
 			check:      with(single("value < 5"), func(c *spec.Check) { c.MinSamples = 3 }),
 			series:     last(1, 2),
 			want:       verdict.Inconclusive,
-			contains:   []string{"2 data points in the last 5m0s; at least 3 needed"},
+			contains:   []string{"2 data points in the last 5m; at least 3 needed"},
 			wantValues: map[string]float64{"count": 2},
 		},
 		{
@@ -328,7 +328,7 @@ func TestSample(t *testing.T) {
 			check:    with(single("value < 5"), func(c *spec.Check) { c.Metric.Window = spec.Duration(time.Hour) }),
 			series:   last(make([]float64, 30)...),
 			want:     verdict.Succeeded,
-			contains: []string{"30 points in the last 1h0m0s, oldest first: …20 earlier, 0, 0"},
+			contains: []string{"30 points in the last 1h, oldest first: …20 earlier, 0, 0"},
 		},
 	}
 	for _, tt := range tests {
@@ -709,4 +709,19 @@ func BenchmarkMetrics500(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(f.calls)/float64(n), "calls/op")
+}
+
+func TestHuman(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		5 * time.Minute:            "5m",
+		time.Hour:                  "1h",
+		90 * time.Second:           "1m30s",
+		90 * time.Minute:           "1h30m",
+		24 * time.Hour:             "24h",
+		time.Hour + 30*time.Second: "1h0m30s",
+	} {
+		if got := human(d); got != want {
+			t.Errorf("human(%v) = %q; want %q", d, got, want)
+		}
+	}
 }

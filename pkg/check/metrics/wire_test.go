@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestRealClient(t *testing.T) {
 	}{
 		{verdict.Succeeded, "value 3 at 11:59Z; 5 points"},
 		{verdict.Failed, "max 0.9"},
-		{verdict.Failed, "0 data points in the last 5m0s"},
+		{verdict.Failed, "0 data points in the last 5m"},
 	}
 	for i, w := range want {
 		if rs[i].Verdict != w.v || !strings.Contains(rs[i].Observed, w.text) {
@@ -85,10 +86,10 @@ func TestRealClient(t *testing.T) {
 
 	// The stand-in rejects FILL with a ValidationError, as CloudWatch
 	// rejects a bad expression: only that check should end in Error.
-	withBad := append(checks[:2:2], spec.Check{Name: "bad", Expect: "value < 1", Metric: &spec.Metric{
+	withBad := slices.Concat(checks[:2], []spec.Check{{Name: "bad", Expect: "value < 1", Metric: &spec.Metric{
 		Expression: "FILL(errors, 0)",
 		Metrics:    map[string]spec.MetricStat{"errors": elb("HTTPCode_Target_5XX_Count", "Sum")},
-	}})
+	}}})
 	isolating, errs := New(Options{API: cw}, itemsOf(withBad...))
 	if len(errs) > 0 {
 		t.Fatalf("New: %v", errs)
