@@ -1,0 +1,69 @@
+package check
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
+)
+
+type samplerFunc func(context.Context, Sample) []verdict.Result
+
+func (f samplerFunc) Sample(ctx context.Context, s Sample) []verdict.Result { return f(ctx, s) }
+
+func items(idx ...int) []Item {
+	out := make([]Item, len(idx))
+	for i, x := range idx {
+		out[i] = Item{Index: x, Check: spec.Check{Name: "c" + string(rune('0'+x))}}
+	}
+	return out
+}
+
+func TestSuiteRun(t *testing.T) {
+	ok := samplerFunc(func(context.Context, Sample) []verdict.Result {
+		return []verdict.Result{{Verdict: verdict.Succeeded}, {Verdict: verdict.Failed, Observed: "503"}}
+	})
+	boom := samplerFunc(func(context.Context, Sample) []verdict.Result { panic("index out of range") })
+	short := samplerFunc(func(context.Context, Sample) []verdict.Result { return nil })
+	unset := samplerFunc(func(context.Context, Sample) []verdict.Result { return []verdict.Result{{}} })
+	var panicked []string
+	s := Suite{
+		Count: 6,
+		Groups: []Group{
+			{Kind: "http", Items: items(0, 3), Sampler: ok},
+			{Kind: "alarms", Items: items(1), Sampler: boom},
+			{Kind: "metric", Items: items(2, 4), Sampler: short},
+			{Kind: "headers", Items: items(5), Sampler: unset},
+		},
+		OnPanic: func(kind string, _ any, stack []byte) {
+			if len(stack) == 0 {
+				t.Error("OnPanic got no stack")
+			}
+			panicked = append(panicked, kind)
+		},
+	}
+	got := s.Run(context.Background(), Sample{})
+	want := []struct {
+		check, kind string
+		v           verdict.Verdict
+		observed    string
+	}{
+		{"c0", "http", verdict.Succeeded, ""},
+		{"c1", "alarms", verdict.Error, "check panicked: index out of range"},
+		{"c2", "metric", verdict.Error, "internal error: metric sampler returned 0 results for 2 checks"},
+		{"c3", "http", verdict.Failed, "503"},
+		{"c4", "metric", verdict.Error, "internal error"},
+		{"c5", "headers", verdict.Error, "no verdict set"},
+	}
+	for i, w := range want {
+		r := got[i]
+		if r.Check != w.check || r.Kind != w.kind || r.Verdict != w.v || !strings.Contains(r.Observed, w.observed) {
+			t.Errorf("result[%d] = %s/%s %v %q; want %s/%s %v containing %q", i, r.Check, r.Kind, r.Verdict, r.Observed, w.check, w.kind, w.v, w.observed)
+		}
+	}
+	if len(panicked) != 1 || panicked[0] != "alarms" {
+		t.Errorf("OnPanic calls = %v; want [alarms]", panicked)
+	}
+}
