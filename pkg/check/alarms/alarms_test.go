@@ -511,3 +511,10 @@ func BenchmarkAlarms250(b *testing.B) {
 	}
 	b.ReportMetric(float64(f.calls)/float64(n), "calls/op")
 }
+
+func TestNoChecks(t *testing.T) {
+	f := &fakeCW{}
+	if rs := build(t, f, nil).Sample(context.Background(), sample); len(rs) != 0 || f.calls != 0 {
+		t.Errorf("Sample with no checks = %d results, %d calls; want 0, 0", len(rs), f.calls)
+	}
+}

@@ -32,6 +32,10 @@
 //     Alarms in INSUFFICIENT_DATA do not fail the check; the evidence counts
 //     them.
 //
+// Every result carries Values: alarms (how many were read), in_alarm (newly
+// in ALARM), preexisting (in ALARM since before the bake, ignored) and
+// missing (named alarms that do not exist).
+//
 // # ignorePreexisting
 //
 // The continuation token that carries a bake across Lambda runs has no

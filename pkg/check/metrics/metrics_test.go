@@ -725,3 +725,10 @@ func TestHuman(t *testing.T) {
 		}
 	}
 }
+
+func TestNoChecks(t *testing.T) {
+	f := &fakeCW{}
+	if rs := newSampler(t, f).Sample(context.Background(), at); len(rs) != 0 || f.calls != 0 {
+		t.Errorf("Sample with no checks = %d results, %d calls; want 0, 0", len(rs), f.calls)
+	}
+}
