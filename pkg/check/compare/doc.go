@@ -36,7 +36,9 @@
 //  3. Outliers are removed from each side separately with Tukey's fences
 //     (1.5×IQR beyond the quartiles). A side with an IQR of 0, such as
 //     an error count that is mostly 0, keeps all its points, so its rare
-//     non-zero values are not discarded. The counts removed are reported.
+//     non-zero values are not discarded. The counts removed are reported:
+//     a regression confined to a few periods shows there rather than in
+//     the test, the price of not failing a deployment on one noisy minute.
 //  4. The Mann-Whitney U test (github.com/aclements/go-moremath/stats:
 //     exact distribution for small samples, normal approximation with
 //     tie and continuity corrections beyond) gives the p-value,

@@ -33,7 +33,6 @@ type sampler struct {
 // span is a half-open time window [start, end).
 type span struct{ start, end time.Time }
 
-func (s span) empty() bool { return !s.start.Before(s.end) }
 
 // plan is what one check reads in one sample.
 type plan struct {
