@@ -33,7 +33,6 @@ type sampler struct {
 // span is a half-open time window [start, end).
 type span struct{ start, end time.Time }
 
-
 // plan is what one check reads in one sample.
 type plan struct {
 	baseline, canary span
