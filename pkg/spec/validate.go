@@ -245,11 +245,8 @@ func validatePeriod(errs *Errors, path string, d Duration) {
 		errs.Add(path, "must be whole seconds, got %s", d)
 		return
 	}
-	switch sec := int(s / time.Second); {
-	case sec == 1 || sec == 5 || sec == 10 || sec == 20 || sec == 30:
-	case sec >= 60 && sec%60 == 0:
-	default:
-		errs.Add(path, "must be 1s, 5s, 10s, 20s, 30s or a multiple of 60s (CloudWatch periods), got %s", d)
+	if sec := int(s / time.Second); sec < 60 || sec%60 != 0 {
+		errs.Add(path, "must be a multiple of 60s (1m, 5m, …), got %s", d)
 	}
 }
 
