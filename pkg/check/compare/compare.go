@@ -145,7 +145,7 @@ func compile(it check.Item) (compiled, spec.Errors) {
 	switch {
 	case period == 0:
 		period = DefaultPeriod
-	case period%time.Minute != 0 || period > maxPeriod:
+	case period < 0 || period%time.Minute != 0 || period > maxPeriod:
 		errs.Add(spec.Field(cp, "period"), "must be a multiple of 60s up to 24h, e.g. \"60s\" or \"5m\", got %s", period)
 	}
 	window := cmp.Window.D()
@@ -201,6 +201,9 @@ func validateSeries(path string, s spec.Series, period time.Duration) spec.Error
 	}
 	if len(s.Dimensions) > 30 {
 		errs.Add(spec.Field(path, "dimensions"), "CloudWatch allows at most 30 dimensions per metric, got %d", len(s.Dimensions))
+	}
+	if s.Offset < 0 {
+		errs.Add(spec.Field(path, "offset"), "must not be negative, got %s (an offset shifts the series back in time)", s.Offset)
 	}
 	if off := s.Offset.D(); off > 0 && period > 0 {
 		if last := retention[len(retention)-1]; off > last.keep {

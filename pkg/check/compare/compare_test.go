@@ -185,6 +185,8 @@ func TestNewValidation(t *testing.T) {
 			c.Compare.Baseline.Offset = spec.Duration(500 * 24 * time.Hour)
 			c.Compare.Period = spec.Duration(time.Hour)
 		}, []string{"checks[3].compare.baseline.offset"}},
+		{"negative period", func(c *spec.Check) { c.Compare.Period = spec.Duration(-time.Minute) }, []string{"checks[3].compare.period"}},
+		{"negative offset", func(c *spec.Check) { c.Compare.Canary.Offset = spec.Duration(-time.Hour) }, []string{"checks[3].compare.canary.offset"}},
 		{"expect is not used", func(c *spec.Check) { c.Expect = "value < 3" }, []string{"checks[3].expect"}},
 		{"unknown noData", func(c *spec.Check) { c.NoData = "maybe" }, []string{"checks[3].noData"}},
 		{"negative minSamples", func(c *spec.Check) { c.MinSamples = -1 }, []string{"checks[3].minSamples"}},
