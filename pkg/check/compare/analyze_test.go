@@ -59,9 +59,22 @@ func stdNormalCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 // σ = √(n1·n2·(N+1)/12) = √(3600·121/12) = √36300 ≈ 190.53. With the
 // continuity correction, z = (1225 − 1800 + 0.5)/σ ≈ −3.0153 and
 // p = Φ(z) ≈ 0.00128 one-sided, 2Φ(z) ≈ 0.00257 two-sided.
+//
+// Normal approximation with ties (n > 25): baseline twenty 0s and twenty
+// 1s, canary ten 0s and thirty 1s. U counts baseline-greater pairs (a
+// baseline 1 over a canary 0: 20·10 = 200) plus half the tied pairs
+// ((20·10 + 20·30)/2 = 400): U = 600, μ = 800. The tie groups have
+// sizes 30 and 50, so Σ(t³−t) = 26970 + 124950 = 151920, and
+// σ² = n1·n2/12 · ((N+1) − Σ(t³−t)/(N(N−1))) = 1600/12 · (81 − 151920/6320)
+// ≈ 7594.9, σ ≈ 87.15. z = (600 − 800 + 0.5)/σ ≈ −2.289, p = Φ(z) ≈ 0.0110.
+// The medians are 0.5 and 1: +100%.
 func TestAnalyzeReferenceValues(t *testing.T) {
 	sigma := math.Sqrt(3600 * 121.0 / 12)
 	zNormal := (1225 - 1800 + 0.5) / sigma
+	sigmaTies := math.Sqrt(1600.0 / 12 * (81 - 151920.0/6320))
+	zTies := (600 - 800 + 0.5) / sigmaTies
+	tiedBaseline := append(repeat(0, 20), repeat(1, 20)...)
+	tiedCanary := append(repeat(0, 10), repeat(1, 30)...)
 	shifted := seq(11.5, 70.5, 1)
 	tests := []struct {
 		name              string
@@ -81,6 +94,7 @@ func TestAnalyzeReferenceValues(t *testing.T) {
 		{"ties, increase", []float64{1, 2, 2}, []float64{2, 3, 4}, DirectionIncrease, 1, 3.0 / 20, verdict.Succeeded, reasonNotSignificant, 50},
 		{"normal approximation, increase", seq(1, 60, 1), shifted, DirectionIncrease, 1225, stdNormalCDF(zNormal), verdict.Failed, reasonRegression, 100 * (41 - 30.5) / 30.5},
 		{"normal approximation, either", seq(1, 60, 1), shifted, DirectionEither, 1225, 2 * stdNormalCDF(zNormal), verdict.Failed, reasonRegression, 100 * (41 - 30.5) / 30.5},
+		{"normal approximation with ties, increase", tiedBaseline, tiedCanary, DirectionIncrease, 600, stdNormalCDF(zTies), verdict.Failed, reasonRegression, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +118,9 @@ func TestAnalyzeReferenceValues(t *testing.T) {
 	// the derivation above cannot hide behind the formula.
 	if p := stdNormalCDF(zNormal); math.Abs(p-0.001283) > 5e-6 {
 		t.Errorf("Φ(%.4f) = %.6f; want ≈ 0.001283", zNormal, p)
+	}
+	if p := stdNormalCDF(zTies); math.Abs(p-0.0110) > 5e-5 {
+		t.Errorf("Φ(%.4f) = %.6f; want ≈ 0.0110", zTies, p)
 	}
 }
 
