@@ -1,6 +1,3 @@
-// Package notify turns what the suite saw or did into a message a person
-// can act on and publishes it to the SNS topic for its kind of alert, with
-// message attributes that subscription filter policies can match.
 package notify
 
 import (

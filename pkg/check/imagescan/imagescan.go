@@ -1,9 +1,3 @@
-// Package imagescan is the imageScan check kind: it gates a deployment on
-// the vulnerability findings of the deployed image digest, read from ECR
-// (DescribeImageScanFindings: basic scanning, or Inspector's findings when
-// enhanced scanning is on) and Inspector2 (ListFindings), normalised and
-// scored through pkg/triage. A finding above the configured severity, or
-// with a risk score above the configured maximum, fails the check.
 package imagescan
 
 import (
