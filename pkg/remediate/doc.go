@@ -1,0 +1,44 @@
+// Package remediate fixes known failures when a CloudWatch alarm fires —
+// safely, verifiably, and with a full audit trail.
+//
+// An Alarm comes from the SNS notification CloudWatch publishes
+// (DecodeSNSMessage, AlarmFromSNS) or from the EventBridge "CloudWatch
+// Alarm State Change" event (AlarmFromEventBridge): metric alarms with one
+// metric or metric math, and composite alarms. Engine.Handle matches it
+// against the Policy (ParsePolicy: YAML or JSON, validated strictly, every
+// problem reported with its path), whose first matching Rule names an
+// Action from the explicit registry (registry.go) with parameters
+// templated from the alarm ("{{.Dimensions.ServiceName}}").
+//
+// The safety layer, in the order Handle applies it:
+//
+//  1. idempotency: the state change (alarm ARN, new state, state change
+//     time) is claimed with a conditional write in the state table, so
+//     at-least-once delivery and concurrent invocations act once;
+//  2. attempts: an incident (one per alarm, opened on ALARM, closed on OK
+//     with time-to-recover emitted as an EMF metric) that has had
+//     limits.maxAttempts failed attempts is escalated, not retried;
+//  3. blast radius: an event that would touch more than
+//     limits.blastRadius resources touches none;
+//  4. opt-in: only a resource carrying the policy's optInTag, read
+//     through the resource's own service API, is ever touched;
+//  5. the action plans its exact API call (reads only); a plan with
+//     nothing to do (already at the bound) is skipped;
+//  6. cooldown per (rule, resource), then the rule's hourly cap, then the
+//     global hourly cap — conditional writes, so concurrent invocations
+//     cannot exceed them;
+//  7. dry run (policy, rule, or the function's switch): the planned call
+//     is reported, no mutating API is called, and limits count in
+//     separate dry-run keys;
+//  8. the call, then verification within a bounded wait: the action's own
+//     check (service stable, capacity reached, runbook succeeded) and the
+//     alarm back to OK. A call that succeeded while the alarm stays in
+//     ALARM is reported not-fixed and escalated, never as fixed.
+//
+// Every decision is logged, written to the state table's audit trail for
+// the alarm, counted in the Remediations metric, and (except duplicates
+// and alarms no rule matches) notified to SNS as a message for a person.
+//
+// Permissions lists every IAM action the registered actions and the
+// engine need; the CDK stack builds the function's role from it.
+package remediate

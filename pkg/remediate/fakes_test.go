@@ -1,0 +1,254 @@
+package remediate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
+)
+
+// fakeECS holds services by "cluster/service" and records every
+// mutating call.
+type fakeECS struct {
+	mu       sync.Mutex
+	services map[string]*fakeService
+	updates  []ecs.UpdateServiceInput
+	// describeErr fails DescribeServices; updateErr fails UpdateService.
+	describeErr, updateErr error
+	// unstable leaves a forced deployment rolling out forever.
+	unstable bool
+	seq      int
+}
+
+type fakeService struct {
+	tags             map[string]string
+	desired, running int32
+	deployments      []ecstypes.Deployment
+}
+
+var _ remediate.ECSAPI = (*fakeECS)(nil)
+
+func newFakeECS(services map[string]map[string]string) *fakeECS {
+	f := &fakeECS{services: map[string]*fakeService{}}
+	for k, tags := range services {
+		f.services[k] = &fakeService{tags: tags, desired: 2, running: 2, deployments: []ecstypes.Deployment{{
+			Id: aws.String("ecs-svc/0"), Status: aws.String("PRIMARY"), RolloutState: ecstypes.DeploymentRolloutStateCompleted,
+		}}}
+	}
+	return f
+}
+
+func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
+	out := &ecs.DescribeServicesOutput{}
+	withTags := len(in.Include) > 0 && in.Include[0] == ecstypes.ServiceFieldTags
+	for _, name := range in.Services {
+		s, ok := f.services[aws.ToString(in.Cluster)+"/"+name]
+		if !ok {
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String(name), Reason: aws.String("MISSING")})
+			continue
+		}
+		svc := ecstypes.Service{ServiceName: aws.String(name), DesiredCount: s.desired, RunningCount: s.running, Deployments: append([]ecstypes.Deployment(nil), s.deployments...)}
+		if withTags { // as ECS: tags only when asked for
+			for k, v := range s.tags {
+				svc.Tags = append(svc.Tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+		}
+		out.Services = append(out.Services, svc)
+	}
+	return out, nil
+}
+
+func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, *in)
+	if f.updateErr != nil {
+		return nil, f.updateErr
+	}
+	s, ok := f.services[aws.ToString(in.Cluster)+"/"+aws.ToString(in.Service)]
+	if !ok {
+		return nil, errors.New("ServiceNotFoundException")
+	}
+	if in.DesiredCount != nil {
+		s.desired, s.running = *in.DesiredCount, *in.DesiredCount
+	}
+	if in.ForceNewDeployment {
+		f.seq++
+		d := ecstypes.Deployment{Id: aws.String(fmt.Sprintf("ecs-svc/%d", f.seq)), Status: aws.String("PRIMARY"), RolloutState: ecstypes.DeploymentRolloutStateCompleted}
+		if f.unstable {
+			d.RolloutState = ecstypes.DeploymentRolloutStateInProgress
+			old := s.deployments[0]
+			old.Status = aws.String("ACTIVE")
+			s.deployments = []ecstypes.Deployment{d, old}
+		} else {
+			s.deployments = []ecstypes.Deployment{d}
+		}
+	}
+	return &ecs.UpdateServiceOutput{Service: &ecstypes.Service{ServiceName: in.Service, Deployments: s.deployments}}, nil
+}
+
+func (f *fakeECS) updateCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.updates)
+}
+
+// fakeEC2 holds instances by id.
+type fakeEC2 struct {
+	mu        sync.Mutex
+	instances map[string]map[string]string // id → tags
+	reboots   [][]string
+	status    ec2types.SummaryStatus
+}
+
+var _ remediate.EC2API = (*fakeEC2)(nil)
+
+func (f *fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var r ec2types.Reservation
+	for _, id := range in.InstanceIds {
+		tags, ok := f.instances[id]
+		if !ok {
+			return nil, fmt.Errorf("InvalidInstanceID.NotFound: %s", id)
+		}
+		inst := ec2types.Instance{InstanceId: aws.String(id)}
+		for k, v := range tags {
+			inst.Tags = append(inst.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		r.Instances = append(r.Instances, inst)
+	}
+	return &ec2.DescribeInstancesOutput{Reservations: []ec2types.Reservation{r}}, nil
+}
+
+func (f *fakeEC2) DescribeInstanceStatus(_ context.Context, in *ec2.DescribeInstanceStatusInput, _ ...func(*ec2.Options)) (*ec2.DescribeInstanceStatusOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.status
+	if st == "" {
+		st = ec2types.SummaryStatusOk
+	}
+	out := &ec2.DescribeInstanceStatusOutput{}
+	for _, id := range in.InstanceIds {
+		out.InstanceStatuses = append(out.InstanceStatuses, ec2types.InstanceStatus{
+			InstanceId:     aws.String(id),
+			InstanceState:  &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning},
+			InstanceStatus: &ec2types.InstanceStatusSummary{Status: st},
+			SystemStatus:   &ec2types.InstanceStatusSummary{Status: ec2types.SummaryStatusOk},
+		})
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) RebootInstances(_ context.Context, in *ec2.RebootInstancesInput, _ ...func(*ec2.Options)) (*ec2.RebootInstancesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reboots = append(f.reboots, in.InstanceIds)
+	return &ec2.RebootInstancesOutput{}, nil
+}
+
+// fakeCloudWatch answers DescribeAlarms with a state sequence (the last
+// repeats) and ListTagsForResource with tags, counting calls.
+type fakeCloudWatch struct {
+	mu       sync.Mutex
+	states   []string
+	calls    int
+	tags     map[string]string
+	tagCalls int
+}
+
+var _ remediate.AlarmAPI = (*fakeCloudWatch)(nil)
+
+func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := "OK"
+	if len(f.states) > 0 {
+		st = f.states[min(f.calls, len(f.states)-1)]
+	}
+	f.calls++
+	return &cloudwatch.DescribeAlarmsOutput{MetricAlarms: []cwtypes.MetricAlarm{{AlarmName: aws.String(in.AlarmNames[0]), StateValue: cwtypes.StateValue(st)}}}, nil
+}
+
+func (f *fakeCloudWatch) ListTagsForResource(_ context.Context, _ *cloudwatch.ListTagsForResourceInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.ListTagsForResourceOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tagCalls++
+	out := &cloudwatch.ListTagsForResourceOutput{}
+	for k, v := range f.tags {
+		out.Tags = append(out.Tags, cwtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out, nil
+}
+
+// fakeNotifier records messages.
+type fakeNotifier struct {
+	mu   sync.Mutex
+	msgs []notify.Message
+}
+
+var _ remediate.Notifier = (*fakeNotifier)(nil)
+
+func (f *fakeNotifier) Send(_ context.Context, m notify.Message) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return fmt.Sprintf("msg-%d", len(f.msgs)), nil
+}
+
+func (f *fakeNotifier) kinds() []notify.Kind {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []notify.Kind
+	for _, m := range f.msgs {
+		out = append(out, m.Kind)
+	}
+	return out
+}
+
+// clock is a settable clock shared by the engine and the store; the
+// engine's Sleep advances it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func (c *clock) Sleep(_ context.Context, d time.Duration) error {
+	c.Add(d)
+	return nil
+}
+
+type (
+	cloudwatchListTagsInput  = cloudwatch.ListTagsForResourceInput
+	cloudwatchListTagsOutput = cloudwatch.ListTagsForResourceOutput
+	cloudwatchOptions        = cloudwatch.Options
+)
