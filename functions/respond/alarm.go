@@ -61,6 +61,18 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	}
 	log = log.With("alarm", d.AlarmName, "state", d.State.Value)
 
+	if d.State.Value == "INSUFFICIENT_DATA" || (d.State.Value == "OK" && d.PreviousState.Value != "ALARM") {
+		log.Info("alarm state change needs no notification")
+		return nil
+	}
+	// EventBridge delivers at least once: one notification per transition.
+	key := "notify#alarm#" + d.AlarmName + "#" + d.State.Value + "#" + firstNonEmpty(d.State.Timestamp, ev.ID)
+	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "alarm", "alarm": d.AlarmName, "state": d.State.Value}, log) {
+		log.Info("alarm transition already handled")
+		return nil
+	}
+	// The engine applies its own safety layer (dry run, cooldown, rate
+	// limit, idempotency); respond reports what it did.
 	var remediation string
 	if h.Remediator != nil && d.State.Value == "ALARM" {
 		out, err := h.Remediator.Remediate(ctx, ev)
@@ -71,10 +83,6 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 		case out != "":
 			remediation = "automatic remediation: " + out
 		}
-	}
-	if d.State.Value == "INSUFFICIENT_DATA" || (d.State.Value == "OK" && d.PreviousState.Value != "ALARM") {
-		log.Info("alarm state change needs no notification")
-		return nil
 	}
 	kind, runbook := alarmKind(d)
 	a := notify.Alert{
@@ -93,7 +101,7 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 		a.What = fmt.Sprintf("Alarm %s returned to OK from ALARM.", d.AlarmName)
 		a.Why = "The condition that raised the alarm has cleared; nothing to do unless it flaps."
 		a.Evidence = []string{"Reason: " + d.State.Reason}
-		return h.send(ctx, a, "", log)
+		return h.send(ctx, a, key, log)
 	}
 	a.Severity = "HIGH"
 	a.Title = fmt.Sprintf("ALARM: %s", d.AlarmName)
@@ -115,7 +123,7 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 		a.Evidence = append(a.Evidence, strings.ToUpper(remediation[:1])+remediation[1:])
 	}
 	a.Apply(h.RunbookBaseURL, runbook)
-	return h.send(ctx, a, "", log)
+	return h.send(ctx, a, key, log)
 }
 
 // alarmKind routes an alarm to its topic by what it measures: CPU to

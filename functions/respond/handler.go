@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,10 +114,29 @@ func badDetail(ev events.EventBridgeEvent, field string, err error) error {
 	return malformed{fmt.Errorf("malformed %q event from %s: %s: %w", ev.DetailType, ev.Source, field, err)}
 }
 
-// Handle processes one EventBridge event. It returns an error only when a
-// retry can help (a notification could not be published); unknown and
-// malformed events are counted and dropped.
-func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+// Handle decodes one EventBridge event and processes it. An envelope that
+// does not decode is counted as malformed and dropped rather than failing
+// the invocation (a retry cannot fix it).
+func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		var partial struct {
+			Source     string `json:"source"`
+			DetailType string `json:"detail-type"`
+		}
+		_ = json.Unmarshal(payload, &partial) // best effort, for the metric's dimension
+		h.logger().Error("malformed event dropped: the EventBridge envelope does not decode",
+			"source", partial.Source, "detailType", partial.DetailType, "reason", err.Error())
+		h.Metrics.Emit(map[string]string{"Source": partial.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
+		return nil
+	}
+	return h.HandleEvent(ctx, ev)
+}
+
+// HandleEvent processes one EventBridge event. It returns an error only
+// when a retry can help (a notification could not be published); unknown
+// and malformed events are counted and dropped.
+func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) error {
 	log := h.logger().With("source", ev.Source, "detailType", ev.DetailType, "eventId", ev.ID)
 	kind, run := h.route(ev)
 	if run == nil {

@@ -367,6 +367,7 @@ func TestHandleDropsUnknownAndMalformed(t *testing.T) {
 		{"verification with an unknown verdict", []byte(`{"source":"postdeploy.verify","detail-type":"Post-Deploy Verification Completed","detail":{"verdict":"Maybe","pipeline":"p"}}`), telemetry.MetricEventsMalformed, "postdeploy.verify"},
 		{"pipeline event without execution id", []byte(`{"source":"aws.codepipeline","detail-type":"CodePipeline Pipeline Execution State Change","detail":{"pipeline":"p","state":"FAILED"}}`), telemetry.MetricEventsMalformed, "aws.codepipeline"},
 		{"alarm detail that is a string", []byte(`{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","detail":"ALARM"}`), telemetry.MetricEventsMalformed, "aws.cloudwatch"},
+		{"envelope whose time does not parse", []byte(`{"source":"aws.guardduty","detail-type":"GuardDuty Finding","time":"yesterday","detail":{}}`), telemetry.MetricEventsMalformed, "aws.guardduty"},
 		{"build with a bad timestamp", []byte(`{"source":"aws.codebuild","detail-type":"CodeBuild Build State Change","detail":{"build-status":"FAILED","project-name":"p","additional-information":{"build-start-time":"yesterday"}}}`), telemetry.MetricEventsMalformed, "aws.codebuild"},
 	}
 	for _, tt := range tests {
@@ -382,6 +383,19 @@ func TestHandleDropsUnknownAndMalformed(t *testing.T) {
 				t.Errorf("%s{Source=%s} = %v; want 1", tt.metric, tt.source, got)
 			}
 		})
+	}
+}
+
+func TestAlarmRedeliveryNotifiedOnce(t *testing.T) {
+	r := newRig(t)
+	ev := readEvent(t, "respond-alarm-cpu.json")
+	for range 2 {
+		if err := r.invoke(t, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.sns.in) != 1 {
+		t.Errorf("the same alarm transition delivered twice published %d messages; want 1", len(r.sns.in))
 	}
 }
 

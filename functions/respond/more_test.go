@@ -75,12 +75,28 @@ func FuzzHandle(f *testing.F) {
 		if !json.Valid(detail) {
 			ev.Detail = nil
 		}
-		if err := r.h.Handle(context.Background(), ev); err != nil {
-			t.Fatalf("Handle returned %v; only a failed publish may return an error and SNS did not fail", err)
+		if err := r.h.HandleEvent(context.Background(), ev); err != nil {
+			t.Fatalf("HandleEvent returned %v; only a failed publish may return an error and SNS did not fail", err)
 		}
 		malformed := r.metric(telemetry.MetricEventsMalformed, "Source", source)
 		if malformed > 0 && len(r.sns.in) > 0 {
 			t.Fatalf("a malformed detail was also published: %s", aws.ToString(r.sns.in[0].Subject))
+		}
+	})
+}
+
+// FuzzHandlePayload feeds whole payloads: an envelope that does not
+// decode is dropped, never an error.
+func FuzzHandlePayload(f *testing.F) {
+	for _, file := range []string{"respond-inspector-finding.json", "respond-unknown.json", "respond-alarm-cpu.json"} {
+		f.Add(readEvent(f, file))
+	}
+	f.Add([]byte(`{"source":"aws.guardduty","detail-type":"GuardDuty Finding","time":"yesterday","detail":{}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		r := newRig(t)
+		if err := r.h.Handle(context.Background(), payload); err != nil {
+			t.Fatalf("Handle(%q) = %v; want nil (SNS did not fail)", payload, err)
 		}
 	})
 }
@@ -108,7 +124,7 @@ func BenchmarkTriageRoute(b *testing.B) {
 		r.claims.claimed = nil // every finding is new: the full path runs
 		r.sns.in = r.sns.in[:0]
 		ev := evs[n%len(evs)]
-		if err := r.h.Handle(ctx, ev); err != nil {
+		if err := r.h.HandleEvent(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
 		n++
