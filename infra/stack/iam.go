@@ -1,0 +1,164 @@
+package stack
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/postdeploy/postdeploy/pkg/notify"
+)
+
+// wildcard is one resource pattern with a "*" in a role's policy and why
+// it has to be there. Each becomes a cdk-nag AwsSolutions-IAM5
+// suppression that names exactly that resource and carries the reason.
+type wildcard struct {
+	// nag is the resource as cdk-nag prints it, e.g.
+	// "arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/postdeploy/*".
+	nag    string
+	reason string
+}
+
+// arn is an ARN in this stack's partition, region and account. The
+// pseudo parameters keep the stack environment-agnostic.
+type arn struct {
+	service, resource string
+}
+
+// token is the ARN for the template.
+func (a arn) token() *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":" + a.service + ":"),
+		awscdk.Aws_REGION(), jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":" + a.resource),
+	})
+}
+
+// nag is the ARN as cdk-nag prints it in a finding.
+func (a arn) nag() string {
+	return "arn:<AWS::Partition>:" + a.service + ":<AWS::Region>:<AWS::AccountId>:" + a.resource
+}
+
+// allow adds one statement to f's role.
+func allow(f *Function, sid string, actions []string, resources []*string, conditions map[string]any) {
+	p := &awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	}
+	if conditions != nil {
+		p.Conditions = &conditions
+	}
+	f.ExecutionRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(p))
+}
+
+// allowAny adds a statement on Resource "*" for APIs that have no
+// resource-level permissions, and records why.
+func (s *Stack) allowAny(f *Function, sid string, actions []string, reason string) {
+	allow(f, sid, actions, []*string{jsii.String("*")}, nil)
+	s.wild(f, "*", sid+" ("+strings.Join(actions, ", ")+"): "+reason)
+}
+
+// allowPattern adds a statement on an ARN pattern in this account and
+// region, and records why the pattern has a "*".
+func (s *Stack) allowPattern(f *Function, sid string, actions []string, a arn, conditions map[string]any, reason string) {
+	allow(f, sid, actions, []*string{a.token()}, conditions)
+	s.wild(f, a.nag(), sid+": "+reason)
+}
+
+func (s *Stack) wild(f *Function, resource, reason string) {
+	if s.wildcards == nil {
+		s.wildcards = map[string][]wildcard{}
+	}
+	s.wildcards[f.Name] = append(s.wildcards[f.Name], wildcard{nag: resource, reason: reason})
+}
+
+// Table actions the functions use: single items, conditional writes and
+// queries on the key; no scans, no batch, no table management.
+var tableActions = []string{
+	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+	"dynamodb:Query", "dynamodb:ConditionCheckItem",
+}
+
+// permissions gives each function exactly what it calls.
+func (s *Stack) permissions() {
+	s.verifyPermissions()
+	s.remediatePermissions()
+	s.respondPermissions()
+}
+
+func (s *Stack) verifyPermissions() {
+	f := s.Verify
+	// CodePipeline's job worker APIs take only a job id and support no
+	// resource-level permissions: "*" is the only resource IAM accepts.
+	s.allowAny(f, "PipelineJobs", []string{
+		"codepipeline:GetJobDetails", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult",
+	}, "CodePipeline's job APIs take only a job id and support no resource-level permissions")
+	// GetMetricData and DescribeAlarms (with a name prefix) support no
+	// resource-level permissions.
+	s.allowAny(f, "ReadMetricsAndAlarms", []string{
+		"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+	}, "CloudWatch GetMetricData and DescribeAlarms support no resource-level permissions")
+	// Inspector's ListFindings supports no resource-level permissions.
+	s.allowAny(f, "ReadInspectorFindings", []string{"inspector2:ListFindings"},
+		"Inspector2 ListFindings supports no resource-level permissions")
+
+	prefix := strings.TrimPrefix(s.Props.SpecParameterPrefix, "/")
+	s.allowPattern(f, "ReadSpecParameters", []string{"ssm:GetParameter"},
+		arn{"ssm", "parameter/" + prefix + "*"}, nil,
+		"verification specs live under the configured parameter path; pipelines name their own parameter within it")
+	// SecureString parameters are decrypted by SSM on verify's behalf:
+	// only through SSM in this region, whatever key the parameter uses.
+	s.allowPattern(f, "DecryptSpecParameters", []string{"kms:Decrypt"},
+		arn{"kms", "key/*"},
+		map[string]any{"StringEquals": map[string]any{
+			"kms:ViaService": awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("ssm."), awscdk.Aws_REGION(), jsii.String(".amazonaws.com")}),
+		}},
+		"SecureString specs may use any customer key; kms:ViaService limits the grant to decryption by SSM in this region")
+	allow(f, "PublishVerdicts", []string{"events:PutEvents"}, []*string{s.Bus.EventBusArn()}, nil)
+	s.allowPattern(f, "ReadImageScanFindings", []string{"ecr:DescribeImageScanFindings"},
+		arn{"ecr", "repository/*"}, nil,
+		"a spec names the repository of the image it deploys, any repository of this account and region")
+}
+
+func (s *Stack) remediatePermissions() {
+	f := s.Remediate
+	s.grantTopics(f)
+	s.Table.Grant(f.ExecutionRole, tableActionPtrs()...)
+	actions := remediationActions()
+	if len(actions) > 0 {
+		s.allowAny(f, "RemediationActions", actions,
+			"remediation targets (instances, services, groups, functions) are named at run time by the alarm's dimensions; "+
+				"the safety layer's opt-in tag, allow-list and blast-radius cap bound them, and several of these APIs (Describe*) take no resource")
+	}
+}
+
+// grantTopics lets f publish to every alert topic: sns:Publish on each
+// topic, and on the topic key the two operations SNS performs for an
+// encrypting publisher (spelled out instead of topic.GrantPublish's
+// kms:GenerateDataKey* wildcard).
+func (s *Stack) grantTopics(f *Function) {
+	arns := make([]*string, 0, len(notify.Kinds))
+	for _, k := range notify.Kinds {
+		arns = append(arns, s.Topics[k].TopicArn())
+	}
+	allow(f, "PublishAlerts", []string{"sns:Publish"}, arns, nil)
+	allow(f, "EncryptAlerts", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.TopicKey.KeyArn()}, nil)
+}
+
+func (s *Stack) respondPermissions() {
+	f := s.Respond
+	s.grantTopics(f)
+	s.Table.Grant(f.ExecutionRole, tableActionPtrs()...)
+	s.allowPattern(f, "PipelineRollback", []string{
+		"codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions", "codepipeline:RollbackStage",
+	}, arn{"codepipeline", "*"}, nil,
+		"the failing pipeline is named by the event; any pipeline of this account and region")
+	s.allowPattern(f, "DeploymentStop", []string{
+		"codedeploy:GetDeployment", "codedeploy:StopDeployment",
+	}, arn{"codedeploy", "deploymentgroup:*"}, nil,
+		"the failing deployment's group is named by the event; any deployment group of this account and region")
+}
+
+func tableActionPtrs() []*string { return *jsii.Strings(tableActions...) }

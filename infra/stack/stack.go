@@ -1,0 +1,256 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/postdeploy/postdeploy/infra/monitoring"
+	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/notify"
+)
+
+// The state table's key schema and TTL attribute.
+const (
+	TablePartitionKey = "pk"
+	TableSortKey      = "sk"
+	TableTTLAttribute = "expiresAt"
+)
+
+// AlarmKinds are the alert kinds whose topics CloudWatch alarms notify;
+// remediate is subscribed to them.
+var AlarmKinds = []notify.Kind{notify.HighCPU, notify.Application, notify.Infrastructure, notify.Security}
+
+// TopicTitles are the topics' display names.
+var TopicTitles = map[notify.Kind]string{
+	notify.HighCPU:        "High CPU Alerts",
+	notify.Application:    "Application Alerts",
+	notify.Infrastructure: "Infrastructure Alerts",
+	notify.Security:       "Security Alerts",
+	notify.Deployments:    "Deployment Alerts",
+	notify.Escalation:     "Escalations",
+}
+
+// Stack is the postdeploy stack and the parts tests and callers reach.
+type Stack struct {
+	awscdk.Stack
+	// Props are the props after defaults.
+	Props Props
+
+	Verify, Remediate, Respond *Function
+	TopicKey                   awskms.Key
+	Topics                     map[notify.Kind]awssns.Topic
+	Table                      awsdynamodb.Table
+	Bus                        awsevents.IEventBus
+	Rules                      map[string]awsevents.Rule
+	// SuiteAlarms watch the suite itself: function errors and throttles,
+	// dead-letter queue depth.
+	SuiteAlarms []awscloudwatch.Alarm
+	// AlarmSet is the application's alarm set (nil without
+	// Props.Application).
+	AlarmSet   *monitoring.AlarmSet
+	Dashboards *monitoring.Dashboards
+	// VerificationDashboard is "Post-Deploy Verification".
+	VerificationDashboard awscloudwatch.Dashboard
+	// Pipeline is the example pipeline (nil unless Props.ExamplePipeline).
+	Pipeline awscodepipeline.Pipeline
+
+	// wildcards are each function's "*" resources and why, by function.
+	wildcards map[string][]wildcard
+}
+
+// New builds the stack. Props are checked before anything is made; the
+// error lists every problem.
+func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
+	p, err := p.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", id, err)
+	}
+	if err := checkAssets(p.AssetDir); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", id, err)
+	}
+	sp := p.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("postdeploy: verifies deployments, remediates alarms, triages events")
+	}
+	s := &Stack{
+		Stack: awscdk.NewStack(scope, jsii.String(id), &sp),
+		Props: p,
+		Rules: map[string]awsevents.Rule{},
+	}
+	s.topics()
+	s.table()
+	s.functions()
+	s.subscriptions()
+	s.bus()
+	s.rules()
+	s.permissions()
+	s.suiteAlarms()
+	s.verificationDashboard()
+	if err := s.application(); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", id, err)
+	}
+	if p.ExamplePipeline {
+		if err := s.examplePipeline(); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", id, err)
+		}
+	}
+	s.suppressions()
+	return s, nil
+}
+
+// topics makes one KMS-encrypted, TLS-only topic per alert kind, with the
+// email subscriptions from Props.
+func (s *Stack) topics() {
+	s.TopicKey = awskms.NewKey(s.Stack, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("postdeploy: encrypts the alert topics"),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	// CloudWatch alarms publish to the topics as the CloudWatch service,
+	// which must be able to use the key; only for this account's alarms.
+	s.TopicKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchAlarmsToPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		},
+	}), nil)
+
+	s.Topics = make(map[notify.Kind]awssns.Topic, len(notify.Kinds))
+	for _, k := range notify.Kinds {
+		t := awssns.NewTopic(s.Stack, jsii.String(topicID(k)), &awssns.TopicProps{
+			DisplayName: jsii.String("postdeploy " + TopicTitles[k]),
+			MasterKey:   s.TopicKey,
+			EnforceSSL:  jsii.Bool(true),
+		})
+		for _, addr := range s.Props.AlertEmails[k] {
+			t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
+		}
+		s.Topics[k] = t
+	}
+}
+
+// topicID is the construct id of kind's topic: "high-cpu" → "HighCpuTopic".
+func topicID(k notify.Kind) string {
+	out := []byte{}
+	up := true
+	for _, c := range []byte(k) {
+		if c == '-' {
+			up = true
+			continue
+		}
+		if up && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		out = append(out, c)
+	}
+	return string(out) + "Topic"
+}
+
+// table is the state table: idempotency, cooldowns, rate limits, dedupe.
+func (s *Stack) table() {
+	s.Table = awsdynamodb.NewTable(s.Stack, jsii.String("State"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(TablePartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String(TableSortKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String(TableTTLAttribute),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:    awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// functions makes the three functions. Verify's timeout is Lambda's
+// maximum so one run can bake as long as possible before it hands over a
+// continuation token; the others do one short job per event.
+func (s *Stack) functions() {
+	s.Verify = s.newFunction(functionSpec{
+		name:        Verify,
+		description: "postdeploy verify: CodePipeline invoke action that bakes and verifies a deployment",
+		memoryMB:    512,
+		timeout:     awscdk.Duration_Minutes(jsii.Number(15)),
+		env:         s.verifyEnv(),
+	})
+	s.Remediate = s.newFunction(functionSpec{
+		name:        Remediate,
+		description: "postdeploy remediate: acts on CloudWatch alarms per the remediation policy",
+		memoryMB:    256,
+		timeout:     awscdk.Duration_Minutes(jsii.Number(2)),
+		env:         s.remediateEnv(),
+		reserved:    s.Props.RemediateConcurrency,
+	})
+	s.Respond = s.newFunction(functionSpec{
+		name:        Respond,
+		description: "postdeploy respond: triages and routes pipeline, deployment and security events",
+		memoryMB:    256,
+		timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		env:         s.respondEnv(),
+	})
+}
+
+// remediateFilter keeps the suite's own notifications away from
+// remediate: notify.Router sets a "kind" message attribute on every
+// message it publishes, CloudWatch alarm notifications carry none.
+func remediateFilter() *map[string]awssns.SubscriptionFilter {
+	return &map[string]awssns.SubscriptionFilter{
+		"kind": awssns.NewSubscriptionFilter(&[]any{map[string]any{"exists": false}}),
+	}
+}
+
+// subscriptions subscribes remediate to the topics alarms notify.
+func (s *Stack) subscriptions() {
+	for _, k := range AlarmKinds {
+		s.Topics[k].AddSubscription(awssnssubscriptions.NewLambdaSubscription(s.Remediate.Function, &awssnssubscriptions.LambdaSubscriptionProps{
+			FilterPolicy: remediateFilter(),
+		}))
+	}
+}
+
+// bus is the event bus verify publishes verdicts to.
+func (s *Stack) bus() {
+	s.Bus = awsevents.EventBus_FromEventBusName(s.Stack, jsii.String("SuiteBus"), jsii.String(s.Props.EventBusName))
+}
+
+// rules sends every event respond handles to it. Failed deliveries go to
+// respond's dead-letter queue.
+func (s *Stack) rules() {
+	for _, r := range Routes {
+		pattern := &awsevents.EventPattern{
+			Source:     jsii.Strings(r.Source),
+			DetailType: jsii.Strings(r.DetailTypes...),
+		}
+		if r.Detail != nil {
+			d := r.Detail
+			pattern.Detail = &d
+		}
+		props := &awsevents.RuleProps{
+			Description:  jsii.String("postdeploy respond: " + r.Description),
+			EventPattern: pattern,
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Respond.Function, &awseventstargets.LambdaFunctionProps{
+				DeadLetterQueue: s.Respond.DLQ,
+				RetryAttempts:   jsii.Number(4),
+				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
+			})},
+		}
+		if r.OnSuiteBus && s.Props.EventBusName != config.DefaultEventBus {
+			props.EventBus = s.Bus
+		}
+		s.Rules[r.ID] = awsevents.NewRule(s.Stack, jsii.String(r.ID+"Rule"), props)
+	}
+}

@@ -1,0 +1,691 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/postdeploy/postdeploy/infra/monitoring"
+	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
+)
+
+// One stack, with every optional part switched on, is synthesized once
+// and shared by every test here: each synthesis costs seconds of jsii.
+
+// testApp is the application the shared stack's alarm set watches.
+var testApp = monitoring.Target{
+	Name:             "shop",
+	AutoScalingGroup: "shop-asg",
+	LoadBalancer:     "app/shop/50dc6c495c0c9188",
+	Disk:             map[string]string{"InstanceId": "i-0123456789abcdef0", "path": "/", "device": "nvme0n1p1", "fstype": "xfs"},
+	SignIns:          &monitoring.MetricRef{Namespace: "Shop", MetricName: "SignIns"},
+}
+
+const testEmail = "security-oncall@example.com"
+
+var shared struct {
+	once   sync.Once
+	dir    string
+	err    error
+	stack  *Stack
+	tmpl   assertions.Template
+	notes  assertions.Annotations
+	json   map[string]any
+	ids    map[string]string // construct name → logical id
+	synthS string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	jsii.Close()
+	os.Exit(code)
+}
+
+// synth returns the shared stack and its template, building them once.
+func synth(t *testing.T) (*Stack, map[string]any) {
+	t.Helper()
+	shared.once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil { // assertions report failures as panics
+				shared.err = fmt.Errorf("synthesize: %v", r)
+			}
+		}()
+		dir, err := os.MkdirTemp("", "postdeploy-infra-assets-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.dir = dir
+		for _, fn := range FunctionNames {
+			if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+				shared.err = err
+				return
+			}
+			// A placeholder: the template only needs the asset's hash.
+			if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), []byte("placeholder "+fn), 0o755); err != nil {
+				shared.err = err
+				return
+			}
+		}
+		app := awscdk.NewApp(nil)
+		s, err := New(app, "Postdeploy", Props{
+			AssetDir:        dir,
+			AlertEmails:     map[notify.Kind][]string{notify.Security: {testEmail}},
+			Application:     &testApp,
+			ExamplePipeline: true,
+		})
+		if err != nil {
+			shared.err = err
+			return
+		}
+		Check(app)
+		shared.stack = s
+		shared.tmpl = assertions.Template_FromStack(s.Stack, nil)
+		shared.notes = assertions.Annotations_FromStack(s.Stack)
+		shared.json = *shared.tmpl.ToJSON()
+		shared.ids = map[string]string{}
+		id := func(c constructs.IConstruct) string {
+			return *s.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+		}
+		for _, f := range s.functionsList() {
+			shared.ids[f.Name] = id(f.Function)
+			shared.ids[f.Name+"/dlq"] = id(f.DLQ)
+			shared.ids[f.Name+"/role"] = id(f.ExecutionRole)
+			shared.ids[f.Name+"/logs"] = id(f.LogGroup)
+		}
+		for k, v := range s.Topics {
+			shared.ids["topic/"+string(k)] = id(v)
+		}
+		shared.ids["key"] = id(s.TopicKey)
+		shared.ids["table"] = id(s.Table)
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.stack, shared.json
+}
+
+// resources returns the template's resources of one type by logical id.
+func resources(t *testing.T, typ string) map[string]map[string]any {
+	t.Helper()
+	_, tpl := synth(t)
+	out := map[string]map[string]any{}
+	for id, r := range tpl["Resources"].(map[string]any) {
+		r := r.(map[string]any)
+		if r["Type"] == typ {
+			props, _ := r["Properties"].(map[string]any)
+			out[id] = props
+		}
+	}
+	return out
+}
+
+// has is assertions' HasResourceProperties, reporting a mismatch as a
+// test error instead of a panic.
+func has(t *testing.T, typ string, props map[string]any) {
+	t.Helper()
+	synth(t)
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("no %s with properties %v:\n%v", typ, props, r)
+		}
+	}()
+	shared.tmpl.HasResourceProperties(jsii.String(typ), props)
+}
+
+func count(t *testing.T, typ string, n int) {
+	t.Helper()
+	synth(t)
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s count: %v", typ, r)
+		}
+	}()
+	shared.tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(float64(n)))
+}
+
+func ref(id string) map[string]any    { return map[string]any{"Ref": id} }
+func getArn(id string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, "Arn"}} }
+
+func TestNagFindsNothing(t *testing.T) {
+	synth(t)
+	for _, level := range []string{"error", "warning"} {
+		var found *[]*cxapi.SynthesisMessage
+		if level == "error" {
+			found = shared.notes.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		} else {
+			found = shared.notes.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		}
+		for _, m := range *found {
+			t.Errorf("cdk-nag %s at %s: %v", level, *m.Id, m.Entry.Data)
+		}
+	}
+}
+
+func TestFunctionsAreBuiltAlike(t *testing.T) {
+	s, _ := synth(t)
+	count(t, "AWS::Lambda::Function", 3)
+	fns := resources(t, "AWS::Lambda::Function")
+	for _, f := range s.functionsList() {
+		p := fns[shared.ids[f.Name]]
+		if p == nil {
+			t.Errorf("function %s (%s) not in the template", f.Name, shared.ids[f.Name])
+			continue
+		}
+		want := map[string]any{
+			"Runtime":          "provided.al2023",
+			"Architectures":    []any{"arm64"},
+			"Handler":          "bootstrap",
+			"TracingConfig":    map[string]any{"Mode": "Active"},
+			"DeadLetterConfig": map[string]any{"TargetArn": getArn(shared.ids[f.Name+"/dlq"])},
+			"Role":             getArn(shared.ids[f.Name+"/role"]),
+			"LoggingConfig": map[string]any{
+				"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN",
+				"LogGroup": ref(shared.ids[f.Name+"/logs"]),
+			},
+		}
+		got := map[string]any{}
+		for k := range want {
+			got[k] = p[k]
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("function %s (-want +got):\n%s", f.Name, d)
+		}
+		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env[config.EnvMetricNamespace] != config.DefaultMetricNamespace {
+			t.Errorf("function %s: %s = %v; want %q", f.Name, config.EnvMetricNamespace, env[config.EnvMetricNamespace], config.DefaultMetricNamespace)
+		}
+		timeout := p["Timeout"].(float64)
+		switch f.Name {
+		case Verify:
+			if timeout != 900 {
+				t.Errorf("verify timeout = %vs; want 900s (Lambda's maximum, to bake within one run)", timeout)
+			}
+			if env[config.EnvEventBus] != config.DefaultEventBus {
+				t.Errorf("verify %s = %v; want %q", config.EnvEventBus, env[config.EnvEventBus], config.DefaultEventBus)
+			}
+		default:
+			if timeout > 120 {
+				t.Errorf("%s timeout = %vs; want at most 120s", f.Name, timeout)
+			}
+		}
+		rc, hasRC := p["ReservedConcurrentExecutions"]
+		if f.Name == Remediate {
+			if rc != float64(DefaultRemediateConcurrency) {
+				t.Errorf("remediate ReservedConcurrentExecutions = %v; want %d", rc, DefaultRemediateConcurrency)
+			}
+		} else if hasRC {
+			t.Errorf("%s ReservedConcurrentExecutions = %v; want none", f.Name, rc)
+		}
+	}
+	// Retention and the asynchronous retry settings.
+	count(t, "AWS::Logs::LogGroup", 3)
+	has(t, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": DefaultLogRetentionDays})
+	count(t, "AWS::Lambda::EventInvokeConfig", 3)
+	has(t, "AWS::Lambda::EventInvokeConfig", map[string]any{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 6 * 3600})
+}
+
+func TestDeadLetterQueuesAreEncryptedAndTLSOnly(t *testing.T) {
+	count(t, "AWS::SQS::Queue", 3)
+	for id, p := range resources(t, "AWS::SQS::Queue") {
+		if p["SqsManagedSseEnabled"] != true {
+			t.Errorf("queue %s: SqsManagedSseEnabled = %v; want true", id, p["SqsManagedSseEnabled"])
+		}
+	}
+	count(t, "AWS::SQS::QueuePolicy", 3)
+	has(t, "AWS::SQS::QueuePolicy", map[string]any{"PolicyDocument": map[string]any{
+		"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Effect":    "Deny",
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		})}),
+	}})
+}
+
+func TestTopicsPerKindEncryptedAndTLSOnly(t *testing.T) {
+	count(t, "AWS::SNS::Topic", len(notify.Kinds))
+	topics := resources(t, "AWS::SNS::Topic")
+	for _, k := range notify.Kinds {
+		p := topics[shared.ids["topic/"+string(k)]]
+		if p == nil {
+			t.Errorf("topic %s not in the template", k)
+			continue
+		}
+		want := map[string]any{
+			"DisplayName":    "postdeploy " + TopicTitles[k],
+			"KmsMasterKeyId": getArn(shared.ids["key"]),
+		}
+		got := map[string]any{"DisplayName": p["DisplayName"], "KmsMasterKeyId": p["KmsMasterKeyId"]}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("topic %s (-want +got):\n%s", k, d)
+		}
+	}
+	has(t, "AWS::KMS::Key", map[string]any{"EnableKeyRotation": true})
+	count(t, "AWS::SNS::TopicPolicy", len(notify.Kinds))
+	has(t, "AWS::SNS::TopicPolicy", map[string]any{"PolicyDocument": map[string]any{
+		"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Effect":    "Deny",
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		})}),
+	}})
+	has(t, "AWS::SNS::Subscription", map[string]any{
+		"Protocol": "email", "Endpoint": testEmail, "TopicArn": ref(shared.ids["topic/security"]),
+	})
+}
+
+func TestRemediateSubscribedToAlarmTopicsOnly(t *testing.T) {
+	synth(t)
+	var got []string
+	for id, p := range resources(t, "AWS::SNS::Subscription") {
+		if p["Protocol"] != "lambda" {
+			continue
+		}
+		if d := cmp.Diff(getArn(shared.ids[Remediate]), p["Endpoint"]); d != "" {
+			t.Errorf("lambda subscription %s endpoint (-want +got):\n%s", id, d)
+		}
+		want := map[string]any{"kind": []any{map[string]any{"exists": false}}}
+		if d := cmp.Diff(want, p["FilterPolicy"]); d != "" {
+			t.Errorf("lambda subscription %s filter policy (-want +got):\n%s", id, d)
+		}
+		got = append(got, p["TopicArn"].(map[string]any)["Ref"].(string))
+	}
+	var want []string
+	for _, k := range AlarmKinds {
+		want = append(want, shared.ids["topic/"+string(k)])
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("topics remediate is subscribed to (-want +got):\n%s", d)
+	}
+}
+
+func TestRulesRouteEveryPatternToRespond(t *testing.T) {
+	count(t, "AWS::Events::Rule", len(Routes))
+	for _, r := range Routes {
+		pattern := map[string]any{"source": []any{r.Source}, "detail-type": toAny(r.DetailTypes)}
+		if r.Detail != nil {
+			pattern["detail"] = r.Detail
+		}
+		has(t, "AWS::Events::Rule", map[string]any{
+			"EventPattern": pattern,
+			"State":        "ENABLED",
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn":              getArn(shared.ids[Respond]),
+				"DeadLetterConfig": map[string]any{"Arn": getArn(shared.ids[Respond+"/dlq"])},
+				"RetryPolicy":      map[string]any{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
+			})},
+		})
+	}
+}
+
+func TestRoutesCoverTheEventsRespondHandles(t *testing.T) {
+	want := map[string][]string{
+		"aws.cloudwatch":   {"CloudWatch Alarm State Change"},
+		"aws.codepipeline": {"CodePipeline Pipeline Execution State Change", "CodePipeline Action Execution State Change"},
+		"aws.codedeploy":   {"CodeDeploy Deployment State-change Notification"},
+		"aws.codebuild":    {"CodeBuild Build State Change"},
+		VerifySource:       {VerifyDetailType},
+		"aws.ecr":          {"ECR Image Scan"},
+		"aws.inspector2":   {"Inspector2 Finding", "Inspector2 Scan"},
+		"aws.guardduty":    {"GuardDuty Finding"},
+		"aws.securityhub":  {"Security Hub Findings - Imported", "Findings Imported V2"},
+	}
+	got := map[string][]string{}
+	for _, r := range Routes {
+		got[r.Source] = append(got[r.Source], r.DetailTypes...)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Routes (-want +got):\n%s", d)
+	}
+}
+
+func TestStateTable(t *testing.T) {
+	count(t, "AWS::DynamoDB::Table", 1)
+	has(t, "AWS::DynamoDB::Table", map[string]any{
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": TableTTLAttribute, "Enabled": true},
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		"KeySchema": []any{
+			map[string]any{"AttributeName": TablePartitionKey, "KeyType": "HASH"},
+			map[string]any{"AttributeName": TableSortKey, "KeyType": "RANGE"},
+		},
+	})
+}
+
+// statement is one IAM policy statement, decoded from the template.
+type statement struct {
+	Sid       string
+	Actions   []string
+	Resources []any
+}
+
+func asStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+// policy returns every statement of the policies attached to role id.
+func policy(t *testing.T, roleID string) []statement {
+	t.Helper()
+	var out []statement
+	for _, p := range resources(t, "AWS::IAM::Policy") {
+		attached := false
+		for _, r := range p["Roles"].([]any) {
+			if fmt.Sprint(r) == fmt.Sprint(ref(roleID)) {
+				attached = true
+			}
+		}
+		if !attached {
+			continue
+		}
+		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := st.(map[string]any)
+			s := statement{Actions: asStrings(st["Action"])}
+			s.Sid, _ = st["Sid"].(string)
+			if rs, ok := st["Resource"].([]any); ok {
+				s.Resources = rs
+			} else {
+				s.Resources = []any{st["Resource"]}
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestIAMLeastPrivilege(t *testing.T) {
+	s, _ := synth(t)
+	// The only actions allowed on Resource "*": APIs without
+	// resource-level permissions, and remediate's actions, whose targets
+	// are named at run time.
+	anyResource := map[string]bool{}
+	for _, a := range append([]string{
+		"xray:PutTelemetryRecords", "xray:PutTraceSegments",
+		"codepipeline:GetJobDetails", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult",
+		"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "inspector2:ListFindings",
+	}, remediationActions()...) {
+		anyResource[a] = true
+	}
+	for _, f := range s.functionsList() {
+		sts := policy(t, shared.ids[f.Name+"/role"])
+		if len(sts) == 0 {
+			t.Errorf("%s: no policy attached to its role", f.Name)
+		}
+		bySid := map[string]statement{}
+		for _, st := range sts {
+			for _, a := range st.Actions {
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: action %q has a wildcard", f.Name, a)
+				}
+			}
+			for _, r := range st.Resources {
+				if r != "*" {
+					continue
+				}
+				for _, a := range st.Actions {
+					if !anyResource[a] || (strings.HasPrefix(a, "codepipeline:") && f.Name != Verify) {
+						t.Errorf("%s: %s on Resource \"*\" (statement %q); only APIs without resource-level permissions may", f.Name, a, st.Sid)
+					}
+				}
+			}
+			if st.Sid != "" {
+				bySid[st.Sid] = st
+			}
+		}
+		var want map[string][]string
+		switch f.Name {
+		case Verify:
+			want = map[string][]string{
+				"PipelineJobs":          {"codepipeline:GetJobDetails", "codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"},
+				"ReadMetricsAndAlarms":  {"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"},
+				"ReadInspectorFindings": {"inspector2:ListFindings"},
+				"ReadSpecParameters":    {"ssm:GetParameter"},
+				"DecryptSpecParameters": {"kms:Decrypt"},
+				"PublishVerdicts":       {"events:PutEvents"},
+				"ReadImageScanFindings": {"ecr:DescribeImageScanFindings"},
+			}
+		case Remediate:
+			want = map[string][]string{
+				"PublishAlerts":      {"sns:Publish"},
+				"EncryptAlerts":      {"kms:Decrypt", "kms:GenerateDataKey"},
+				"RemediationActions": sorted(remediationActions()),
+			}
+		case Respond:
+			want = map[string][]string{
+				"PublishAlerts":    {"sns:Publish"},
+				"EncryptAlerts":    {"kms:Decrypt", "kms:GenerateDataKey"},
+				"PipelineRollback": {"codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions", "codepipeline:RollbackStage"},
+				"DeploymentStop":   {"codedeploy:GetDeployment", "codedeploy:StopDeployment"},
+			}
+		}
+		got := map[string][]string{}
+		for sid := range want {
+			if st, ok := bySid[sid]; ok {
+				got[sid] = sorted(st.Actions)
+			}
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s policy statements by Sid (-want +got):\n%s", f.Name, d)
+		}
+	}
+}
+
+func TestVerifyPermissionsAreScoped(t *testing.T) {
+	s, _ := synth(t)
+	has(t, "AWS::IAM::Policy", map[string]any{"PolicyDocument": map[string]any{
+		"Statement": assertions.Match_ArrayWith(&[]any{
+			assertions.Match_ObjectLike(&map[string]any{
+				"Sid": "ReadSpecParameters",
+				"Resource": map[string]any{"Fn::Join": []any{"", []any{
+					"arn:", ref("AWS::Partition"), ":ssm:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":parameter/postdeploy/*",
+				}}},
+			}),
+			assertions.Match_ObjectLike(&map[string]any{
+				"Sid": "DecryptSpecParameters",
+				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": map[string]any{"Fn::Join": []any{"", []any{
+					"ssm.", ref("AWS::Region"), ".amazonaws.com",
+				}}}}},
+			}),
+		}),
+	}, "Roles": []any{ref(shared.ids[Verify+"/role"])}})
+	if s.Props.SpecParameterPrefix != DefaultSpecParameterPrefix {
+		t.Errorf("SpecParameterPrefix = %q; want the default %q", s.Props.SpecParameterPrefix, DefaultSpecParameterPrefix)
+	}
+}
+
+func TestTableAccessIsItemLevel(t *testing.T) {
+	synth(t)
+	for _, fn := range []string{Remediate, Respond} {
+		found := false
+		for _, st := range policy(t, shared.ids[fn+"/role"]) {
+			if len(st.Actions) > 0 && strings.HasPrefix(st.Actions[0], "dynamodb:") {
+				found = true
+				if d := cmp.Diff(sorted(tableActions), sorted(st.Actions)); d != "" {
+					t.Errorf("%s dynamodb actions (-want +got):\n%s", fn, d)
+				}
+				if d := cmp.Diff([]any{getArn(shared.ids["table"])}, st.Resources[:1]); d != "" {
+					t.Errorf("%s dynamodb resources (-want +got):\n%s", fn, d)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no dynamodb statement", fn)
+		}
+	}
+	for _, st := range policy(t, shared.ids[Verify+"/role"]) {
+		for _, a := range st.Actions {
+			if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "s3:") {
+				t.Errorf("verify may %s; it needs no table and reads artifacts with the job's own credentials", a)
+			}
+		}
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func sorted(ss []string) []string {
+	out := slices.Clone(ss)
+	sort.Strings(out)
+	return out
+}
+
+func TestApplicationAlarmSet(t *testing.T) {
+	synth(t)
+	action := func(k notify.Kind) []any { return []any{ref(shared.ids["topic/"+string(k)])} }
+	has(t, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "shop-high-cpu", "Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+		"Dimensions": []any{map[string]any{"Name": "AutoScalingGroupName", "Value": "shop-asg"}},
+		"Statistic":  "Average", "Period": 300, "EvaluationPeriods": 1, "DatapointsToAlarm": 1,
+		"Threshold": 80, "ComparisonOperator": "GreaterThanThreshold",
+		"AlarmActions": action(notify.HighCPU), "OKActions": action(notify.HighCPU),
+	})
+	has(t, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "shop-5xx-error-rate", "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold",
+		"EvaluationPeriods": 1,
+		"Metrics": assertions.Match_ArrayWith(&[]any{
+			assertions.Match_ObjectLike(&map[string]any{"Expression": monitoring.ErrorRateExpression, "ReturnData": true}),
+			assertions.Match_ObjectLike(&map[string]any{"Id": "requests", "MetricStat": assertions.Match_ObjectLike(&map[string]any{
+				"Metric": map[string]any{"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount",
+					"Dimensions": []any{map[string]any{"Name": "LoadBalancer", "Value": testApp.LoadBalancer}}},
+				"Period": 300, "Stat": "Sum",
+			})}),
+		}),
+		"AlarmActions": action(notify.Application),
+	})
+	has(t, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "shop-low-free-disk", "Namespace": "CWAgent", "MetricName": "disk_used_percent",
+		"Period": 300, "EvaluationPeriods": 6, "DatapointsToAlarm": 6, "Threshold": 80,
+		"ComparisonOperator": "GreaterThanThreshold", "AlarmActions": action(notify.Infrastructure),
+	})
+	has(t, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "shop-sign-in-anomaly", "EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+		"ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
+		"ThresholdMetricId":  assertions.Match_AnyValue(),
+		"Metrics": assertions.Match_ArrayWith(&[]any{
+			assertions.Match_ObjectLike(&map[string]any{"Expression": assertions.Match_StringLikeRegexp(jsii.String(`ANOMALY_DETECTION_BAND\(\w+,\s*2\)`))}),
+			assertions.Match_ObjectLike(&map[string]any{"MetricStat": assertions.Match_ObjectLike(&map[string]any{
+				"Metric": assertions.Match_ObjectLike(&map[string]any{"Namespace": "Shop", "MetricName": "SignIns"}),
+				"Period": 300,
+			})}),
+		}),
+		"AlarmActions": action(notify.Security),
+	})
+}
+
+func TestSuiteIsMonitored(t *testing.T) {
+	s, _ := synth(t)
+	esc := []any{ref(shared.ids["topic/escalation"])}
+	for _, f := range s.functionsList() {
+		for _, m := range []string{"Errors", "Throttles"} {
+			has(t, "AWS::CloudWatch::Alarm", map[string]any{
+				"Namespace": "AWS/Lambda", "MetricName": m,
+				"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": ref(shared.ids[f.Name])}},
+				"Threshold":  1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "Period": 300,
+				"AlarmActions": esc,
+			})
+		}
+		has(t, "AWS::CloudWatch::Alarm", map[string]any{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{shared.ids[f.Name+"/dlq"], "QueueName"}}}},
+			"Threshold":  1, "AlarmActions": esc,
+		})
+	}
+	count(t, "AWS::CloudWatch::Alarm", 3*3+4)
+}
+
+// dashboardBody is the JSON text of a dashboard, tokens flattened.
+func dashboardBody(t *testing.T, name string) string {
+	t.Helper()
+	for _, p := range resources(t, "AWS::CloudWatch::Dashboard") {
+		if p["DashboardName"] == name {
+			b, err := json.Marshal(p["DashboardBody"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+	t.Errorf("no dashboard named %q", name)
+	return ""
+}
+
+func TestDashboards(t *testing.T) {
+	synth(t)
+	count(t, "AWS::CloudWatch::Dashboard", 3)
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"Postdeploy-Post-Deploy-Verification", []string{
+			VerificationDashboardTitle, telemetry.MetricVerifications, `\"Verdict\",\"Succeeded\"`, `\"Verdict\",\"Failed\"`,
+			`\"Verdict\",\"Inconclusive\"`, `\"Verdict\",\"Error\"`, telemetry.MetricRemediations,
+			telemetry.MetricTimeToRecover, telemetry.MetricFindings, `\"Priority\",\"P1\"`, config.DefaultMetricNamespace,
+		}},
+		{"shop-System-Health-Overview", []string{
+			monitoring.SystemHealthTitle, "CPUUtilization", "shop-asg", "mem_used_percent", "RequestCount",
+			"TargetResponseTime", "DatabaseConnections", "disk_used_percent",
+		}},
+		{"shop-Application-Performance", []string{
+			monitoring.AppPerformanceTitle, "HTTPCode_Target_5XX_Count", "p99", "ANOMALY_DETECTION_BAND", "SignIns",
+		}},
+	}
+	for _, tt := range tests {
+		body := dashboardBody(t, tt.name)
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("dashboard %q does not mention %s", tt.name, w)
+			}
+		}
+	}
+}
+
+func TestExamplePipelineVerifiesAfterDeploy(t *testing.T) {
+	synth(t)
+	has(t, "AWS::CodePipeline::Pipeline", map[string]any{
+		"PipelineType": "V2",
+		"Stages": []any{
+			assertions.Match_ObjectLike(&map[string]any{"Name": "Source"}),
+			assertions.Match_ObjectLike(&map[string]any{"Name": "Deploy"}),
+			assertions.Match_ObjectLike(&map[string]any{"Name": "Verify", "Actions": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Name":          "Verify",
+				"ActionTypeId":  map[string]any{"Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1"},
+				"Configuration": map[string]any{"FunctionName": ref(shared.ids[Verify]), "UserParameters": assertions.Match_StringLikeRegexp(jsii.String("no-new-alarms"))},
+				"Namespace":     "Verify",
+			})}}),
+		},
+	})
+}
