@@ -74,7 +74,7 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	// The engine applies its own safety layer (dry run, cooldown, rate
 	// limit, idempotency); respond reports what it did.
 	var remediation string
-	if h.Remediator != nil && d.State.Value == "ALARM" {
+	if h.Remediator != nil {
 		out, err := h.Remediator.Remediate(ctx, ev)
 		switch {
 		case err != nil:
