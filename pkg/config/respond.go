@@ -51,7 +51,11 @@ const (
 	// (stop the stage's in-flight CodeDeploy deployment with rollback).
 	EnvRollbackPolicy = "POSTDEPLOY_ROLLBACK_POLICY"
 	// EnvRemediateAlarms passes alarm state changes to the remediation
-	// engine as well as notifying (default true).
+	// engine as well as notifying (default true). The engine reads the
+	// policy from POSTDEPLOY_REMEDIATION_POLICY and honours
+	// POSTDEPLOY_REMEDIATE_DRY_RUN, as functions/remediate does; it claims
+	// each state change in the state table, so an alarm that reaches both
+	// functions is acted on once.
 	EnvRemediateAlarms = "POSTDEPLOY_REMEDIATE_ALARMS"
 )
 
@@ -76,6 +80,10 @@ type Respond struct {
 	RunbookBaseURL  string
 	RollbackPolicy  string
 	RemediateAlarms bool
+	// PolicySource and DryRun configure the remediation engine when
+	// RemediateAlarms is on (see LoadRemediate).
+	PolicySource string
+	DryRun       bool
 }
 
 // LoadRespond reads functions/respond's settings; the error joins every
@@ -118,6 +126,14 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 	}
 	c.RollbackPolicy = l.oneOf(EnvRollbackPolicy, RollbackNotify, RollbackNotify, RollbackStage, RollbackStopDeployment)
 	c.RemediateAlarms = l.bool(EnvRemediateAlarms, true)
+	if c.RemediateAlarms {
+		c.PolicySource = l.str(EnvRemediationPolicy, DefaultRemediationPolicy)
+		kind, ref, ok := strings.Cut(c.PolicySource, ":")
+		if !ok || (kind != "file" && kind != "ssm") || strings.TrimSpace(ref) == "" {
+			l.errs = append(l.errs, fmt.Errorf("%s=%q: must be file:<path> or ssm:<parameter name>, e.g. %q or \"ssm:/postdeploy/remediation-policy\" (or set %s=false)", EnvRemediationPolicy, c.PolicySource, DefaultRemediationPolicy, EnvRemediateAlarms))
+		}
+		c.DryRun = l.bool(EnvRemediateDryRun, false)
+	}
 	return c, errors.Join(l.errs...)
 }
 

@@ -34,6 +34,7 @@ func TestLoadRespondDefaults(t *testing.T) {
 		Common: Common{MetricNamespace: DefaultMetricNamespace}, Topics: c.Topics, StateTable: "postdeploy-state",
 		DedupeWindow: 24 * time.Hour, Weights: triage.DefaultWeights, CriticalityTag: "criticality",
 		MinPriority: triage.P4, NotifyFormat: notify.FormatText, RollbackPolicy: RollbackNotify, RemediateAlarms: true,
+		PolicySource: DefaultRemediationPolicy,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("LoadRespond defaults mismatch (-want +got):\n%s", diff)
@@ -63,14 +64,14 @@ func TestLoadRespondReportsEveryProblem(t *testing.T) {
 		return map[string]string{
 			TopicEnv(notify.Security): "security-topic", EnvDedupeWindow: "soon", EnvTriageWeights: "risk=1",
 			EnvAssetCriticality: "prod-api", EnvNotifyMinPriority: "P9", EnvNotifyFormat: "slack",
-			EnvRunbookBaseURL: "wiki", EnvRollbackPolicy: "always",
+			EnvRunbookBaseURL: "wiki", EnvRollbackPolicy: "always", EnvRemediationPolicy: "s3://bucket/policy.yaml",
 		}[k]
 	})
 	if err == nil {
 		t.Fatal("LoadRespond(bad env) = nil error; want every problem")
 	}
 	for _, name := range []string{EnvStateTable, TopicEnv(notify.HighCPU), TopicEnv(notify.Security), EnvDedupeWindow, EnvTriageWeights,
-		EnvAssetCriticality, EnvNotifyMinPriority, EnvNotifyFormat, EnvRunbookBaseURL, EnvRollbackPolicy} {
+		EnvAssetCriticality, EnvNotifyMinPriority, EnvNotifyFormat, EnvRunbookBaseURL, EnvRollbackPolicy, EnvRemediationPolicy} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("LoadRespond error does not name %s:\n%v", name, err)
 		}
