@@ -70,7 +70,11 @@ func TestNewSelectsRules(t *testing.T) {
 		if len(errs) != 0 {
 			t.Fatalf("%s: New: %v", tt.name, errs)
 		}
-		if got := s.(*Sampler).targets[0].Expected(); got != "security header rules pass: "+tt.want {
+		ss, ok := s.(*Sampler)
+		if !ok {
+			t.Fatalf("%s: New returned %T; want *Sampler", tt.name, s)
+		}
+		if got := ss.targets[0].Expected(); got != "security header rules pass: "+tt.want {
 			t.Errorf("%s: Expected() = %q; want rules %q", tt.name, got, tt.want)
 		}
 	}

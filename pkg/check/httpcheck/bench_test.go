@@ -25,7 +25,7 @@ func BenchmarkSample100Probes(b *testing.B) {
 	var cs []spec.Check
 	for i := range servers {
 		srv := httptest.NewServer(slow)
-		defer srv.Close()
+		b.Cleanup(srv.Close)
 		for j := range probes / servers {
 			cs = append(cs, httpCheck(spec.HTTP{URL: fmt.Sprintf("%s/health?probe=%d", srv.URL, j), Timeout: spec.Duration(5 * time.Second)}, `status == 200 && json.status == "UP"`))
 			cs[len(cs)-1].Name = fmt.Sprintf("probe-%d-%d", i, j)
@@ -35,7 +35,7 @@ func BenchmarkSample100Probes(b *testing.B) {
 	if len(errs) != 0 {
 		b.Fatalf("New: %v", errs)
 	}
-	defer s.(*Sampler).CloseIdleConnections()
+	defer sampler(b, s).CloseIdleConnections()
 	start := time.Now()
 	for b.Loop() {
 		for i, r := range s.Sample(context.Background(), check.Sample{Now: time.Now()}) {

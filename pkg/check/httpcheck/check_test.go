@@ -75,7 +75,7 @@ func TestNewAcceptsLowercaseMethod(t *testing.T) {
 	if len(errs) != 0 || s == nil {
 		t.Fatalf("New(method post) = %v, %v; want a sampler, no errors", s, errs)
 	}
-	if m := s.(*Sampler).probes[0].req.Method; m != http.MethodPost {
+	if m := sampler(t, s).probes[0].req.Method; m != http.MethodPost {
 		t.Errorf("method = %q; want POST", m)
 	}
 }
@@ -226,7 +226,7 @@ func TestSample(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatalf("New: %v", errs)
 	}
-	defer s.(*Sampler).CloseIdleConnections()
+	defer sampler(t, s).CloseIdleConnections()
 	got := s.Sample(context.Background(), check.Sample{Now: time.Now()})
 	if len(got) != len(cases) {
 		t.Fatalf("Sample returned %d results; want %d", len(got), len(cases))
@@ -256,7 +256,7 @@ func TestSampleHonoursCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for i, r := range s.Sample(ctx, check.Sample{}) {
-		want{verdict.Error, []string{"cancelled"}, nil}.check(t, fmt.Sprintf("result %d", i), r)
+		want{verdict.Error, []string{"canceled"}, nil}.check(t, fmt.Sprintf("result %d", i), r)
 	}
 }
 

@@ -94,7 +94,7 @@ func NewClient(o Options) *Client {
 }
 
 func newTransport(o Options, control func(network, address string, c syscall.RawConn) error) *http.Transport {
-	// Dials and handshakes outlive a cancelled request (net/http keeps them
+	// Dials and handshakes outlive a canceled request (net/http keeps them
 	// for the pool), so they get their own cap; the check's timeout bounds
 	// each request through its context.
 	d := &net.Dialer{
@@ -356,7 +356,7 @@ func Explain(err error, timeout time.Duration) (verdict.Verdict, string) {
 	case errors.As(err, &ll):
 		return verdict.Error, ll.Error()
 	case errors.Is(err, errSampleEnded), errors.Is(err, context.Canceled):
-		return verdict.Error, "the sample was cancelled or reached the function's deadline before a response arrived; if this repeats, lower the checks' timeouts or raise the function's timeout"
+		return verdict.Error, "the sample was canceled or reached the function's deadline before a response arrived; if this repeats, lower the checks' timeouts or raise the function's timeout"
 	case isTimeout(err):
 		return verdict.Error, fmt.Sprintf("no response within the %s timeout; check the service is up and reachable from the function (security groups, VPC routing) or raise timeout", timeout)
 	case errors.As(err, &dns):
@@ -395,7 +395,7 @@ func unwrapURL(err error) error {
 }
 
 // Each calls fn(i) for every i in [0, n), at most Options.Concurrency at a
-// time, and returns when all have returned. fn must honour ctx itself;
+// time, and returns when all have returned. fn must honor ctx itself;
 // Each still calls it after ctx is done, so every item gets its result.
 func (c *Client) Each(ctx context.Context, n int, fn func(ctx context.Context, i int)) {
 	sem := make(chan struct{}, c.o.Concurrency)

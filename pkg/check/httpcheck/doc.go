@@ -52,7 +52,7 @@
 // Options.RootCAs). Bodies are read up to 1 MiB. Connections to
 // link-local and instance-metadata addresses — 169.254.0.0/16 (EC2 and
 // ECS metadata), fd00:ec2::254 and fe80::/10 — are refused unless the check
-// sets allowLinkLocal. The refusal happens when dialling, on the resolved
+// sets allowLinkLocal. The refusal happens when dialing, on the resolved
 // address, so neither a DNS name nor a redirect gets around it; no packet
 // is sent. Environment proxies (HTTP_PROXY) are not used, since a proxy
 // would connect on the probe's behalf out of the guard's sight.
@@ -60,7 +60,7 @@
 // # Concurrency
 //
 // One sample sends every probe at once, at most Options.Concurrency (128)
-// in flight, and honours the context's deadline: a probe cut short by it
+// in flight, and honors the context's deadline: a probe cut short by it
 // ends in Error. The sampler's transport keeps connections
 // alive between samples.
 package httpcheck

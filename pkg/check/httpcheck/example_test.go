@@ -15,7 +15,7 @@ import (
 func ExampleNew() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"status":"UP"}`)
+		_, _ = fmt.Fprint(w, `{"status":"UP"}`)
 	}))
 	defer srv.Close()
 

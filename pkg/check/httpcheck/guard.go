@@ -39,7 +39,7 @@ func (e *LinkLocalError) Error() string {
 func guardDial(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		// Fail closed: an address the guard cannot read is not dialled.
+		// Fail closed: an address the guard cannot read is not dialed.
 		return fmt.Errorf("dial guard: cannot parse %s address %q: %w", network, address, err)
 	}
 	return checkAddr(ap.Addr())

@@ -22,6 +22,16 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
+// sampler unwraps what New built.
+func sampler(t testing.TB, s check.Sampler) *Sampler {
+	t.Helper()
+	ss, ok := s.(*Sampler)
+	if !ok {
+		t.Fatalf("New returned %T; want *Sampler", s)
+	}
+	return ss
+}
+
 // items numbers checks as a spec would.
 func items(cs ...spec.Check) []check.Item {
 	its := make([]check.Item, len(cs))
@@ -69,7 +79,7 @@ func untrustedTLSServer(t *testing.T, h http.Handler) *httptest.Server {
 // closedPort returns the URL of a loopback port nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
@@ -123,5 +133,6 @@ func serveDNS(c net.Conn, ip [4]byte) {
 		resp = append(resp, 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
 		resp = append(resp, ip[:]...)
 	}
-	_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
+	n := uint16(len(resp)) //nolint:gosec // G115: one question and one A record, far below 64 KiB
+	_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, n), resp...))
 }
