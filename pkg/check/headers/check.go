@@ -56,8 +56,10 @@ func newTarget(it check.Item) (target, spec.Errors) {
 		errs.Add(base, "missing: this check has no headers block")
 		return target{}, errs
 	}
-	if msg := httpcheck.CheckURL(h.URL); msg != "" {
-		errs.Add(spec.Field(base, "url"), "%s", msg)
+	// spec.Validate checks the URL; what is left is what only this kind
+	// knows: rule names, and that expect means nothing here.
+	if it.Check.Expect != "" {
+		errs.Add(spec.Field(it.Path(), "expect"), "headers checks do not evaluate expect; choose rules with headers.require and headers.skip")
 	}
 	plainHTTP := strings.HasPrefix(strings.ToLower(h.URL), "http://")
 	valid := strings.Join(RuleNames(), ", ")

@@ -18,7 +18,8 @@
 //
 // When require is given only those rules run; otherwise every rule runs
 // except those in skip. An unknown rule name, a rule both required and
-// skipped, or requiring hsts of an http:// URL is a configuration error.
+// skipped, requiring hsts of an http:// URL, or an expect on a headers
+// check is a configuration error.
 //
 // # Rules
 //
@@ -29,7 +30,8 @@
 //	                 alone fails: it enforces nothing). Its content is not graded.
 //	frame-options    clickjacking protection: a CSP frame-ancestors directive, or
 //	                 X-Frame-Options DENY or SAMEORIGIN (ALLOW-FROM fails: browsers ignore it).
-//	server-version   Server carries no version number (nginx passes; nginx/1.25.3 fails).
+//	server-version   Server carries no version number (nginx passes; nginx/1.25.3 fails;
+//	                 so does awselb/2.0, which an ALB sends on responses it makes itself).
 //	powered-by       no X-Powered-By, X-AspNet-Version or X-AspNetMvc-Version header at all:
 //	                 any value names the stack, and no client needs it.
 //	cookie-secure    every Set-Cookie has Secure.

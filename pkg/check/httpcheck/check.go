@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,9 +22,6 @@ import (
 
 // Methods are the request methods an http check may use.
 var Methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
-
-// MaxRetries bounds retries, so one check cannot hold a sample for long.
-const MaxRetries = 10
 
 // excerptLen is how much of a body a failure message quotes.
 const excerptLen = 200
@@ -94,21 +90,9 @@ func newProbe(it check.Item) (probe, spec.Errors) {
 	if !slices.Contains(Methods, p.req.Method) {
 		errs.Add(spec.Field(base, "method"), "unknown method %q (methods: %s)", h.Method, strings.Join(Methods, ", "))
 	}
-	if msg := CheckURL(h.URL); msg != "" {
-		errs.Add(spec.Field(base, "url"), "%s", msg)
-	}
+	// The URL, retries, status codes and maxRedirects are checked by
+	// spec.Validate; what is left is what only this kind knows.
 	errs = append(errs, CheckHeaders(spec.Field(base, "headers"), h.Headers)...)
-	if h.Retries < 0 || h.Retries > MaxRetries {
-		errs.Add(spec.Field(base, "retries"), "must be between 0 and %d, got %d", MaxRetries, h.Retries)
-	}
-	for i, s := range h.Status {
-		if s < 100 || s > 599 {
-			errs.Add(spec.Index(spec.Field(base, "status"), i), "%d is not an HTTP status code (100–599)", s)
-		}
-	}
-	if h.MaxRedirects < -1 {
-		errs.Add(spec.Field(base, "maxRedirects"), "must be -1 (follow none), 0 (default %d) or a positive limit, got %d", DefaultMaxRedirects, h.MaxRedirects)
-	}
 	if p.expect != "" {
 		prog, err := Compile(p.expect)
 		if err != nil {
@@ -125,22 +109,6 @@ const Variables = `status (int), headers (map, e.g. headers["Content-Type"]), bo
 // Compile compiles an expect expression against Env; it must yield a bool.
 func Compile(src string) (*vm.Program, error) {
 	return expr.Compile(src, expr.Env(Env{}), expr.AsBool())
-}
-
-// CheckURL returns what is wrong with a probe URL, or "".
-func CheckURL(raw string) string {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return "required: the URL to probe, e.g. https://api.example.com/health"
-	case err != nil:
-		return fmt.Sprintf("not a URL: %v", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Sprintf("must be an http:// or https:// URL, got scheme %q", u.Scheme)
-	case u.Host == "":
-		return fmt.Sprintf("has no host: %q", raw)
-	}
-	return ""
 }
 
 // CheckHeaders reports header names that are not HTTP tokens and values
