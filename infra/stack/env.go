@@ -2,10 +2,12 @@ package stack
 
 import (
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/notify"
 )
 
 // Each function's environment, keyed by the constants in pkg/config so
-// the names the stack sets are the names the functions read.
+// the names the stack sets are the names the functions read. Unset
+// variables take the function's default.
 
 func (s *Stack) verifyEnv() map[string]string {
 	return map[string]string{
@@ -13,10 +15,27 @@ func (s *Stack) verifyEnv() map[string]string {
 	}
 }
 
+// sharedEnv is what remediate and respond both read: every kind's topic
+// and the state table. Called after topics() and table().
+func (s *Stack) sharedEnv() map[string]string {
+	env := map[string]string{config.EnvStateTable: *s.Table.TableName()}
+	for _, k := range notify.Kinds {
+		env[config.TopicEnv(k)] = *s.Topics[k].TopicArn()
+	}
+	return env
+}
+
 func (s *Stack) remediateEnv() map[string]string {
-	return map[string]string{}
+	env := s.sharedEnv()
+	env[config.EnvRemediationPolicy] = s.Props.RemediationPolicy
+	if s.Props.RemediateDryRun {
+		env[config.EnvRemediateDryRun] = "true"
+	}
+	return env
 }
 
 func (s *Stack) respondEnv() map[string]string {
-	return map[string]string{}
+	env := s.sharedEnv()
+	env[config.EnvRollbackPolicy] = s.Props.RollbackPolicy
+	return env
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -45,17 +46,24 @@ type functionSpec struct {
 	reserved    int               // reserved concurrency; 0 = none
 }
 
-// checkAssets reports every function whose bootstrap is missing from dir.
-func checkAssets(dir string) error {
+// checkAssets reports every file missing from dir: each function's
+// bootstrap, and remediate's policy file when it reads one.
+func checkAssets(dir, policy string) error {
 	var missing []string
+	need := []string{}
 	for _, fn := range FunctionNames {
-		p := filepath.Join(dir, fn, "bootstrap")
+		need = append(need, filepath.Join(dir, fn, "bootstrap"))
+	}
+	if ref, ok := strings.CutPrefix(policy, "file:"); ok {
+		need = append(need, filepath.Join(dir, Remediate, ref))
+	}
+	for _, p := range need {
 		if st, err := os.Stat(p); err != nil || st.IsDir() {
 			missing = append(missing, p)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("function code not found: %v; run `make build` (or `make synth`, which builds first), or set the %q context to the directory that holds <fn>/bootstrap", missing, CtxAssetDir)
+		return fmt.Errorf("function files not found: %v; run `make build` (`make synth` builds first; it writes each bootstrap and ships functions/remediate/policy.yaml beside its binary), or set the %q context to the directory that holds <fn>/bootstrap", missing, CtxAssetDir)
 	}
 	return nil
 }

@@ -24,19 +24,29 @@ type wildcard struct {
 // pseudo parameters keep the stack environment-agnostic.
 type arn struct {
 	service, resource string
+	// anyAccount puts "*" for the account, for resources AWS owns.
+	anyAccount bool
 }
 
 // token is the ARN for the template.
 func (a arn) token() *string {
+	account := awscdk.Aws_ACCOUNT_ID()
+	if a.anyAccount {
+		account = jsii.String("*")
+	}
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":" + a.service + ":"),
-		awscdk.Aws_REGION(), jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":" + a.resource),
+		awscdk.Aws_REGION(), jsii.String(":"), account, jsii.String(":" + a.resource),
 	})
 }
 
 // nag is the ARN as cdk-nag prints it in a finding.
 func (a arn) nag() string {
-	return "arn:<AWS::Partition>:" + a.service + ":<AWS::Region>:<AWS::AccountId>:" + a.resource
+	account := "<AWS::AccountId>"
+	if a.anyAccount {
+		account = "*"
+	}
+	return "arn:<AWS::Partition>:" + a.service + ":<AWS::Region>:" + account + ":" + a.resource
 }
 
 // allow adds one statement to f's role.
@@ -60,11 +70,16 @@ func (s *Stack) allowAny(f *Function, sid string, actions []string, reason strin
 	s.wild(f, "*", sid+" ("+strings.Join(actions, ", ")+"): "+reason)
 }
 
-// allowPattern adds a statement on an ARN pattern in this account and
-// region, and records why the pattern has a "*".
-func (s *Stack) allowPattern(f *Function, sid string, actions []string, a arn, conditions map[string]any, reason string) {
-	allow(f, sid, actions, []*string{a.token()}, conditions)
+// allowPattern adds a statement on ARN patterns in this account and
+// region, and records why each pattern has a "*".
+func (s *Stack) allowPattern(f *Function, sid string, actions []string, a arn, conditions map[string]any, reason string, more ...arn) {
+	res := []*string{a.token()}
 	s.wild(f, a.nag(), sid+": "+reason)
+	for _, m := range more {
+		res = append(res, m.token())
+		s.wild(f, m.nag(), sid+": "+reason)
+	}
+	allow(f, sid, actions, res, conditions)
 }
 
 func (s *Stack) wild(f *Function, resource, reason string) {
@@ -74,18 +89,21 @@ func (s *Stack) wild(f *Function, resource, reason string) {
 	s.wildcards[f.Name] = append(s.wildcards[f.Name], wildcard{nag: resource, reason: reason})
 }
 
-// Table actions the functions use: single items, conditional writes and
-// queries on the key; no scans, no batch, no table management.
+// Table actions pkg/state calls (its API interface): single items,
+// conditional writes and queries on the key; no scans, no batch, no
+// table management.
 var tableActions = []string{
-	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-	"dynamodb:Query", "dynamodb:ConditionCheckItem",
+	"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
 }
 
 // permissions gives each function exactly what it calls.
-func (s *Stack) permissions() {
+func (s *Stack) permissions() error {
 	s.verifyPermissions()
-	s.remediatePermissions()
+	if err := s.remediatePermissions(); err != nil {
+		return err
+	}
 	s.respondPermissions()
+	return nil
 }
 
 func (s *Stack) verifyPermissions() {
@@ -106,32 +124,47 @@ func (s *Stack) verifyPermissions() {
 
 	prefix := strings.TrimPrefix(s.Props.SpecParameterPrefix, "/")
 	s.allowPattern(f, "ReadSpecParameters", []string{"ssm:GetParameter"},
-		arn{"ssm", "parameter/" + prefix + "*"}, nil,
+		arn{service: "ssm", resource: "parameter/" + prefix + "*"}, nil,
 		"verification specs live under the configured parameter path; pipelines name their own parameter within it")
 	// SecureString parameters are decrypted by SSM on verify's behalf:
 	// only through SSM in this region, whatever key the parameter uses.
 	s.allowPattern(f, "DecryptSpecParameters", []string{"kms:Decrypt"},
-		arn{"kms", "key/*"},
-		map[string]any{"StringEquals": map[string]any{
-			"kms:ViaService": awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("ssm."), awscdk.Aws_REGION(), jsii.String(".amazonaws.com")}),
-		}},
+		arn{service: "kms", resource: "key/*"}, viaSSM(),
 		"SecureString specs may use any customer key; kms:ViaService limits the grant to decryption by SSM in this region")
 	allow(f, "PublishVerdicts", []string{"events:PutEvents"}, []*string{s.Bus.EventBusArn()}, nil)
 	s.allowPattern(f, "ReadImageScanFindings", []string{"ecr:DescribeImageScanFindings"},
-		arn{"ecr", "repository/*"}, nil,
+		arn{service: "ecr", resource: "repository/*"}, nil,
 		"a spec names the repository of the image it deploys, any repository of this account and region")
 }
 
-func (s *Stack) remediatePermissions() {
+func (s *Stack) remediatePermissions() error {
 	f := s.Remediate
 	s.grantTopics(f)
 	s.Table.Grant(f.ExecutionRole, tableActionPtrs()...)
-	actions := remediationActions()
-	if len(actions) > 0 {
-		s.allowAny(f, "RemediationActions", actions,
-			"remediation targets (instances, services, groups, functions) are named at run time by the alarm's dimensions; "+
-				"the safety layer's opt-in tag, allow-list and blast-radius cap bound them, and several of these APIs (Describe*) take no resource")
+	scopes, actions, err := scopedRemediation(remediationActions())
+	if err != nil {
+		return err
 	}
+	for _, sc := range scopes {
+		if sc.any {
+			s.allowAny(f, sc.sid, actions[sc.sid], sc.reason)
+			continue
+		}
+		s.allowPattern(f, sc.sid, actions[sc.sid], sc.arns[0], nil, sc.reason, sc.arns[1:]...)
+	}
+	if ref, ok := strings.CutPrefix(s.Props.RemediationPolicy, "ssm:"); ok {
+		allow(f, "ReadRemediationPolicy", []string{"ssm:GetParameter"}, []*string{arn{service: "ssm", resource: "parameter" + ref}.token()}, nil)
+		s.allowPattern(f, "DecryptRemediationPolicy", []string{"kms:Decrypt"}, arn{service: "kms", resource: "key/*"}, viaSSM(),
+			"a SecureString policy may use any customer key; kms:ViaService limits the grant to decryption by SSM in this region")
+	}
+	return nil
+}
+
+// viaSSM limits a KMS grant to requests SSM makes in this region.
+func viaSSM() map[string]any {
+	return map[string]any{"StringEquals": map[string]any{
+		"kms:ViaService": awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("ssm."), awscdk.Aws_REGION(), jsii.String(".amazonaws.com")}),
+	}}
 }
 
 // grantTopics lets f publish to every alert topic: sns:Publish on each
@@ -151,13 +184,17 @@ func (s *Stack) respondPermissions() {
 	f := s.Respond
 	s.grantTopics(f)
 	s.Table.Grant(f.ExecutionRole, tableActionPtrs()...)
+	// DescribeAlarms supports no resource-level permissions.
+	s.allowAny(f, "ReadAlarms", []string{"cloudwatch:DescribeAlarms"},
+		"CloudWatch DescribeAlarms supports no resource-level permissions")
 	s.allowPattern(f, "PipelineRollback", []string{
-		"codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions", "codepipeline:RollbackStage",
-	}, arn{"codepipeline", "*"}, nil,
-		"the failing pipeline is named by the event; any pipeline of this account and region")
+		"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
+		"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage",
+	}, arn{service: "codepipeline", resource: "*"}, nil,
+		"the failing pipeline (and stage) is named by the event; any pipeline of this account and region")
 	s.allowPattern(f, "DeploymentStop", []string{
-		"codedeploy:GetDeployment", "codedeploy:StopDeployment",
-	}, arn{"codedeploy", "deploymentgroup:*"}, nil,
+		"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment",
+	}, arn{service: "codedeploy", resource: "deploymentgroup:*"}, nil,
 		"the failing deployment's group is named by the event; any deployment group of this account and region")
 }
 

@@ -57,6 +57,18 @@ type Props struct {
 	// ExamplePipeline adds an example CodePipeline with the verify action
 	// after its deploy stage.
 	ExamplePipeline bool
+	// RemediationPolicy is where remediate reads its policy:
+	// "file:<path>" inside its asset directory (default
+	// "file:policy.yaml", the policy `make build` ships beside the
+	// binary) or "ssm:<parameter name>" under SpecParameterPrefix's
+	// account and region.
+	RemediationPolicy string
+	// RemediateDryRun forces remediate into dry run: it decides and
+	// reports, and changes nothing.
+	RemediateDryRun bool
+	// RollbackPolicy is what respond does when verification fails:
+	// "notify" (default), "rollback-stage" or "stop-deployment".
+	RollbackPolicy string
 }
 
 // Context keys read by PropsFromContext.
@@ -70,12 +82,16 @@ const (
 	CtxAlertEmails          = "alertEmails"
 	CtxApplication          = "application"
 	CtxExamplePipeline      = "examplePipeline"
+	CtxRemediationPolicy    = "remediationPolicy"
+	CtxRemediateDryRun      = "remediateDryRun"
+	CtxRollbackPolicy       = "rollbackPolicy"
 )
 
 // ContextKeys lists every key PropsFromContext reads.
 var ContextKeys = []string{
 	CtxAssetDir, CtxSpecParameterPrefix, CtxEventBus, CtxMetricNamespace, CtxRemediateConcurrency,
 	CtxLogRetentionDays, CtxAlertEmails, CtxApplication, CtxExamplePipeline,
+	CtxRemediationPolicy, CtxRemediateDryRun, CtxRollbackPolicy,
 }
 
 // PropsFromContext reads Props from CDK context values: get is
@@ -163,19 +179,27 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	if object(CtxApplication, &app) {
 		p.Application = &app
 	}
-	switch v := get(CtxExamplePipeline).(type) {
-	case nil:
-	case bool:
-		p.ExamplePipeline = v
-	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("context %s=%q: must be true or false", CtxExamplePipeline, v))
+	boolean := func(key string) bool {
+		switch v := get(key).(type) {
+		case nil:
+			return false
+		case bool:
+			return v
+		case string:
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("context %s=%q: must be true or false", key, v))
+			}
+			return b
+		default:
+			errs = append(errs, fmt.Errorf("context %s=%v: must be true or false", key, v))
+			return false
 		}
-		p.ExamplePipeline = b
-	default:
-		errs = append(errs, fmt.Errorf("context %s=%v: must be true or false", CtxExamplePipeline, v))
 	}
+	p.ExamplePipeline = boolean(CtxExamplePipeline)
+	p.RemediateDryRun = boolean(CtxRemediateDryRun)
+	p.RemediationPolicy = str(CtxRemediationPolicy)
+	p.RollbackPolicy = str(CtxRollbackPolicy)
 	if err := errors.Join(errs...); err != nil {
 		return Props{}, err
 	}
@@ -224,6 +248,21 @@ func (p Props) withDefaults() (Props, error) {
 				errs = append(errs, fmt.Errorf("alertEmails[%q]: %q is not a plain email address such as oncall@example.com", k, a))
 			}
 		}
+	}
+	if p.RemediationPolicy == "" {
+		p.RemediationPolicy = config.DefaultRemediationPolicy
+	}
+	if kind, ref, ok := strings.Cut(p.RemediationPolicy, ":"); !ok || (kind != "file" && kind != "ssm") || ref == "" ||
+		(kind == "ssm" && !strings.HasPrefix(ref, "/")) || (kind == "file" && (strings.HasPrefix(ref, "/") || strings.Contains(ref, ".."))) {
+		errs = append(errs, fmt.Errorf("remediationPolicy=%q: must be file:<path inside the function's directory> or ssm:/<parameter name>, e.g. %q or \"ssm:/postdeploy/remediation-policy\"", p.RemediationPolicy, config.DefaultRemediationPolicy))
+	}
+	if p.RollbackPolicy == "" {
+		p.RollbackPolicy = config.RollbackNotify
+	}
+	switch p.RollbackPolicy {
+	case config.RollbackNotify, config.RollbackStage, config.RollbackStopDeployment:
+	default:
+		errs = append(errs, fmt.Errorf("rollbackPolicy=%q: must be %q, %q or %q", p.RollbackPolicy, config.RollbackNotify, config.RollbackStage, config.RollbackStopDeployment))
 	}
 	if p.Application != nil {
 		if err := p.Application.Validate(); err != nil {

@@ -19,13 +19,14 @@ import (
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/state"
 )
 
-// The state table's key schema and TTL attribute.
+// The state table's key schema and TTL attribute, as pkg/state uses them.
 const (
-	TablePartitionKey = "pk"
-	TableSortKey      = "sk"
-	TableTTLAttribute = "expiresAt"
+	TablePartitionKey = state.AttrPK
+	TableSortKey      = state.AttrSK
+	TableTTLAttribute = state.AttrExpiresAt
 )
 
 // AlarmKinds are the alert kinds whose topics CloudWatch alarms notify;
@@ -77,7 +78,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
-	if err := checkAssets(p.AssetDir); err != nil {
+	if err := checkAssets(p.AssetDir, p.RemediationPolicy); err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
 	sp := p.StackProps
@@ -95,7 +96,9 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	s.subscriptions()
 	s.bus()
 	s.rules()
-	s.permissions()
+	if err := s.permissions(); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", id, err)
+	}
 	s.suiteAlarms()
 	s.verificationDashboard()
 	if err := s.application(); err != nil {

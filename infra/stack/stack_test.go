@@ -85,6 +85,10 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 				return
 			}
 		}
+		if err := os.WriteFile(filepath.Join(dir, Remediate, "policy.yaml"), []byte("rules: []\n"), 0o644); err != nil {
+			shared.err = err
+			return
+		}
 		app := awscdk.NewApp(nil)
 		s, err := New(app, "Postdeploy", Props{
 			AssetDir:        dir,
@@ -427,12 +431,17 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	// resource-level permissions, and remediate's actions, whose targets
 	// are named at run time.
 	anyResource := map[string]bool{}
-	for _, a := range append([]string{
+	for _, a := range []string{
 		"xray:PutTelemetryRecords", "xray:PutTraceSegments",
 		"codepipeline:GetJobDetails", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult",
 		"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "inspector2:ListFindings",
-	}, remediationActions()...) {
+		"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "autoscaling:DescribeAutoScalingGroups",
+	} {
 		anyResource[a] = true
+	}
+	scopes, scoped, err := scopedRemediation(remediationActions())
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range s.functionsList() {
 		sts := policy(t, shared.ids[f.Name+"/role"])
@@ -474,16 +483,20 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			}
 		case Remediate:
 			want = map[string][]string{
-				"PublishAlerts":      {"sns:Publish"},
-				"EncryptAlerts":      {"kms:Decrypt", "kms:GenerateDataKey"},
-				"RemediationActions": sorted(remediationActions()),
+				"PublishAlerts": {"sns:Publish"},
+				"EncryptAlerts": {"kms:Decrypt", "kms:GenerateDataKey"},
+			}
+			for _, sc := range scopes {
+				want[sc.sid] = scoped[sc.sid]
 			}
 		case Respond:
 			want = map[string][]string{
-				"PublishAlerts":    {"sns:Publish"},
-				"EncryptAlerts":    {"kms:Decrypt", "kms:GenerateDataKey"},
-				"PipelineRollback": {"codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions", "codepipeline:RollbackStage"},
-				"DeploymentStop":   {"codedeploy:GetDeployment", "codedeploy:StopDeployment"},
+				"PublishAlerts": {"sns:Publish"},
+				"EncryptAlerts": {"kms:Decrypt", "kms:GenerateDataKey"},
+				"ReadAlarms":    {"cloudwatch:DescribeAlarms"},
+				"PipelineRollback": {"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
+					"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage"},
+				"DeploymentStop": {"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment"},
 			}
 		}
 		got := map[string][]string{}
@@ -495,6 +508,55 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("%s policy statements by Sid (-want +got):\n%s", f.Name, d)
 		}
+		if f.Name == Remediate {
+			granted := map[string]bool{}
+			for _, st := range sts {
+				for _, a := range st.Actions {
+					granted[a] = true
+				}
+			}
+			for _, a := range remediationActions() {
+				if !granted[a] {
+					t.Errorf("remediate's registry declares %s; its role does not grant it", a)
+				}
+			}
+		}
+	}
+}
+
+// Every IAM action the remediation registry declares has a resource
+// scope, so a new action cannot reach the role unscoped.
+func TestEveryRemediationActionIsScoped(t *testing.T) {
+	if _, _, err := scopedRemediation(remediationActions()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := scopedRemediation([]string{"ec2:TerminateInstances"})
+	if err == nil || !strings.Contains(err.Error(), "ec2:TerminateInstances") {
+		t.Errorf("scopedRemediation(ec2:TerminateInstances) error = %v; want one naming the action", err)
+	}
+}
+
+func TestRemediateAndRespondEnvironment(t *testing.T) {
+	s, _ := synth(t)
+	fns := resources(t, "AWS::Lambda::Function")
+	for _, fn := range []string{Remediate, Respond} {
+		env := fns[shared.ids[fn]]["Environment"].(map[string]any)["Variables"].(map[string]any)
+		for _, k := range notify.Kinds {
+			if d := cmp.Diff(ref(shared.ids["topic/"+string(k)]), env[config.TopicEnv(k)]); d != "" {
+				t.Errorf("%s %s (-want +got):\n%s", fn, config.TopicEnv(k), d)
+			}
+		}
+		if d := cmp.Diff(ref(shared.ids["table"]), env[config.EnvStateTable]); d != "" {
+			t.Errorf("%s %s (-want +got):\n%s", fn, config.EnvStateTable, d)
+		}
+	}
+	remEnv := fns[shared.ids[Remediate]]["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if remEnv[config.EnvRemediationPolicy] != config.DefaultRemediationPolicy {
+		t.Errorf("remediate %s = %v; want %q", config.EnvRemediationPolicy, remEnv[config.EnvRemediationPolicy], config.DefaultRemediationPolicy)
+	}
+	resEnv := fns[shared.ids[Respond]]["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if resEnv[config.EnvRollbackPolicy] != s.Props.RollbackPolicy {
+		t.Errorf("respond %s = %v; want %q", config.EnvRollbackPolicy, resEnv[config.EnvRollbackPolicy], s.Props.RollbackPolicy)
 	}
 }
 

@@ -12,11 +12,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
+	"sigs.k8s.io/yaml"
+
+	"github.com/postdeploy/postdeploy/pkg/pipeline"
 )
 
 // MaxUserParameters is CodePipeline's limit on an action's
 // UserParameters, in characters.
-const MaxUserParameters = 1000
+const MaxUserParameters = pipeline.MaxUserParameters
 
 // DefaultActionName is the action's name when Props.ActionName is empty.
 const DefaultActionName = "Verify"
@@ -28,18 +31,22 @@ type Props struct {
 	Function awslambda.IFunction
 	// ActionName defaults to "Verify".
 	ActionName string
-	// Spec is the verification spec itself, YAML or JSON. UserParameters
-	// holds at most 1,000 characters: put a longer spec in SSM or the
-	// artifact.
+	// Spec is the verification spec itself, YAML or JSON; it travels as
+	// JSON inside UserParameters, which holds at most 1,000 characters:
+	// put a longer spec in SSM or the artifact.
 	Spec string
 	// SpecParameter is the name of the SSM parameter holding the spec,
 	// e.g. "/postdeploy/shop/prod"; it must be under the verify
 	// function's parameter prefix (default "/postdeploy/").
 	SpecParameter string
-	// SpecFile is the spec's path inside Input, e.g. "postdeploy.yaml".
+	// SpecFile is the spec's path inside Input, e.g. "deploy/verify.yaml".
 	SpecFile string
 	// Input is the artifact the action reads (required with SpecFile).
 	Input awscodepipeline.Artifact
+	// Variables are pipeline variables CodePipeline resolves before the
+	// call, which the spec refers to as #{NAME}, e.g.
+	// {"IMAGE_DIGEST": "#{Build.IMAGE_DIGEST}"}.
+	Variables map[string]string
 	// RunOrder orders the action within its stage (default 1).
 	RunOrder float64
 	// VariablesNamespace makes verify's output variables readable as
@@ -49,8 +56,10 @@ type Props struct {
 
 var paramName = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 
-// UserParameters is the string the action passes to verify: the spec
-// itself, or {"specParameter": name} or {"specFile": path}.
+// UserParameters is the JSON object the action passes to verify, in the
+// shape pkg/pipeline reads ({"spec": ...}, {"ssmParameter": ...} or
+// {"artifactFile": ..., "artifact": ...}, plus "variables"); it is
+// checked with pkg/pipeline's own parser.
 func UserParameters(p Props) (string, error) {
 	set := 0
 	for _, s := range []string{p.Spec, p.SpecParameter, p.SpecFile} {
@@ -61,36 +70,38 @@ func UserParameters(p Props) (string, error) {
 	if set != 1 {
 		return "", fmt.Errorf("verify action: set exactly one of Spec, SpecParameter and SpecFile (%d set)", set)
 	}
-	var up string
+	params := pipeline.Params{Variables: p.Variables}
 	switch {
 	case p.Spec != "":
-		up = p.Spec
+		js, err := yaml.YAMLToJSON([]byte(p.Spec))
+		if err != nil {
+			return "", fmt.Errorf("verify action: Spec is not YAML or JSON: %w", err)
+		}
+		params.Spec = json.RawMessage(js)
 	case p.SpecParameter != "":
 		if !paramName.MatchString(p.SpecParameter) {
 			return "", fmt.Errorf("verify action: SpecParameter=%q: must be a full SSM parameter name such as /postdeploy/shop/prod", p.SpecParameter)
 		}
-		up = mustJSON(map[string]string{"specParameter": p.SpecParameter})
+		params.SSMParameter = p.SpecParameter
 	default:
 		if p.Input == nil {
 			return "", errors.New("verify action: SpecFile needs Input, the artifact that holds the file")
 		}
-		if strings.HasPrefix(p.SpecFile, "/") || strings.Contains(p.SpecFile, "..") {
-			return "", fmt.Errorf("verify action: SpecFile=%q: must be a relative path inside the artifact, e.g. postdeploy.yaml", p.SpecFile)
-		}
-		up = mustJSON(map[string]string{"specFile": p.SpecFile})
+		params.ArtifactFile = p.SpecFile
+		params.Artifact = *p.Input.ArtifactName()
 	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return "", fmt.Errorf("verify action: encode UserParameters: %w", err)
+	}
+	up := string(b)
 	if n := utf8.RuneCountInString(up); n > MaxUserParameters {
 		return "", fmt.Errorf("verify action: UserParameters would be %d characters; CodePipeline allows %d: put the spec in an SSM parameter (SpecParameter) or the artifact (SpecFile)", n, MaxUserParameters)
 	}
-	return up, nil
-}
-
-func mustJSON(v map[string]string) string {
-	b, err := json.Marshal(v)
-	if err != nil { // a map of strings always encodes
-		panic(err)
+	if _, err := pipeline.ParseParams(up); err != nil {
+		return "", fmt.Errorf("verify action: %w", err)
 	}
-	return string(b)
+	return up, nil
 }
 
 // New returns the Lambda invoke action that runs verify. Add it to a

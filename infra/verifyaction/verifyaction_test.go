@@ -14,13 +14,17 @@ func TestUserParameters(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{name: "inline spec", p: Props{Spec: "checks: []"}, want: "checks: []"},
-		{name: "ssm parameter", p: Props{SpecParameter: "/postdeploy/shop/prod"}, want: `{"specParameter":"/postdeploy/shop/prod"}`},
+		{name: "inline yaml spec", p: Props{Spec: "bake: 5m\nchecks:\n  - name: up\n    http: {url: \"https://example.com/\"}\n"},
+			want: `{"spec":{"bake":"5m","checks":[{"http":{"url":"https://example.com/"},"name":"up"}]}}`},
+		{name: "inline json spec with variables", p: Props{Spec: `{"checks":[]}`, Variables: map[string]string{"IMAGE_DIGEST": "#{Build.IMAGE_DIGEST}"}},
+			want: `{"spec":{"checks":[]},"variables":{"IMAGE_DIGEST":"#{Build.IMAGE_DIGEST}"}}`},
+		{name: "ssm parameter", p: Props{SpecParameter: "/postdeploy/shop/prod"}, want: `{"ssmParameter":"/postdeploy/shop/prod"}`},
+		{name: "not yaml", p: Props{Spec: "checks: [unclosed"}, wantErr: "not YAML or JSON"},
 		{name: "none", p: Props{}, wantErr: "exactly one"},
 		{name: "two", p: Props{Spec: "x", SpecParameter: "/a"}, wantErr: "exactly one"},
 		{name: "relative parameter", p: Props{SpecParameter: "postdeploy"}, wantErr: "SpecParameter=\"postdeploy\""},
 		{name: "file without input", p: Props{SpecFile: "postdeploy.yaml"}, wantErr: "needs Input"},
-		{name: "too long", p: Props{Spec: strings.Repeat("x", MaxUserParameters+1)}, wantErr: "1001 characters"},
+		{name: "too long", p: Props{Spec: "name: " + strings.Repeat("x", MaxUserParameters)}, wantErr: "characters; CodePipeline allows 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
