@@ -92,7 +92,7 @@ func newProbe(it check.Item) (probe, spec.Errors) {
 	}
 	// The URL, retries, status codes and maxRedirects are checked by
 	// spec.Validate; what is left is what only this kind knows.
-	errs = append(errs, CheckHeaders(spec.Field(base, "headers"), h.Headers)...)
+	errs = append(errs, checkHeaders(spec.Field(base, "headers"), h.Headers)...)
 	if p.expect != "" {
 		prog, err := Compile(p.expect)
 		if err != nil {
@@ -111,9 +111,9 @@ func Compile(src string) (*vm.Program, error) {
 	return expr.Compile(src, expr.Env(Env{}), expr.AsBool())
 }
 
-// CheckHeaders reports header names that are not HTTP tokens and values
+// checkHeaders reports header names that are not HTTP tokens and values
 // that hold control characters, at path["Name"].
-func CheckHeaders(path string, hs map[string]string) spec.Errors {
+func checkHeaders(path string, hs map[string]string) spec.Errors {
 	var errs spec.Errors
 	for _, k := range slices.Sorted(maps.Keys(hs)) {
 		at := fmt.Sprintf("%s[%q]", path, k)
