@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -52,6 +53,21 @@ func TestGuardDial(t *testing.T) {
 	for _, tt := range tests {
 		if err := guardDial("tcp", tt.address, nil); (err != nil) != tt.wantErr {
 			t.Errorf("guardDial(tcp, %q) = %v; want error %v", tt.address, err, tt.wantErr)
+		}
+	}
+}
+
+// TestAllowLinkLocalSkipsTheGuard tells the two transports apart without
+// sending anything: Linux refuses to connect to an IPv6 link-local address
+// that names no interface (EINVAL) before a packet leaves, so the allowed
+// probe fails in the kernel while the default one is refused by the guard.
+func TestAllowLinkLocalSkipsTheGuard(t *testing.T) {
+	c := NewClient(Options{})
+	for _, allow := range []bool{false, true} {
+		_, err := c.Do(t.Context(), Request{URL: "http://[fe80::1]:9/", AllowLinkLocal: allow, Timeout: time.Second})
+		var ll *LinkLocalError
+		if err == nil || errors.As(err, &ll) == allow {
+			t.Errorf("Do(fe80::1, allowLinkLocal %v) = %v; want an error that is a guard refusal only when not allowed", allow, err)
 		}
 	}
 }
