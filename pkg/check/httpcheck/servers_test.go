@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"io"
 	"log"
+	"math"
 	"math/big"
 	"net"
 	"net/http"
@@ -133,6 +134,8 @@ func serveDNS(c net.Conn, ip [4]byte) {
 		resp = append(resp, 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
 		resp = append(resp, ip[:]...)
 	}
-	n := uint16(len(resp)) //nolint:gosec // G115: one question and one A record, far below 64 KiB
-	_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, n), resp...))
+	if len(resp) > math.MaxUint16 {
+		return
+	}
+	_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(resp))), resp...))
 }
