@@ -98,7 +98,9 @@ type Engine struct {
 	// Margin is kept before the invocation's deadline when verifying
 	// (default 10s), to audit and notify before Lambda stops the run.
 	Margin time.Duration
-	Now    func() time.Time
+	// RunbookBaseURL prefixes runbook links when the policy sets none.
+	RunbookBaseURL string
+	Now            func() time.Time
 	// Sleep waits between verification polls; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -608,7 +610,11 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 		al.Remediation = []string{"Automation could not fix this: investigate by hand now, following the runbook; automation stands down for this incident after the attempt limit."}
 	}
 	if r != nil && r.Runbook != "" {
-		al.Apply(e.Policy.RunbookBaseURL, r.Runbook)
+		base := e.Policy.RunbookBaseURL
+		if base == "" {
+			base = e.RunbookBaseURL
+		}
+		al.Apply(base, r.Runbook)
 	}
 	return al
 }

@@ -1,0 +1,102 @@
+// Command remediate is subscribed to the SNS topics CloudWatch alarms
+// notify, and fixes known failures by itself — safely, verifiably, with a
+// full audit trail. It only wires; the policy, the actions and the
+// safety layer live in pkg/remediate.
+package main
+
+import (
+	"context"
+	"embed"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/postdeploy/postdeploy/pkg/awsclient"
+	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
+	"github.com/postdeploy/postdeploy/pkg/state"
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
+)
+
+// shipped is the policy shipped with the function, used when
+// POSTDEPLOY_REMEDIATION_POLICY names file:policy.yaml and no such file
+// sits beside the binary.
+//
+//go:embed policy.yaml
+var shipped embed.FS
+
+func main() {
+	log := telemetry.NewLogger()
+	slog.SetDefault(log)
+	h, err := newHandler(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error("remediate cannot start", "error", err.Error())
+		os.Exit(1) // reported by Lambda as an init error
+	}
+	lambda.Start(h.Handle)
+}
+
+// newHandler reads the configuration, loads and validates the policy,
+// and builds every client once per cold start.
+func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*Handler, error) {
+	cfg, err := config.LoadRemediate(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsclient.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cwProto, err := awsclient.CloudWatchProtocol(cfg.CloudWatchProtocol)
+	if err != nil {
+		return nil, err
+	}
+	ssmClient := ssm.NewFromConfig(awsCfg)
+	dir := getenv("LAMBDA_TASK_ROOT")
+	if dir == "" {
+		dir = "."
+	}
+	policy, err := remediate.LoadPolicy(ctx, cfg.PolicySource, ssmClient, dir, shipped)
+	if err != nil {
+		return nil, err
+	}
+	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
+	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
+	return &Handler{
+		Engine: &remediate.Engine{
+			Policy: policy,
+			Actions: remediate.Actions(remediate.Clients{
+				EC2:         ec2.NewFromConfig(awsCfg),
+				ECS:         ecs.NewFromConfig(awsCfg),
+				AutoScaling: autoscaling.NewFromConfig(awsCfg),
+				CodeDeploy:  codedeploy.NewFromConfig(awsCfg),
+				Lambda:      lambdasvc.NewFromConfig(awsCfg),
+				SSM:         ssmClient,
+				Notify:      router,
+			}),
+			Store:          state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
+			Alarms:         cloudwatch.NewFromConfig(awsCfg, cwProto),
+			Notify:         router,
+			Metrics:        metrics,
+			Log:            log,
+			DryRun:         cfg.DryRun,
+			Region:         awsCfg.Region,
+			RunbookBaseURL: cfg.RunbookBaseURL,
+			Now:            time.Now,
+		},
+		Log:     log,
+		Metrics: metrics,
+	}, nil
+}
