@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -160,7 +161,7 @@ func progressSummary(o outcome, bake time.Duration) string {
 // configMessage lists every spec problem for a ConfigurationError.
 func configMessage(source string, err error) string {
 	var items []string
-	if errs, ok := err.(spec.Errors); ok {
+	if errs := spec.Errors(nil); errors.As(err, &errs) {
 		items = append(items, fmt.Sprintf("Post-deploy verification spec (%s) has %d problem(s); fix them and retry the stage:", source, len(errs)))
 		for _, e := range errs {
 			items = append(items, "- "+e.Error())
@@ -181,19 +182,19 @@ func keyValues(m map[string]float64) string {
 }
 
 // joinWithin joins items with sep, dropping whole items from the end when
-// they don't fit within max bytes and saying how many were left out.
-func joinWithin(items []string, sep string, max int) string {
+// they don't fit within limit bytes and saying how many were left out.
+func joinWithin(items []string, sep string, limit int) string {
 	full := strings.Join(items, sep)
-	if len(full) <= max {
+	if len(full) <= limit {
 		return full
 	}
 	for keep := len(items) - 1; keep >= 1; keep-- {
 		s := strings.Join(items[:keep], sep) + sep + fmt.Sprintf("…and %d more", len(items)-keep)
-		if len(s) <= max {
+		if len(s) <= limit {
 			return s
 		}
 	}
-	return clip(items[0], max)
+	return clip(items[0], limit)
 }
 
 func firstNonEmpty(ss ...string) string {

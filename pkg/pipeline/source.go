@@ -156,24 +156,30 @@ func extractFile(zipped []byte, name, artifact string) ([]byte, error) {
 			}
 			continue
 		}
-		if f.UncompressedSize64 > spec.MaxSpecBytes {
-			return nil, asConfig("%s in artifact %q is %d bytes; a spec may be at most %d", name, artifact, f.UncompressedSize64, spec.MaxSpecBytes)
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, asConfig("open %s in artifact %q: %v", name, artifact, err)
-		}
-		defer func() { _ = rc.Close() }()
-		b, err := io.ReadAll(io.LimitReader(rc, spec.MaxSpecBytes+1))
-		if err != nil {
-			return nil, asConfig("read %s in artifact %q: %v", name, artifact, err)
-		}
-		if len(b) > spec.MaxSpecBytes {
-			return nil, asConfig("%s in artifact %q inflates past %d bytes", name, artifact, spec.MaxSpecBytes)
-		}
-		return b, nil
+		return readSpecFile(f, name, artifact)
 	}
 	return nil, asConfig("no file %q in input artifact %q (it holds: %s)", name, artifact, strings.Join(listed, ", "))
+}
+
+// readSpecFile reads one zip entry, refusing one that is (or inflates to)
+// more than spec.MaxSpecBytes.
+func readSpecFile(f *zip.File, name, artifact string) ([]byte, error) {
+	if f.UncompressedSize64 > spec.MaxSpecBytes {
+		return nil, asConfig("%s in artifact %q is %d bytes; a spec may be at most %d", name, artifact, f.UncompressedSize64, spec.MaxSpecBytes)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, asConfig("open %s in artifact %q: %v", name, artifact, err)
+	}
+	defer func() { _ = rc.Close() }()
+	b, err := io.ReadAll(io.LimitReader(rc, spec.MaxSpecBytes+1))
+	if err != nil {
+		return nil, asConfig("read %s in artifact %q: %v", name, artifact, err)
+	}
+	if len(b) > spec.MaxSpecBytes {
+		return nil, asConfig("%s in artifact %q inflates past %d bytes", name, artifact, spec.MaxSpecBytes)
+	}
+	return b, nil
 }
 
 // cleanZipPath normalises a path inside a zip; ok is false for paths that

@@ -83,10 +83,7 @@ type walker struct {
 	errs Errors
 }
 
-var (
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	varPattern      = regexp.MustCompile(`#\{([^{}]*)\}`)
-)
+var varPattern = regexp.MustCompile(`#\{([^{}]*)\}`)
 
 func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 	if v == nil {
@@ -99,9 +96,9 @@ func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 			return nil, false // reported; don't pile a second error on the raw text
 		}
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	if u, ok := reflect.New(t).Interface().(json.Unmarshaler); ok {
 		b, _ := json.Marshal(v)
-		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
+		if err := u.UnmarshalJSON(b); err != nil {
 			w.errs.Add(path, "%v", err)
 			return nil, false
 		}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -124,8 +125,8 @@ limits: {inconclusive: maybe}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.in), tt.vars)
-			errs, ok := err.(Errors)
-			if !ok {
+			var errs Errors
+			if !errors.As(err, &errs) {
 				t.Fatalf("Parse(%q) error = %v (%T); want spec.Errors", tt.in, err, err)
 			}
 			got := map[string]bool{}
@@ -185,7 +186,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data, map[string]string{"X": "1"})
 		if err != nil {
-			if _, ok := err.(Errors); !ok {
+			if !errors.As(err, new(Errors)) {
 				t.Fatalf("Parse error is %T; want spec.Errors", err)
 			}
 			return

@@ -194,7 +194,7 @@ func (c compiled) query(side string, m spec.MetricStat) types.MetricDataQuery {
 				MetricName: aws.String(m.Name),
 				Dimensions: dims,
 			},
-			Period: aws.Int32(int32(c.period / time.Second)),
+			Period: aws.Int32(int32(min(c.period, maxPeriod) / time.Second)), //nolint:gosec // G115: at most 86,400 s (maxPeriod)
 			Stat:   aws.String(m.Stat),
 			Unit:   types.StandardUnit(m.Unit),
 		},

@@ -180,7 +180,7 @@ func build(it check.Item, allIDs []string) (metricCheck, spec.Errors) {
 	case c.window < c.period:
 		errs.Add(spec.Field(mp, "window"), "must be at least one period (%s), got %s; widen the window or shorten the period", c.period, c.window)
 	case c.period%time.Minute == 0 && c.window%c.period != 0:
-		errs.Add(spec.Field(mp, "window"), "must be a whole number of periods (%s), got %s; e.g. %s", c.period, c.window, (c.window/c.period+1)*c.period)
+		errs.Add(spec.Field(mp, "window"), "must be a whole number of periods (%s), got %s; e.g. %s", c.period, c.window, c.window.Truncate(c.period)+c.period)
 	case c.window > maxWindow:
 		errs.Add(spec.Field(mp, "window"), "must be at most 360h (CloudWatch keeps 1-minute data for 15 days), got %s", c.window)
 	}
@@ -385,7 +385,7 @@ func (s *sampler) fetch(ctx context.Context, batch []int, end time.Time) (map[st
 		step = lcm(step, s.checks[i].period)
 		queries = append(queries, s.checks[i].queries...)
 	}
-	window = (window + step - 1) / step * step
+	window = (window + step - 1).Truncate(step) // round up to a whole step
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime:         aws.Time(end.Add(-window)),
 		EndTime:           aws.Time(end),
@@ -464,7 +464,7 @@ func lcm(a, b time.Duration) time.Duration {
 	for y != 0 {
 		x, y = y, x%y
 	}
-	return a / x * b
+	return time.Duration(int64(a/x) * int64(b)) // a/x is a count, not a duration
 }
 
 func message(m types.MessageData) string {
