@@ -127,13 +127,13 @@ func TestAlwaysFaultUntilCleared(t *testing.T) {
 func TestLatencyFault(t *testing.T) {
 	s := startServer(t, Scenario{})
 	cp := codepipeline.NewFromConfig(awsConfig(t, s))
-	s.Inject(CodePipeline, "PutJobSuccessResult", Fault{Kind: FaultLatency, Delay: time.Second, Times: 1})
+	s.Inject(CodePipeline, "PutJobSuccessResult", Fault{Kind: FaultLatency, Delay: 3 * time.Second, Times: 1})
 	// A deadline shorter than the delay must expire: the delay is real.
-	ctx, cancel := ctxTimeout(t, 100*time.Millisecond)
+	ctx, cancel := ctxTimeout(t, 300*time.Millisecond)
 	defer cancel()
 	_, err := cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String("j")})
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
-		t.Errorf("PutJobSuccessResult under 1s latency with a 100ms deadline: %v; want a deadline error", err)
+		t.Errorf("PutJobSuccessResult under 3s latency with a 300ms deadline: %v; want a deadline error", err)
 	}
 	if c := s.CallsTo(CodePipeline, ""); len(c) != 1 || c[0].Fault != "latency" {
 		t.Errorf("recorded calls = %+v; want one marked latency", c)

@@ -1,6 +1,9 @@
 package standin
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,7 +36,7 @@ func routeS3(r *http.Request, body []byte, req *request) (*request, *APIError) {
 	if req.op == "PutObject" {
 		req.input["ContentLength"] = len(body)
 		req.input["ContentType"] = r.Header.Get("Content-Type")
-		req.input["body"] = body
+		req.body = body
 	}
 	return req, nil
 }
@@ -56,14 +59,18 @@ func s3GetObject(s *Server, req *request) (any, error) {
 	h.Set("Content-Length", strconv.Itoa(len(o.body)))
 	h.Set("ETag", o.etag)
 	h.Set("Last-Modified", o.modified.Format(http.TimeFormat))
+	if strings.EqualFold(req.http.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		// The SDK validates this against the bytes it reads.
+		var crc [4]byte
+		binary.BigEndian.PutUint32(crc[:], crc32.ChecksumIEEE(o.body))
+		h.Set("X-Amz-Checksum-Crc32", base64.StdEncoding.EncodeToString(crc[:]))
+	}
 	return &rawResponse{status: http.StatusOK, header: h, body: o.body}, nil
 }
 
 func s3PutObject(s *Server, req *request) (any, error) {
 	bucket, key := str(req.input, "Bucket"), str(req.input, "Key")
-	body, _ := req.input["body"].([]byte)
-	delete(req.input, "body") // keep recorded calls small
-	s.st.putObject(bucket, key, body, str(req.input, "ContentType"), s.now())
+	s.st.putObject(bucket, key, req.body, str(req.input, "ContentType"), s.now())
 	h := http.Header{}
 	h.Set("ETag", s.st.objects[bucket+"/"+key].etag)
 	return &rawResponse{status: http.StatusOK, header: h}, nil

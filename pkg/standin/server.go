@@ -80,6 +80,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	calls  []Call
+	gen    int // bumped by ResetCalls, so finish never touches a newer call
 	faults map[faultKey]*Fault
 	st     *state
 }
@@ -193,6 +194,7 @@ func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = nil
+	s.gen++
 }
 
 func (s *Server) now() time.Time { return s.opts.now().UTC() }
@@ -207,6 +209,8 @@ type request struct {
 	// the Query API version, echoed in responses where the protocol wants.
 	target string
 	http   *http.Request
+	// body is a REST payload kept out of the recorded input (S3 PutObject).
+	body []byte
 }
 
 // ServeHTTP routes one request by its protocol markers, applies injected
@@ -219,30 +223,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, rerr := route(r, body)
+	idx := s.record(Call{Time: s.now(), Service: req.service, Operation: req.op, Protocol: req.proto, Input: req.input})
 	if rerr != nil {
-		s.record(Call{Time: s.now(), Service: req.service, Operation: req.op, Protocol: req.proto, ErrorCode: rerr.Code})
+		s.finish(idx, rerr.Code, "")
 		writeError(w, req, rerr)
 		return
 	}
-	call := Call{Time: s.now(), Service: req.service, Operation: req.op, Protocol: req.proto, Input: req.input}
 
 	if f := s.takeFault(req.service, req.op); f != nil {
-		call.Fault = f.Kind.String()
+		s.finish(idx, "", f.Kind.String())
 		if f.Delay > 0 {
 			select {
 			case <-time.After(f.Delay):
 			case <-r.Context().Done():
+				return // the client gave up: apply nothing
 			}
 		}
 		switch f.Kind {
 		case FaultReset:
-			s.record(call)
 			resetConn(w)
 			return
 		case FaultThrottle, FaultServerError:
 			apiErr := f.apiError(req)
-			call.ErrorCode = apiErr.Code
-			s.record(call)
+			s.finish(idx, apiErr.Code, "")
 			writeError(w, req, apiErr)
 			return
 		}
@@ -255,8 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if req.proto == ProtoQuery || req.proto == ProtoEC2Query {
 			apiErr.Code = "InvalidAction"
 		}
-		call.ErrorCode = apiErr.Code
-		s.record(call)
+		s.finish(idx, apiErr.Code, "")
 		writeError(w, req, apiErr)
 		return
 	}
@@ -268,19 +270,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(herr, &apiErr) {
 			apiErr = &APIError{Code: "InternalFailure", Status: 500, Message: herr.Error()}
 		}
-		call.ErrorCode = apiErr.Code
-		s.record(call)
+		s.finish(idx, apiErr.Code, "")
 		writeError(w, req, apiErr)
 		return
 	}
-	s.record(call)
 	writeOutput(w, req, out)
 }
 
-func (s *Server) record(c Call) {
+// callRef finds a recorded call again.
+type callRef struct{ gen, idx int }
+
+// record appends a call as it arrives.
+func (s *Server) record(c Call) callRef {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, c)
+	return callRef{s.gen, len(s.calls) - 1}
+}
+
+// finish sets the outcome of a recorded call (ResetCalls may have dropped
+// it meanwhile).
+func (s *Server) finish(ref callRef, code, fault string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ref.gen != s.gen || ref.idx >= len(s.calls) {
+		return
+	}
+	if code != "" {
+		s.calls[ref.idx].ErrorCode = code
+	}
+	if fault != "" {
+		s.calls[ref.idx].Fault = fault
+	}
 }
 
 // resetConn hijacks the connection and closes it with no answer, which
