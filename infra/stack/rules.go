@@ -1,5 +1,12 @@
 package stack
 
+import (
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/postdeploy/postdeploy/pkg/pipeline"
+	"github.com/postdeploy/postdeploy/pkg/triage"
+)
+
 // Route is one EventBridge rule that sends events to respond.
 type Route struct {
 	// ID is the rule's construct id.
@@ -16,72 +23,80 @@ type Route struct {
 	OnSuiteBus bool
 }
 
-// The suite's own verification event, as verify publishes it.
+// The CloudWatch alarm state-change event (aws-lambda-go has no
+// constants for it).
 const (
-	VerifySource     = "postdeploy.verify"
-	VerifyDetailType = "Post-Deploy Verification Completed"
+	alarmSource     = "aws.cloudwatch"
+	alarmDetailType = "CloudWatch Alarm State Change"
 )
 
-// Routes are every event pattern respond handles. AWS services publish
-// to the default bus; verify's verdicts go to the suite's bus.
+// Routes are every event pattern respond handles, named by the constants
+// the functions switch on: aws-lambda-go's for the pipeline services,
+// pkg/pipeline's for verify's verdicts, pkg/triage's for the security
+// services. The detail filters drop only what respond ignores (an alarm
+// going to INSUFFICIENT_DATA, pipelines and deployments that did not
+// fail). AWS services publish to the default bus; verify's verdicts go
+// to the suite's bus.
 var Routes = []Route{
 	{
 		ID:          "AlarmStateChange",
 		Description: "CloudWatch alarms entering ALARM or returning to OK",
-		Source:      "aws.cloudwatch",
-		DetailTypes: []string{"CloudWatch Alarm State Change"},
+		Source:      alarmSource,
+		DetailTypes: []string{alarmDetailType},
 		Detail:      map[string]any{"state": map[string]any{"value": []any{"ALARM", "OK"}}},
 	},
 	{
 		ID:          "PipelineFailed",
 		Description: "CodePipeline executions and actions that failed",
-		Source:      "aws.codepipeline",
-		DetailTypes: []string{"CodePipeline Pipeline Execution State Change", "CodePipeline Action Execution State Change"},
-		Detail:      map[string]any{"state": []any{"FAILED"}},
+		Source:      events.CodePipelineEventSource,
+		DetailTypes: []string{events.CodePipelineExecutionEventDetailType, events.CodePipelineActionEventDetailType},
+		Detail:      map[string]any{"state": []any{string(events.CodePipelineStateFailed)}},
 	},
 	{
 		ID:          "DeploymentFailed",
 		Description: "CodeDeploy deployments that failed",
-		Source:      "aws.codedeploy",
-		DetailTypes: []string{"CodeDeploy Deployment State-change Notification"},
-		Detail:      map[string]any{"state": []any{"FAILURE"}},
+		Source:      events.CodeDeployEventSource,
+		DetailTypes: []string{events.CodeDeployDeploymentEventDetailType},
+		Detail:      map[string]any{"state": []any{string(events.CodeDeployDeploymentStateFailure)}},
 	},
 	{
 		ID:          "BuildFailed",
-		Description: "CodeBuild builds that failed",
-		Source:      "aws.codebuild",
-		DetailTypes: []string{"CodeBuild Build State Change"},
-		Detail:      map[string]any{"build-status": []any{"FAILED"}},
+		Description: "CodeBuild builds that failed, faulted or timed out",
+		Source:      events.CodeBuildEventSource,
+		DetailTypes: []string{events.CodeBuildStateChangeDetailType},
+		Detail: map[string]any{"build-status": []any{
+			string(events.CodeBuildPhaseStatusFailed), string(events.CodeBuildPhaseStatusFault), string(events.CodeBuildPhaseStatusTimedOut),
+		}},
 	},
 	{
 		ID:          "VerificationCompleted",
 		Description: "postdeploy verify's verdicts",
-		Source:      VerifySource,
-		DetailTypes: []string{VerifyDetailType},
+		Source:      pipeline.EventSource,
+		DetailTypes: []string{pipeline.EventDetailType},
 		OnSuiteBus:  true,
 	},
 	{
 		ID:          "EcrImageScan",
 		Description: "ECR basic image scan results",
-		Source:      "aws.ecr",
-		DetailTypes: []string{"ECR Image Scan"},
+		Source:      triage.SourceEventECR,
+		DetailTypes: []string{triage.DetailECRScan},
 	},
 	{
 		ID:          "Inspector2",
 		Description: "Amazon Inspector findings and scan results",
-		Source:      "aws.inspector2",
-		DetailTypes: []string{"Inspector2 Finding", "Inspector2 Scan"},
+		Source:      triage.SourceEventInspector,
+		DetailTypes: []string{triage.DetailInspectorFinding, triage.DetailInspectorScan},
 	},
 	{
 		ID:          "GuardDuty",
 		Description: "GuardDuty findings",
-		Source:      "aws.guardduty",
-		DetailTypes: []string{"GuardDuty Finding"},
+		Source:      triage.SourceEventGuardDuty,
+		DetailTypes: []string{triage.DetailGuardDutyFinding},
 	},
 	{
 		ID:          "SecurityHub",
 		Description: "Security Hub findings, ASFF and OCSF (V2)",
-		Source:      "aws.securityhub",
-		DetailTypes: []string{"Security Hub Findings - Imported", "Findings Imported V2"},
+		Source:      triage.SourceEventSecurityHub,
+		DetailTypes: []string{triage.DetailSecurityHubASFF, triage.DetailSecurityHubOCSF},
 	},
 }

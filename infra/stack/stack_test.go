@@ -22,6 +22,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
+	"github.com/postdeploy/postdeploy/pkg/triage"
 )
 
 // One stack, with every optional part switched on, is synthesized once
@@ -342,15 +343,15 @@ func TestRulesRouteEveryPatternToRespond(t *testing.T) {
 
 func TestRoutesCoverTheEventsRespondHandles(t *testing.T) {
 	want := map[string][]string{
-		"aws.cloudwatch":   {"CloudWatch Alarm State Change"},
-		"aws.codepipeline": {"CodePipeline Pipeline Execution State Change", "CodePipeline Action Execution State Change"},
-		"aws.codedeploy":   {"CodeDeploy Deployment State-change Notification"},
-		"aws.codebuild":    {"CodeBuild Build State Change"},
-		VerifySource:       {VerifyDetailType},
-		"aws.ecr":          {"ECR Image Scan"},
-		"aws.inspector2":   {"Inspector2 Finding", "Inspector2 Scan"},
-		"aws.guardduty":    {"GuardDuty Finding"},
-		"aws.securityhub":  {"Security Hub Findings - Imported", "Findings Imported V2"},
+		"aws.cloudwatch":    {"CloudWatch Alarm State Change"},
+		"aws.codepipeline":  {"CodePipeline Pipeline Execution State Change", "CodePipeline Action Execution State Change"},
+		"aws.codedeploy":    {"CodeDeploy Deployment State-change Notification"},
+		"aws.codebuild":     {"CodeBuild Build State Change"},
+		"postdeploy.verify": {"Post-Deploy Verification Completed"},
+		"aws.ecr":           {"ECR Image Scan"},
+		"aws.inspector2":    {"Inspector2 Finding", "Inspector2 Scan"},
+		"aws.guardduty":     {"GuardDuty Finding"},
+		"aws.securityhub":   {"Security Hub Findings - Imported", "Findings Imported V2"},
 	}
 	got := map[string][]string{}
 	for _, r := range Routes {
@@ -750,4 +751,17 @@ func TestExamplePipelineVerifiesAfterDeploy(t *testing.T) {
 			})}}),
 		},
 	})
+}
+
+// Every route matches what triage reads, so no security event is routed
+// that respond would drop as unhandled, and none it reads is missed.
+func TestSecurityRoutesMatchTriage(t *testing.T) {
+	security := map[string]bool{triage.SourceEventECR: true, triage.SourceEventInspector: true, triage.SourceEventGuardDuty: true, triage.SourceEventSecurityHub: true}
+	for _, r := range Routes {
+		for _, dt := range r.DetailTypes {
+			if got := triage.IsSecurity(r.Source, dt); got != security[r.Source] {
+				t.Errorf("triage.IsSecurity(%q, %q) = %v; want %v", r.Source, dt, got, security[r.Source])
+			}
+		}
+	}
 }
