@@ -62,13 +62,13 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	log = log.With("alarm", d.AlarmName, "state", d.State.Value)
 
 	if d.State.Value == "INSUFFICIENT_DATA" || (d.State.Value == "OK" && d.PreviousState.Value != "ALARM") {
-		log.Info("alarm state change needs no notification")
+		log.InfoContext(ctx, "alarm state change needs no notification")
 		return nil
 	}
 	// EventBridge delivers at least once: one notification per transition.
 	key := "notify#alarm#" + d.AlarmName + "#" + d.State.Value + "#" + firstNonEmpty(d.State.Timestamp, ev.ID)
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "alarm", "alarm": d.AlarmName, "state": d.State.Value}, log) {
-		log.Info("alarm transition already handled")
+		log.InfoContext(ctx, "alarm transition already handled")
 		return nil
 	}
 	// The engine applies its own safety layer (dry run, cooldown, rate
@@ -79,7 +79,7 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 		switch {
 		case err != nil:
 			remediation = "automatic remediation failed: " + err.Error()
-			log.Error("remediation failed", "error", err.Error())
+			log.ErrorContext(ctx, "remediation failed", "error", err.Error())
 		case out != "":
 			remediation = "automatic remediation: " + out
 		}

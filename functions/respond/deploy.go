@@ -29,12 +29,12 @@ func (h *Handler) deployment(ctx context.Context, ev events.EventBridgeEvent, lo
 	}
 	log = log.With("deploymentId", d.DeploymentID, "application", d.Application, "deploymentGroup", d.DeploymentGroup, "state", d.State)
 	if d.State != events.CodeDeployDeploymentStateFailure {
-		log.Info("deployment state change needs no notification")
+		log.InfoContext(ctx, "deployment state change needs no notification")
 		return nil
 	}
 	key := "notify#deployment#" + d.DeploymentID
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "deployment", "deploymentId": d.DeploymentID}, log) {
-		log.Info("deployment failure already notified")
+		log.InfoContext(ctx, "deployment failure already notified")
 		return nil
 	}
 	region := firstNonEmpty(d.Region, ev.Region)
@@ -66,7 +66,7 @@ func (h *Handler) deploymentEvidence(ctx context.Context, d events.CodeDeployEve
 	var ev []string
 	out, err := h.Deploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(d.DeploymentID)})
 	if err != nil {
-		log.Warn("get deployment", "error", err.Error())
+		log.WarnContext(ctx, "get deployment", "error", err.Error())
 		return []string{fmt.Sprintf("Could not look up deployment %s: %v", d.DeploymentID, err)}
 	}
 	alarmStopped := false
@@ -109,7 +109,7 @@ func (h *Handler) groupAlarms(ctx context.Context, d events.CodeDeployEventDetai
 	}
 	g, err := h.Deploy.GetDeploymentGroup(ctx, &codedeploy.GetDeploymentGroupInput{ApplicationName: aws.String(d.Application), DeploymentGroupName: aws.String(d.DeploymentGroup)})
 	if err != nil {
-		log.Warn("get deployment group", "error", err.Error())
+		log.WarnContext(ctx, "get deployment group", "error", err.Error())
 		return nil
 	}
 	if g.DeploymentGroupInfo == nil || g.DeploymentGroupInfo.AlarmConfiguration == nil || !g.DeploymentGroupInfo.AlarmConfiguration.Enabled {
@@ -139,7 +139,7 @@ func (h *Handler) alarmsInAlarm(ctx context.Context, names []string, log *slog.L
 			AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
 		})
 		if err != nil {
-			log.Warn("describe deployment group alarms", "error", err.Error())
+			log.WarnContext(ctx, "describe deployment group alarms", "error", err.Error())
 			return out
 		}
 		for _, a := range res.MetricAlarms {
@@ -175,12 +175,12 @@ func (h *Handler) build(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	switch d.BuildStatus {
 	case events.CodeBuildPhaseStatusFailed, events.CodeBuildPhaseStatusFault, events.CodeBuildPhaseStatusTimedOut:
 	default:
-		log.Info("build state change needs no notification")
+		log.InfoContext(ctx, "build state change needs no notification")
 		return nil
 	}
 	key := "notify#build#" + firstNonEmpty(d.BuildID, ev.ID)
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "build", "project": d.ProjectName}, log) {
-		log.Info("build failure already notified")
+		log.InfoContext(ctx, "build failure already notified")
 		return nil
 	}
 	info := d.AdditionalInformation

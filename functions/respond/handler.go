@@ -125,7 +125,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
 			DetailType string `json:"detail-type"`
 		}
 		_ = json.Unmarshal(payload, &partial) // best effort, for the metric's dimension
-		h.logger().Error("malformed event dropped: the EventBridge envelope does not decode",
+		h.logger().ErrorContext(ctx, "malformed event dropped: the EventBridge envelope does not decode",
 			"source", partial.Source, "detailType", partial.DetailType, "reason", err.Error())
 		h.Metrics.Emit(map[string]string{"Source": partial.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
 		return nil
@@ -140,7 +140,7 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 	log := h.logger().With("source", ev.Source, "detailType", ev.DetailType, "eventId", ev.ID)
 	kind, run := h.route(ev)
 	if run == nil {
-		log.Warn("unhandled event: no rule for this source and detail-type; dropped")
+		log.WarnContext(ctx, "unhandled event: no rule for this source and detail-type; dropped")
 		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	}
@@ -149,11 +149,11 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 	var tm *triage.MalformedError
 	switch {
 	case errors.As(err, &m) || errors.As(err, &tm):
-		log.Error("malformed event dropped", "reason", err.Error())
+		log.ErrorContext(ctx, "malformed event dropped", "reason", err.Error())
 		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	case err != nil:
-		log.Error("event failed; returning the error so Lambda retries it", "kind", kind, "error", err.Error())
+		log.ErrorContext(ctx, "event failed; returning the error so Lambda retries it", "kind", kind, "error", err.Error())
 		return err
 	}
 	h.Metrics.Emit(map[string]string{"Kind": kind}, telemetry.Value{Name: telemetry.MetricEventsHandled, Unit: telemetry.UnitCount, Value: 1})
@@ -187,12 +187,12 @@ func (h *Handler) send(ctx context.Context, a notify.Alert, claimKey string, log
 	if err != nil {
 		if r, ok := h.Claims.(Releaser); ok && claimKey != "" {
 			if rerr := r.Release(ctx, claimKey); rerr != nil {
-				log.Error("release dedupe claim after a failed notification", "key", claimKey, "error", rerr.Error())
+				log.ErrorContext(ctx, "release dedupe claim after a failed notification", "key", claimKey, "error", rerr.Error())
 			}
 		}
 		return fmt.Errorf("notify %s: %w", a.Kind, err)
 	}
-	log.Info("notification sent", "kind", a.Kind, "severity", a.Severity, "priority", a.Priority, "subject", notify.Subject(a.Message().Subject), "messageId", id)
+	log.InfoContext(ctx, "notification sent", "kind", a.Kind, "severity", a.Severity, "priority", a.Priority, "subject", notify.Subject(a.Message().Subject), "messageId", id)
 	h.Metrics.Emit(map[string]string{"Kind": string(a.Kind)}, telemetry.Value{Name: telemetry.MetricNotificationsSent, Unit: telemetry.UnitCount, Value: 1})
 	return nil
 }
@@ -206,7 +206,7 @@ func (h *Handler) claim(ctx context.Context, key string, window time.Duration, a
 	}
 	first, err := h.Claims.Claim(ctx, key, window, attrs)
 	if err != nil {
-		log.Error("dedupe claim failed; notifying anyway", "key", key, "error", err.Error())
+		log.ErrorContext(ctx, "dedupe claim failed; notifying anyway", "key", key, "error", err.Error())
 		return true
 	}
 	return first

@@ -34,7 +34,7 @@ func (h *Handler) pipeline(ctx context.Context, ev events.EventBridgeEvent, log 
 	}
 	log = log.With("pipeline", d.Pipeline, "executionId", d.ExecutionID, "state", d.State)
 	if d.State != events.CodePipelineStateFailed {
-		log.Info("pipeline state change needs no notification")
+		log.InfoContext(ctx, "pipeline state change needs no notification")
 		return nil
 	}
 	region := firstNonEmpty(d.Region, ev.Region)
@@ -50,13 +50,13 @@ func (h *Handler) pipeline(ctx context.Context, ev events.EventBridgeEvent, log 
 		fa, notes, err = h.lookupFailure(ctx, d.Pipeline, d.ExecutionID)
 		if err != nil {
 			notes = append(notes, "Could not look up the failing action: "+err.Error())
-			log.Warn("look up the failing action", "error", err.Error())
+			log.WarnContext(ctx, "look up the failing action", "error", err.Error())
 		}
 	}
 	// Both the execution and its action report the failure: one notification.
 	key := "notify#pipeline#" + d.Pipeline + "#" + d.ExecutionID
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "pipeline", "pipeline": d.Pipeline, "executionId": d.ExecutionID}, log) {
-		log.Info("pipeline failure already notified")
+		log.InfoContext(ctx, "pipeline failure already notified")
 		return nil
 	}
 	a := notify.Alert{

@@ -23,29 +23,29 @@ func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log 
 		return err // a *triage.MalformedError: counted and dropped by Handle
 	}
 	if len(fs) == 0 {
-		log.Info("scan found nothing to report")
+		log.InfoContext(ctx, "scan found nothing to report")
 		return nil
 	}
 	d := triage.Deduper{Store: h.Claims, Window: h.window()}
 	for _, f := range fs {
 		flog := log.With("findingId", f.ID, "severity", f.Severity.String(), "resource", f.Resource.Name())
 		if f.Closed() {
-			flog.Info("finding is closed; not notified", "status", f.Status)
+			flog.InfoContext(ctx, "finding is closed; not notified", "status", f.Status)
 			continue
 		}
 		a := h.Scorer.Score(f, h.now())
 		flog = flog.With("priority", a.Priority.String(), "score", a.Score)
 		h.Metrics.Emit(map[string]string{"Priority": a.Priority.String()}, telemetry.Value{Name: telemetry.MetricFindings, Unit: telemetry.UnitCount, Value: 1})
-		if min := h.MinPriority; min != 0 && a.Priority > min {
-			flog.Info("finding below the notification floor; counted only", "floor", min.String())
+		if floor := h.MinPriority; floor != 0 && a.Priority > floor {
+			flog.InfoContext(ctx, "finding below the notification floor; counted only", "floor", floor.String())
 			continue
 		}
 		first, err := d.First(ctx, f, a)
 		if err != nil {
-			flog.Error("dedupe failed; notifying anyway", "error", err.Error())
+			flog.ErrorContext(ctx, "dedupe failed; notifying anyway", "error", err.Error())
 		}
 		if !first {
-			flog.Info("finding already notified within the dedupe window")
+			flog.InfoContext(ctx, "finding already notified within the dedupe window")
 			continue
 		}
 		if err := h.send(ctx, findingAlert(f, a, ev, h.RunbookBaseURL), triage.Key(f), flog); err != nil {
@@ -256,21 +256,22 @@ func shortScanner(source string) string {
 // compactCounts is the two most severe classes' counts and the rest as
 // a number, to fit a subject: "2 CRITICAL, 5 HIGH, 15 more".
 func compactCounts(f triage.Finding) string {
-	parts := strings.Split(f.CountsText(), ", ")
-	if len(parts) <= 2 {
-		return f.CountsText()
+	var parts []string
+	rest := 0
+	for _, sev := range []triage.Severity{triage.Critical, triage.High, triage.Untriaged, triage.Medium, triage.Low, triage.Informational, triage.SeverityUnknown} {
+		n := f.Counts[sev]
+		switch {
+		case n == 0:
+		case len(parts) < 2:
+			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+		default:
+			rest += n
+		}
 	}
-	shown := 0
-	for _, p := range parts[:2] {
-		var n int
-		fmt.Sscanf(p, "%d", &n)
-		shown += n
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("%d more", rest))
 	}
-	total := 0
-	for _, n := range f.Counts {
-		total += n
-	}
-	return fmt.Sprintf("%s, %d more", strings.Join(parts[:2], ", "), total-shown)
+	return strings.Join(parts, ", ")
 }
 
 // titleOn names the resource after the title unless the title already

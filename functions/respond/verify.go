@@ -57,12 +57,12 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 	}
 	log = log.With("pipeline", d.Pipeline, "executionId", d.ExecutionID, "verdict", d.Verdict.String())
 	if d.Verdict == verdict.Succeeded {
-		log.Info("verification succeeded; nothing to do")
+		log.InfoContext(ctx, "verification succeeded; nothing to do")
 		return nil
 	}
 	key := "notify#verification#" + d.Pipeline + "#" + firstNonEmpty(d.ExecutionID, d.JobID, ev.ID)
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "verification", "pipeline": d.Pipeline, "verdict": d.Verdict.String()}, log) {
-		log.Info("verification verdict already handled")
+		log.InfoContext(ctx, "verification verdict already handled")
 		return nil
 	}
 	region := ev.Region
@@ -127,21 +127,21 @@ func (h *Handler) rollback(ctx context.Context, d VerificationDetail, log *slog.
 	case config.RollbackStage:
 		target, err := h.rollbackStage(ctx, d)
 		if err != nil {
-			log.Error("roll back stage", "error", err.Error())
+			log.ErrorContext(ctx, "roll back stage", "error", err.Error())
 			return "Automatic rollback FAILED: " + err.Error() + ". Roll the stage back by hand (CodePipeline console: Start rollback)."
 		}
-		log.Info("stage rolled back", "stage", d.Stage, "target", target)
+		log.InfoContext(ctx, "stage rolled back", "stage", d.Stage, "target", target)
 		return fmt.Sprintf("Automatic rollback: stage %s is rolling back to execution %s (the last that succeeded in it).", d.Stage, target)
 	case config.RollbackStopDeployment:
 		ids, err := h.stopDeployments(ctx, d)
 		if err != nil {
-			log.Error("stop deployment", "error", err.Error())
+			log.ErrorContext(ctx, "stop deployment", "error", err.Error())
 			return "Automatic rollback FAILED: " + err.Error() + ". Stop the deployment with rollback by hand (CodeDeploy console)."
 		}
 		if len(ids) == 0 {
 			return "Automatic rollback: no CodeDeploy deployment of stage " + d.Stage + " is in progress; nothing to stop."
 		}
-		log.Info("deployments stopped with rollback", "deployments", ids)
+		log.InfoContext(ctx, "deployments stopped with rollback", "deployments", ids)
 		return "Automatic rollback: stopped CodeDeploy deployment " + strings.Join(ids, ", ") + " with rollback."
 	}
 	return "No automatic rollback (policy: notify). Decide whether to roll back the stage."
