@@ -133,3 +133,37 @@ func TestCodePipelineLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestPipelineExecutions(t *testing.T) {
+	s := startServer(t, Scenario{PipelineExecutions: []PipelineExecution{{PipelineName: "app", ID: "exec-1", Status: "Succeeded",
+		Actions: []ActionExecution{{StageName: "Deploy", ActionName: "Verify", Summary: "all checks passed"}}}}})
+	cp := codepipeline.NewFromConfig(awsConfig(t, s))
+	ctx := ctxT(t)
+	ge, err := cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String("app"), PipelineExecutionId: aws.String("exec-1")})
+	if err != nil {
+		t.Fatalf("GetPipelineExecution: %v", err)
+	}
+	if ge.PipelineExecution.Status != cptypes.PipelineExecutionStatusSucceeded {
+		t.Errorf("GetPipelineExecution(exec-1).Status = %s; want Succeeded", ge.PipelineExecution.Status)
+	}
+	la, err := cp.ListActionExecutions(ctx, &codepipeline.ListActionExecutionsInput{PipelineName: aws.String("app"),
+		Filter: &cptypes.ActionExecutionFilter{PipelineExecutionId: aws.String("exec-1")}})
+	if err != nil {
+		t.Fatalf("ListActionExecutions: %v", err)
+	}
+	if len(la.ActionExecutionDetails) != 1 || aws.ToString(la.ActionExecutionDetails[0].Output.ExecutionResult.ExternalExecutionSummary) != "all checks passed" {
+		t.Errorf("ListActionExecutions = %+v; want the Verify action with its summary", la.ActionExecutionDetails)
+	}
+	rb, err := cp.RollbackStage(ctx, &codepipeline.RollbackStageInput{PipelineName: aws.String("app"), StageName: aws.String("Deploy"),
+		TargetPipelineExecutionId: aws.String("exec-1")})
+	if err != nil {
+		t.Fatalf("RollbackStage: %v", err)
+	}
+	if e, ok := s.PipelineExecution("app", aws.ToString(rb.PipelineExecutionId)); !ok || e.Status != "InProgress" {
+		t.Errorf("rollback execution %s = %+v, %v; want a new InProgress execution", aws.ToString(rb.PipelineExecutionId), e, ok)
+	}
+	_, err = cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String("app"), PipelineExecutionId: aws.String("nope")})
+	if !errors.As(err, new(*cptypes.PipelineExecutionNotFoundException)) {
+		t.Errorf("GetPipelineExecution(nope) error = %v; want *types.PipelineExecutionNotFoundException", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 func TestLoadScenarioFile(t *testing.T) {
@@ -150,4 +151,25 @@ func Example() {
 	// Output:
 	// prod-api-5xx ALARM 5xx above 5
 	// cloudwatch DescribeAlarms rpcv2Cbor
+}
+
+// TestEnv: a process given only Env() reaches the stand-in with the SDK's
+// default config chain (no options at all).
+func TestEnv(t *testing.T) {
+	s := startServer(t, Scenario{Parameters: []Parameter{{Name: "p", Value: "v"}}})
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cfg, err := config.LoadDefaultConfig(ctxT(t))
+	if err != nil {
+		t.Fatalf("LoadDefaultConfig with Env(): %v", err)
+	}
+	if cfg.Region != Region || aws.ToString(cfg.BaseEndpoint) != s.URL() {
+		t.Errorf("config from Env() = region %q endpoint %q; want %q %q", cfg.Region, aws.ToString(cfg.BaseEndpoint), Region, s.URL())
+	}
+	out, err := ssm.NewFromConfig(cfg).GetParameter(ctxT(t), &ssm.GetParameterInput{Name: aws.String("p")})
+	if err != nil || aws.ToString(out.Parameter.Value) != "v" {
+		t.Errorf("GetParameter(p) through Env() = %v, %v; want v", out, err)
+	}
 }

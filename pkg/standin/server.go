@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -78,6 +79,9 @@ type Server struct {
 	url  string
 	wg   sync.WaitGroup
 
+	connMu sync.Mutex
+	conns  map[net.Conn]http.ConnState
+
 	mu     sync.Mutex
 	calls  []Call
 	gen    int // bumped by ResetCalls, so finish never touches a newer call
@@ -128,7 +132,8 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.conns = map[net.Conn]http.ConnState{}
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: s.trackConn}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -137,18 +142,41 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// Close stops the server and waits for it; safe to call more than once.
+// Close stops the server, lets requests in flight finish (5s at most) and
+// waits for it; safe to call more than once.
 func (s *Server) Close() {
 	if s.http == nil {
 		return
 	}
+	_ = s.ln.Close()
+	s.http.SetKeepAlivesEnabled(false)
+	// Like httptest: connections that are idle or were opened but never
+	// used are closed now, so Shutdown does not wait out their timeout.
+	s.connMu.Lock()
+	for c, st := range s.conns {
+		if st == http.StateNew || st == http.StateIdle {
+			_ = c.Close()
+		}
+	}
+	s.connMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.http.Shutdown(ctx); err != nil {
+	if err := s.http.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
 		_ = s.http.Close()
 	}
 	s.wg.Wait()
 	s.http = nil
+}
+
+func (s *Server) trackConn(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	default:
+		s.conns[c] = st
+	}
 }
 
 // URL is the base URL to give clients (AWS_ENDPOINT_URL), e.g.
@@ -156,7 +184,10 @@ func (s *Server) Close() {
 func (s *Server) URL() string { return s.url }
 
 // Env returns the environment a child process needs to send every AWS SDK
-// call to this stand-in with dummy credentials.
+// call to this stand-in with dummy credentials: AWS_ENDPOINT_URL, region,
+// static keys, no profile or shared config files (a developer's ~/.aws
+// must not redirect the demo), no instance metadata lookups. Append it
+// after os.Environ() so it wins.
 func (s *Server) Env() []string {
 	return []string{
 		"AWS_ENDPOINT_URL=" + s.url,
@@ -165,8 +196,10 @@ func (s *Server) Env() []string {
 		"AWS_ACCESS_KEY_ID=standin",
 		"AWS_SECRET_ACCESS_KEY=standin",
 		"AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_MAX_ATTEMPTS=3",
 	}
 }
 
