@@ -9,20 +9,27 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/triage"
@@ -54,18 +61,19 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{
-		Log:     log,
-		Metrics: telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
-		Notify: notify.Router{
-			API:    sns.NewFromConfig(awsCfg),
-			Topics: cfg.Topics,
-			Format: cfg.NotifyFormat,
-		},
+	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
+	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
+	store := state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable)
+	alarms := cloudwatch.NewFromConfig(awsCfg, cwProto)
+	deploy := codedeploy.NewFromConfig(awsCfg)
+	h := &Handler{
+		Log:          log,
+		Metrics:      metrics,
+		Notify:       router,
 		Pipeline:     codepipeline.NewFromConfig(awsCfg),
-		Deploy:       codedeploy.NewFromConfig(awsCfg),
-		Alarms:       cloudwatch.NewFromConfig(awsCfg, cwProto),
-		Claims:       state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
+		Deploy:       deploy,
+		Alarms:       alarms,
+		Claims:       store,
 		DedupeWindow: cfg.DedupeWindow,
 		Scorer: triage.Scorer{
 			Weights:        cfg.Weights,
@@ -76,5 +84,38 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 		RunbookBaseURL: cfg.RunbookBaseURL,
 		RollbackPolicy: cfg.RollbackPolicy,
 		Now:            time.Now,
-	}, nil
+	}
+	if cfg.RemediateAlarms {
+		ssmClient := ssm.NewFromConfig(awsCfg)
+		dir := getenv("LAMBDA_TASK_ROOT")
+		if dir == "" {
+			dir = "."
+		}
+		policy, err := remediate.LoadPolicy(ctx, cfg.PolicySource, ssmClient, dir, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w (set %s=false to notify on alarms without remediating)", err, config.EnvRemediateAlarms)
+		}
+		h.Remediator = EngineRemediator{Engine: &remediate.Engine{
+			Policy: policy,
+			Actions: remediate.Actions(remediate.Clients{
+				EC2:         ec2.NewFromConfig(awsCfg),
+				ECS:         ecs.NewFromConfig(awsCfg),
+				AutoScaling: autoscaling.NewFromConfig(awsCfg),
+				CodeDeploy:  deploy,
+				Lambda:      lambdasvc.NewFromConfig(awsCfg),
+				SSM:         ssmClient,
+				Notify:      router,
+			}),
+			Store:          store,
+			Alarms:         alarms,
+			Notify:         router,
+			Metrics:        metrics,
+			Log:            log,
+			DryRun:         cfg.DryRun,
+			Region:         awsCfg.Region,
+			RunbookBaseURL: cfg.RunbookBaseURL,
+			Now:            time.Now,
+		}}
+	}
+	return h, nil
 }
