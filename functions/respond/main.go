@@ -85,6 +85,9 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 		RollbackPolicy: cfg.RollbackPolicy,
 		Now:            time.Now,
 	}
+	if !cfg.RemediateAlarms {
+		log.InfoContext(ctx, "alarm remediation off: alarms are notified only (set "+config.EnvRemediationPolicy+" to hand them to the remediation engine)")
+	}
 	if cfg.RemediateAlarms {
 		ssmClient := ssm.NewFromConfig(awsCfg)
 		dir := getenv("LAMBDA_TASK_ROOT")

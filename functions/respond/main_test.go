@@ -40,6 +40,11 @@ func TestNewHandler(t *testing.T) {
 		t.Errorf("newHandler(remediation off) = remediator %v, %v; want none, nil", h.Remediator, err)
 	}
 
+	h, err = newHandler(ctx, testEnv(nil), log)
+	if err != nil || h.Remediator != nil {
+		t.Errorf("newHandler(no policy configured) = remediator %v, %v; want none, nil", h.Remediator, err)
+	}
+
 	_, err = newHandler(ctx, testEnv(map[string]string{config.EnvRemediationPolicy: "file:no-such-policy.yaml"}), log)
 	if err == nil || !strings.Contains(err.Error(), config.EnvRemediateAlarms) {
 		t.Errorf("newHandler(missing policy) error = %v; want one naming %s", err, config.EnvRemediateAlarms)

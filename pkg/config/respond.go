@@ -51,8 +51,11 @@ const (
 	// (stop the stage's in-flight CodeDeploy deployment with rollback).
 	EnvRollbackPolicy = "POSTDEPLOY_ROLLBACK_POLICY"
 	// EnvRemediateAlarms passes alarm state changes to the remediation
-	// engine as well as notifying (default true). The engine reads the
-	// policy from POSTDEPLOY_REMEDIATION_POLICY and honours
+	// engine as well as notifying (default: true when
+	// POSTDEPLOY_REMEDIATION_POLICY is set, false otherwise — with no
+	// policy configured there is nothing to remediate with; true without
+	// it reads "file:policy.yaml"). The engine reads the policy from
+	// POSTDEPLOY_REMEDIATION_POLICY and honours
 	// POSTDEPLOY_REMEDIATE_DRY_RUN, as functions/remediate does; it claims
 	// each state change in the state table, so an alarm that reaches both
 	// functions is acted on once.
@@ -125,7 +128,7 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 		}
 	}
 	c.RollbackPolicy = l.oneOf(EnvRollbackPolicy, RollbackNotify, RollbackNotify, RollbackStage, RollbackStopDeployment)
-	c.RemediateAlarms = l.bool(EnvRemediateAlarms, true)
+	c.RemediateAlarms = l.bool(EnvRemediateAlarms, l.str(EnvRemediationPolicy, "") != "")
 	if c.RemediateAlarms {
 		c.PolicySource = l.str(EnvRemediationPolicy, DefaultRemediationPolicy)
 		kind, ref, ok := strings.Cut(c.PolicySource, ":")

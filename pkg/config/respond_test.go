@@ -33,11 +33,32 @@ func TestLoadRespondDefaults(t *testing.T) {
 	want := Respond{
 		Common: Common{MetricNamespace: DefaultMetricNamespace}, Topics: c.Topics, StateTable: "postdeploy-state",
 		DedupeWindow: 24 * time.Hour, Weights: triage.DefaultWeights, CriticalityTag: "criticality",
-		MinPriority: triage.P4, NotifyFormat: notify.FormatText, RollbackPolicy: RollbackNotify, RemediateAlarms: true,
-		PolicySource: DefaultRemediationPolicy,
+		MinPriority: triage.P4, NotifyFormat: notify.FormatText, RollbackPolicy: RollbackNotify,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("LoadRespond defaults mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadRespondRemediation(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        map[string]string
+		wantOn     bool
+		wantSource string
+	}{
+		{"off without a policy", nil, false, ""},
+		{"on when a policy is configured", map[string]string{EnvRemediationPolicy: "ssm:/postdeploy/remediation-policy"}, true, "ssm:/postdeploy/remediation-policy"},
+		{"on by request reads the shipped file", map[string]string{EnvRemediateAlarms: "true"}, true, DefaultRemediationPolicy},
+		{"off by request despite a policy", map[string]string{EnvRemediateAlarms: "false", EnvRemediationPolicy: "file:policy.yaml"}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadRespond(respondEnv(tt.env))
+			if err != nil || c.RemediateAlarms != tt.wantOn || c.PolicySource != tt.wantSource {
+				t.Errorf("LoadRespond = remediate %v from %q, %v; want %v from %q", c.RemediateAlarms, c.PolicySource, err, tt.wantOn, tt.wantSource)
+			}
+		})
 	}
 }
 
