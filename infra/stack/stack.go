@@ -139,6 +139,18 @@ func (s *Stack) topics() {
 			MasterKey:   s.TopicKey,
 			EnforceSSL:  jsii.Bool(true),
 		})
+		// The topic policy that enforces TLS replaces SNS's default one:
+		// let this account's CloudWatch alarms publish explicitly.
+		t.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowCloudWatchAlarms"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  &[]*string{t.TopicArn()},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnLike":      map[string]any{"aws:SourceArn": arn{service: "cloudwatch", resource: "alarm:*"}.token()},
+			},
+		}))
 		for _, addr := range s.Props.AlertEmails[k] {
 			t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
 		}

@@ -290,6 +290,12 @@ func TestTopicsPerKindEncryptedAndTLSOnly(t *testing.T) {
 			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 		})}),
 	}})
+	has(t, "AWS::SNS::TopicPolicy", map[string]any{"PolicyDocument": map[string]any{
+		"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Sid": "AllowCloudWatchAlarms", "Effect": "Allow", "Action": "sns:Publish",
+			"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+		})}),
+	}})
 	has(t, "AWS::SNS::Subscription", map[string]any{
 		"Protocol": "email", "Endpoint": testEmail, "TopicArn": ref(shared.ids["topic/security"]),
 	})

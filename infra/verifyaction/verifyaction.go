@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/postdeploy/postdeploy/pkg/pipeline"
+	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
 // MaxUserParameters is CodePipeline's limit on an action's
@@ -73,6 +74,15 @@ func UserParameters(p Props) (string, error) {
 	params := pipeline.Params{Variables: p.Variables}
 	switch {
 	case p.Spec != "":
+		// The same strict parser verify runs: a bad spec fails synth,
+		// not the first deployment. A spec whose variables CodePipeline
+		// resolves only at run time (#{Namespace.NAME}) cannot be checked
+		// whole here; verify checks it then.
+		if !runtimeVariables(p.Variables) {
+			if _, err := spec.Parse([]byte(p.Spec), p.Variables); err != nil {
+				return "", fmt.Errorf("verify action: Spec: %w", err)
+			}
+		}
 		js, err := yaml.YAMLToJSON([]byte(p.Spec))
 		if err != nil {
 			return "", fmt.Errorf("verify action: Spec is not YAML or JSON: %w", err)
@@ -102,6 +112,15 @@ func UserParameters(p Props) (string, error) {
 		return "", fmt.Errorf("verify action: %w", err)
 	}
 	return up, nil
+}
+
+func runtimeVariables(vars map[string]string) bool {
+	for _, v := range vars {
+		if strings.Contains(v, "#{") {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns the Lambda invoke action that runs verify. Add it to a
