@@ -90,8 +90,9 @@ type Server struct {
 }
 
 type options struct {
-	addr string
-	now  func() time.Time
+	addr    string
+	now     func() time.Time
+	observe func(Call)
 }
 
 // Option configures a Server.
@@ -104,6 +105,10 @@ func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
 // WithClock replaces time.Now: timestamps, generated metric series and
 // deployment settling read this clock.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithObserver calls fn with every call once it is answered (from the
+// request's goroutine, not under any lock), e.g. to stream a demo log.
+func WithObserver(fn func(Call)) Option { return func(o *options) { o.observe = fn } }
 
 // New builds a stand-in seeded from sc. It reports every problem in sc
 // (joined) instead of starting with a half-loaded state.
@@ -257,8 +262,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, rerr := route(r, body)
 	idx := s.record(Call{Time: s.now(), Service: req.service, Operation: req.op, Protocol: req.proto, Input: req.input})
+	// notify tells the observer before the answer is written, so a
+	// client that has its answer knows the observer has seen the call.
+	notify := func() {
+		if s.opts.observe == nil {
+			return
+		}
+		if c, ok := s.call(idx); ok {
+			s.opts.observe(c)
+		}
+	}
 	if rerr != nil {
 		s.finish(idx, rerr.Code, "")
+		notify()
 		writeError(w, req, rerr)
 		return
 	}
@@ -269,16 +285,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-time.After(f.Delay):
 			case <-r.Context().Done():
+				notify()
 				return // the client gave up: apply nothing
 			}
 		}
 		switch f.Kind {
 		case FaultReset:
+			notify()
 			resetConn(w)
 			return
 		case FaultThrottle, FaultServerError:
 			apiErr := f.apiError(req)
 			s.finish(idx, apiErr.Code, "")
+			notify()
 			writeError(w, req, apiErr)
 			return
 		}
@@ -292,6 +311,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apiErr.Code = "InvalidAction"
 		}
 		s.finish(idx, apiErr.Code, "")
+		notify()
 		writeError(w, req, apiErr)
 		return
 	}
@@ -304,9 +324,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apiErr = &APIError{Code: "InternalFailure", Status: 500, Message: herr.Error()}
 		}
 		s.finish(idx, apiErr.Code, "")
+		notify()
 		writeError(w, req, apiErr)
 		return
 	}
+	notify()
 	writeOutput(w, req, out)
 }
 
@@ -319,6 +341,15 @@ func (s *Server) record(c Call) callRef {
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, c)
 	return callRef{s.gen, len(s.calls) - 1}
+}
+
+func (s *Server) call(ref callRef) (Call, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ref.gen != s.gen || ref.idx >= len(s.calls) {
+		return Call{}, false
+	}
+	return s.calls[ref.idx], true
 }
 
 // finish sets the outcome of a recorded call (ResetCalls may have dropped

@@ -1,0 +1,85 @@
+package standin
+
+import (
+	"sort"
+	"strings"
+)
+
+// opHandler answers one operation. It runs with Server.mu held and
+// returns the response tree (or a *rawResponse) or an *APIError.
+type opHandler func(s *Server, req *request) (any, error)
+
+var handlers = map[string]map[string]opHandler{
+	CodePipeline: {
+		"PutJobSuccessResult":  cpPutJobSuccess,
+		"PutJobFailureResult":  cpPutJobFailure,
+		"GetJobDetails":        cpGetJobDetails,
+		"GetPipelineExecution": cpGetPipelineExecution,
+		"ListActionExecutions": cpListActionExecutions,
+		"RollbackStage":        cpRollbackStage,
+	},
+	CloudWatch: {
+		"DescribeAlarms": cwDescribeAlarms,
+		"GetMetricData":  cwGetMetricData,
+		"PutMetricData":  cwPutMetricData,
+	},
+	SSM: {
+		"GetParameter":             ssmGetParameter,
+		"StartAutomationExecution": ssmStartAutomation,
+	},
+	S3: {
+		"GetObject":  s3GetObject,
+		"HeadObject": s3GetObject,
+		"PutObject":  s3PutObject,
+	},
+	EventBridge: {"PutEvents": ebPutEvents},
+	SNS:         {"Publish": snsPublish},
+	ECS: {
+		"DescribeServices": ecsDescribeServices,
+		"UpdateService":    ecsUpdateService,
+	},
+	EC2: {
+		"DescribeInstances": ec2DescribeInstances,
+		"RebootInstances":   ec2RebootInstances,
+	},
+	AutoScaling: {
+		"DescribeAutoScalingGroups": asgDescribe,
+		"SetDesiredCapacity":        asgSetDesired,
+	},
+	CodeDeploy: {
+		"GetDeployment":  cdGetDeployment,
+		"StopDeployment": cdStopDeployment,
+	},
+	Lambda: {
+		"GetAlias":    lambdaGetAlias,
+		"UpdateAlias": lambdaUpdateAlias,
+	},
+	ECR:        {"DescribeImageScanFindings": ecrDescribeFindings},
+	Inspector2: {"ListFindings": inspectorListFindings},
+}
+
+func handlerFor(service, op string) opHandler { return handlers[service][op] }
+
+func implementedList(service string) string {
+	var ops []string
+	for op := range handlers[service] {
+		ops = append(ops, op)
+	}
+	if len(ops) == 0 {
+		return "nothing for this service"
+	}
+	sort.Strings(ops)
+	return strings.Join(ops, ", ")
+}
+
+// Implemented lists every operation the stand-in serves, by service.
+func Implemented() map[string][]string {
+	out := map[string][]string{}
+	for svc, ops := range handlers {
+		for op := range ops {
+			out[svc] = append(out[svc], op)
+		}
+		sort.Strings(out[svc])
+	}
+	return out
+}
