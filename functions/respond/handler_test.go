@@ -474,6 +474,39 @@ func TestVerificationRollbackPolicy(t *testing.T) {
 	})
 }
 
+func TestVerificationVerdicts(t *testing.T) {
+	mk := func(v string) []byte {
+		return []byte(`{"source":"postdeploy.verify","detail-type":"Post-Deploy Verification Completed","region":"us-east-1","detail":{"verdict":"` + v +
+			`","pipeline":"prod-api","executionId":"e-` + v + `","stage":"Deploy","summary":"error-rate had 1 of 3 samples","checks":[{"check":"error-rate","kind":"metric","verdict":"Inconclusive","observed":"1 data point","expected":"minSamples 3"}]}}`)
+	}
+	tests := []struct {
+		verdict     string
+		wantSubject string
+	}{
+		{"Succeeded", ""},
+		{"Inconclusive", "[MEDIUM] Verification inconclusive for prod-api"},
+		{"Error", "[MEDIUM] Verification error for prod-api"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.verdict, func(t *testing.T) {
+			r := newRig(t)
+			r.h.RollbackPolicy = config.RollbackStage
+			if err := r.invoke(t, mk(tt.verdict)); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.pipeline.rollbacks) != 0 {
+				t.Errorf("verdict %s rolled back; only Failed may", tt.verdict)
+			}
+			switch {
+			case tt.wantSubject == "" && len(r.sns.in) != 0:
+				t.Errorf("verdict %s published %q; want nothing", tt.verdict, aws.ToString(r.sns.in[0].Subject))
+			case tt.wantSubject != "" && (len(r.sns.in) != 1 || aws.ToString(r.sns.in[0].Subject) != tt.wantSubject):
+				t.Errorf("verdict %s published %d messages; want one titled %q", tt.verdict, len(r.sns.in), tt.wantSubject)
+			}
+		})
+	}
+}
+
 func TestPublishFailureIsRetriedAndReleasesClaim(t *testing.T) {
 	r := newRig(t)
 	r.sns.err = errors.New("ThrottledException: rate exceeded")

@@ -77,6 +77,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 		DedupeWindow: cfg.DedupeWindow,
 		Scorer: triage.Scorer{
 			Weights:        cfg.Weights,
+			SLAs:           cfg.SLAs,
 			CriticalityTag: cfg.CriticalityTag,
 			Assets:         cfg.Assets,
 		},

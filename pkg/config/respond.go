@@ -30,6 +30,9 @@ const (
 	// EnvTriageWeights weighs the risk score, e.g.
 	// "severity=0.4,likelihood=0.3,impact=0.2,compliance=0.1" (the default).
 	EnvTriageWeights = "POSTDEPLOY_TRIAGE_WEIGHTS"
+	// EnvTriageSLAs sets the time to remediate per priority, e.g.
+	// "P1=24h,P2=168h,P3=720h,P4=2160h" (the default).
+	EnvTriageSLAs = "POSTDEPLOY_TRIAGE_SLAS"
 	// EnvCriticalityTag is the resource tag that holds an asset's
 	// criticality: critical, high, medium, low (default "criticality").
 	EnvCriticalityTag = "POSTDEPLOY_CRITICALITY_TAG"
@@ -76,6 +79,7 @@ type Respond struct {
 	StateTable      string
 	DedupeWindow    time.Duration
 	Weights         triage.Weights
+	SLAs            map[triage.Priority]time.Duration
 	CriticalityTag  string
 	Assets          map[string]triage.Criticality
 	MinPriority     triage.Priority
@@ -108,6 +112,12 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 		w = triage.DefaultWeights
 	}
 	c.Weights = w
+	slas, err := triage.ParseSLAs(l.getenv(EnvTriageSLAs))
+	if err != nil {
+		l.errs = append(l.errs, fmt.Errorf("%s: %w", EnvTriageSLAs, err))
+		slas, _ = triage.ParseSLAs("")
+	}
+	c.SLAs = slas
 	c.CriticalityTag = l.str(EnvCriticalityTag, "criticality")
 	c.Assets = l.assets()
 	c.MinPriority = triage.P4

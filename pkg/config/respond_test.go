@@ -32,7 +32,7 @@ func TestLoadRespondDefaults(t *testing.T) {
 	}
 	want := Respond{
 		Common: Common{MetricNamespace: DefaultMetricNamespace}, Topics: c.Topics, StateTable: "postdeploy-state",
-		DedupeWindow: 24 * time.Hour, Weights: triage.DefaultWeights, CriticalityTag: "criticality",
+		DedupeWindow: 24 * time.Hour, Weights: triage.DefaultWeights, SLAs: triage.DefaultSLAs, CriticalityTag: "criticality",
 		MinPriority: triage.P4, NotifyFormat: notify.FormatText, RollbackPolicy: RollbackNotify,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -85,14 +85,14 @@ func TestLoadRespondReportsEveryProblem(t *testing.T) {
 		return map[string]string{
 			TopicEnv(notify.Security): "security-topic", EnvDedupeWindow: "soon", EnvTriageWeights: "risk=1",
 			EnvAssetCriticality: "prod-api", EnvNotifyMinPriority: "P9", EnvNotifyFormat: "slack",
-			EnvRunbookBaseURL: "wiki", EnvRollbackPolicy: "always", EnvRemediationPolicy: "s3://bucket/policy.yaml",
+			EnvRunbookBaseURL: "wiki", EnvRollbackPolicy: "always", EnvRemediationPolicy: "s3://bucket/policy.yaml", EnvTriageSLAs: "P1=now",
 		}[k]
 	})
 	if err == nil {
 		t.Fatal("LoadRespond(bad env) = nil error; want every problem")
 	}
 	for _, name := range []string{EnvStateTable, TopicEnv(notify.HighCPU), TopicEnv(notify.Security), EnvDedupeWindow, EnvTriageWeights,
-		EnvAssetCriticality, EnvNotifyMinPriority, EnvNotifyFormat, EnvRunbookBaseURL, EnvRollbackPolicy, EnvRemediationPolicy} {
+		EnvAssetCriticality, EnvNotifyMinPriority, EnvNotifyFormat, EnvRunbookBaseURL, EnvRollbackPolicy, EnvRemediationPolicy, EnvTriageSLAs} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("LoadRespond error does not name %s:\n%v", name, err)
 		}

@@ -86,6 +86,34 @@ func (p Priority) String() string {
 // MarshalText encodes the priority by name.
 func (p Priority) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
+// ParseSLAs reads "P1=24h,P2=168h,P3=720h,P4=2160h"; priorities left out
+// keep their default SLA.
+func ParseSLAs(s string) (map[Priority]time.Duration, error) {
+	out := make(map[Priority]time.Duration, len(DefaultSLAs))
+	for p, d := range DefaultSLAs {
+		out[p] = d
+	}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("SLA %q: want priority=duration, e.g. P1=24h", part)
+		}
+		p, err := ParsePriority(k)
+		if err != nil {
+			return nil, fmt.Errorf("SLA %q: %w", part, err)
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("SLA %q: %q must be a positive duration such as 24h", part, v)
+		}
+		out[p] = d
+	}
+	return out, nil
+}
+
 // ParsePriority reads "P1" … "P4".
 func ParsePriority(s string) (Priority, error) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {

@@ -313,6 +313,19 @@ func TestParseWeights(t *testing.T) {
 	}
 }
 
+func TestParseSLAs(t *testing.T) {
+	got, err := ParseSLAs("P1=4h, P4=720h")
+	want := map[Priority]time.Duration{P1: 4 * time.Hour, P2: DefaultSLAs[P2], P3: DefaultSLAs[P3], P4: 720 * time.Hour}
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("ParseSLAs = %v, %v; want %v, nil", got, err, want)
+	}
+	for _, bad := range []string{"P1", "P5=1h", "P1=soon", "P2=-1h"} {
+		if got, err := ParseSLAs(bad); err == nil {
+			t.Errorf("ParseSLAs(%q) = %v, nil; want an error", bad, got)
+		}
+	}
+}
+
 // fakeClaimer is the state table in memory.
 type fakeClaimer struct {
 	claimed map[string]map[string]string
