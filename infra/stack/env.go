@@ -25,17 +25,29 @@ func (s *Stack) sharedEnv() map[string]string {
 	return env
 }
 
-func (s *Stack) remediateEnv() map[string]string {
-	env := s.sharedEnv()
+// remediationEnv configures the remediation engine.
+func (s *Stack) remediationEnv(env map[string]string) {
 	env[config.EnvRemediationPolicy] = s.Props.RemediationPolicy
 	if s.Props.RemediateDryRun {
 		env[config.EnvRemediateDryRun] = "true"
 	}
+}
+
+func (s *Stack) remediateEnv() map[string]string {
+	env := s.sharedEnv()
+	s.remediationEnv(env)
 	return env
 }
 
 func (s *Stack) respondEnv() map[string]string {
 	env := s.sharedEnv()
 	env[config.EnvRollbackPolicy] = s.Props.RollbackPolicy
+	// Explicit either way, so the switch never depends on respond's
+	// default.
+	env[config.EnvRemediateAlarms] = "false"
+	if s.Props.RespondRemediates {
+		env[config.EnvRemediateAlarms] = "true"
+		s.remediationEnv(env)
+	}
 	return env
 }

@@ -46,16 +46,20 @@ type functionSpec struct {
 	reserved    int               // reserved concurrency; 0 = none
 }
 
-// checkAssets reports every file missing from dir: each function's
-// bootstrap, and remediate's policy file when it reads one.
-func checkAssets(dir, policy string) error {
+// checkAssets reports every file missing from p.AssetDir: each
+// function's bootstrap, and the policy file of each function that runs
+// the remediation engine with a file policy.
+func checkAssets(p Props) error {
 	var missing []string
 	need := []string{}
 	for _, fn := range FunctionNames {
-		need = append(need, filepath.Join(dir, fn, "bootstrap"))
+		need = append(need, filepath.Join(p.AssetDir, fn, "bootstrap"))
 	}
-	if ref, ok := strings.CutPrefix(policy, "file:"); ok {
-		need = append(need, filepath.Join(dir, Remediate, ref))
+	if ref, ok := strings.CutPrefix(p.RemediationPolicy, "file:"); ok {
+		need = append(need, filepath.Join(p.AssetDir, Remediate, ref))
+		if p.RespondRemediates {
+			need = append(need, filepath.Join(p.AssetDir, Respond, ref))
+		}
 	}
 	for _, p := range need {
 		if st, err := os.Stat(p); err != nil || st.IsDir() {

@@ -102,8 +102,7 @@ func (s *Stack) permissions() error {
 	if err := s.remediatePermissions(); err != nil {
 		return err
 	}
-	s.respondPermissions()
-	return nil
+	return s.respondPermissions()
 }
 
 func (s *Stack) verifyPermissions() {
@@ -141,6 +140,13 @@ func (s *Stack) remediatePermissions() error {
 	f := s.Remediate
 	s.grantTopics(f)
 	s.Table.Grant(f.ExecutionRole, tableActionPtrs()...)
+	return s.grantRemediation(f)
+}
+
+// grantRemediation gives f what the remediation engine and its actions
+// call, each action on the narrowest resources its API accepts, and read
+// access to an SSM policy.
+func (s *Stack) grantRemediation(f *Function) error {
 	scopes, actions, err := scopedRemediation(remediationActions())
 	if err != nil {
 		return err
@@ -180,13 +186,20 @@ func (s *Stack) grantTopics(f *Function) {
 	allow(f, "EncryptAlerts", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []*string{s.TopicKey.KeyArn()}, nil)
 }
 
-func (s *Stack) respondPermissions() {
+func (s *Stack) respondPermissions() error {
 	f := s.Respond
 	s.grantTopics(f)
 	s.Table.Grant(f.ExecutionRole, tableActionPtrs()...)
-	// DescribeAlarms supports no resource-level permissions.
-	s.allowAny(f, "ReadAlarms", []string{"cloudwatch:DescribeAlarms"},
-		"CloudWatch DescribeAlarms supports no resource-level permissions")
+	if s.Props.RespondRemediates {
+		// Includes cloudwatch:DescribeAlarms.
+		if err := s.grantRemediation(f); err != nil {
+			return err
+		}
+	} else {
+		// DescribeAlarms supports no resource-level permissions.
+		s.allowAny(f, "ReadAlarms", []string{"cloudwatch:DescribeAlarms"},
+			"CloudWatch DescribeAlarms supports no resource-level permissions")
+	}
 	s.allowPattern(f, "PipelineRollback", []string{
 		"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
 		"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage",
@@ -196,6 +209,7 @@ func (s *Stack) respondPermissions() {
 		"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment",
 	}, arn{service: "codedeploy", resource: "deploymentgroup:*"}, nil,
 		"the failing deployment's group is named by the event; any deployment group of this account and region")
+	return nil
 }
 
 func tableActionPtrs() []*string { return *jsii.Strings(tableActions...) }

@@ -69,6 +69,12 @@ type Props struct {
 	// RollbackPolicy is what respond does when verification fails:
 	// "notify" (default), "rollback-stage" or "stop-deployment".
 	RollbackPolicy string
+	// RespondRemediates hands the alarm state changes respond receives
+	// from EventBridge to the remediation engine too (same policy, same
+	// permissions as remediate), for alarms that do not notify the alert
+	// topics. Off by default: remediate, subscribed to the topics, acts;
+	// respond notifies.
+	RespondRemediates bool
 }
 
 // Context keys read by PropsFromContext.
@@ -85,13 +91,14 @@ const (
 	CtxRemediationPolicy    = "remediationPolicy"
 	CtxRemediateDryRun      = "remediateDryRun"
 	CtxRollbackPolicy       = "rollbackPolicy"
+	CtxRespondRemediates    = "respondRemediates"
 )
 
 // ContextKeys lists every key PropsFromContext reads.
 var ContextKeys = []string{
 	CtxAssetDir, CtxSpecParameterPrefix, CtxEventBus, CtxMetricNamespace, CtxRemediateConcurrency,
 	CtxLogRetentionDays, CtxAlertEmails, CtxApplication, CtxExamplePipeline,
-	CtxRemediationPolicy, CtxRemediateDryRun, CtxRollbackPolicy,
+	CtxRemediationPolicy, CtxRemediateDryRun, CtxRollbackPolicy, CtxRespondRemediates,
 }
 
 // PropsFromContext reads Props from CDK context values: get is
@@ -198,6 +205,7 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	}
 	p.ExamplePipeline = boolean(CtxExamplePipeline)
 	p.RemediateDryRun = boolean(CtxRemediateDryRun)
+	p.RespondRemediates = boolean(CtxRespondRemediates)
 	p.RemediationPolicy = str(CtxRemediationPolicy)
 	p.RollbackPolicy = str(CtxRollbackPolicy)
 	if err := errors.Join(errs...); err != nil {

@@ -40,7 +40,7 @@ func TestPropsFromContext(t *testing.T) {
 			ctx: map[string]any{
 				CtxRemediateConcurrency: "4", CtxExamplePipeline: "true", CtxRemediateDryRun: "1",
 				CtxAlertEmails:    `{"escalation": ["oncall@example.com"]}`,
-				CtxRollbackPolicy: "rollback-stage", CtxLogRetentionDays: "90",
+				CtxRollbackPolicy: "rollback-stage", CtxLogRetentionDays: "90", CtxRespondRemediates: "false",
 			},
 			want: Props{
 				RemediateConcurrency: 4, ExamplePipeline: true, RemediateDryRun: true, LogRetentionDays: 90,

@@ -78,7 +78,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
-	if err := checkAssets(p.AssetDir, p.RemediationPolicy); err != nil {
+	if err := checkAssets(p); err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
 	sp := p.StackProps

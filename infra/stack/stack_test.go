@@ -86,16 +86,19 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 				return
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dir, Remediate, "policy.yaml"), []byte("rules: []\n"), 0o644); err != nil {
-			shared.err = err
-			return
+		for _, fn := range []string{Remediate, Respond} {
+			if err := os.WriteFile(filepath.Join(dir, fn, "policy.yaml"), []byte("rules: []\n"), 0o644); err != nil {
+				shared.err = err
+				return
+			}
 		}
 		app := awscdk.NewApp(nil)
 		s, err := New(app, "Postdeploy", Props{
-			AssetDir:        dir,
-			AlertEmails:     map[notify.Kind][]string{notify.Security: {testEmail}},
-			Application:     &testApp,
-			ExamplePipeline: true,
+			AssetDir:          dir,
+			AlertEmails:       map[notify.Kind][]string{notify.Security: {testEmail}},
+			Application:       &testApp,
+			ExamplePipeline:   true,
+			RespondRemediates: true,
 		})
 		if err != nil {
 			shared.err = err
@@ -496,14 +499,16 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			for _, sc := range scopes {
 				want[sc.sid] = scoped[sc.sid]
 			}
-		case Respond:
+		case Respond: // with RespondRemediates
 			want = map[string][]string{
 				"PublishAlerts": {"sns:Publish"},
 				"EncryptAlerts": {"kms:Decrypt", "kms:GenerateDataKey"},
-				"ReadAlarms":    {"cloudwatch:DescribeAlarms"},
 				"PipelineRollback": {"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
 					"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage"},
 				"DeploymentStop": {"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment"},
+			}
+			for _, sc := range scopes {
+				want[sc.sid] = scoped[sc.sid]
 			}
 		}
 		got := map[string][]string{}
@@ -515,7 +520,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("%s policy statements by Sid (-want +got):\n%s", f.Name, d)
 		}
-		if f.Name == Remediate {
+		if f.Name == Remediate || f.Name == Respond {
 			granted := map[string]bool{}
 			for _, st := range sts {
 				for _, a := range st.Actions {
@@ -524,7 +529,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			}
 			for _, a := range remediationActions() {
 				if !granted[a] {
-					t.Errorf("remediate's registry declares %s; its role does not grant it", a)
+					t.Errorf("remediate's registry declares %s; %s's role does not grant it", a, f.Name)
 				}
 			}
 		}
@@ -562,8 +567,14 @@ func TestRemediateAndRespondEnvironment(t *testing.T) {
 		t.Errorf("remediate %s = %v; want %q", config.EnvRemediationPolicy, remEnv[config.EnvRemediationPolicy], config.DefaultRemediationPolicy)
 	}
 	resEnv := fns[shared.ids[Respond]]["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if resEnv[config.EnvRollbackPolicy] != s.Props.RollbackPolicy {
-		t.Errorf("respond %s = %v; want %q", config.EnvRollbackPolicy, resEnv[config.EnvRollbackPolicy], s.Props.RollbackPolicy)
+	for k, want := range map[string]string{
+		config.EnvRollbackPolicy:    s.Props.RollbackPolicy,
+		config.EnvRemediateAlarms:   "true", // RespondRemediates
+		config.EnvRemediationPolicy: config.DefaultRemediationPolicy,
+	} {
+		if resEnv[k] != want {
+			t.Errorf("respond %s = %v; want %q", k, resEnv[k], want)
+		}
 	}
 }
 
