@@ -291,3 +291,40 @@ func TestInspectorListFindings(t *testing.T) {
 		t.Errorf("ListFindings(repo app) severities mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestMutators(t *testing.T) {
+	s := startServer(t, Scenario{Instances: []Instance{{ID: "i-1"}}})
+	cfg := awsConfig(t, s)
+	ctx := ctxT(t)
+
+	s.SetDeploymentStatus("d-1", "Succeeded")
+	_, err := codedeploy.NewFromConfig(cfg).StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String("d-1")})
+	if !errors.As(err, new(*cdtypes.DeploymentAlreadyCompletedException)) {
+		t.Errorf("StopDeployment after SetDeploymentStatus(Succeeded) error = %v; want DeploymentAlreadyCompletedException", err)
+	}
+
+	s.AddImageScan(ImageScan{Repository: "r", Digest: "sha256:1", Findings: []ImageFinding{{Name: "CVE-1", Severity: "CRITICAL"}}})
+	out, err := ecr.NewFromConfig(cfg).DescribeImageScanFindings(ctx, &ecr.DescribeImageScanFindingsInput{RepositoryName: aws.String("r"),
+		ImageId: &ecrtypes.ImageIdentifier{ImageDigest: aws.String("sha256:1")}})
+	if err != nil || out.ImageScanFindings.FindingSeverityCounts["CRITICAL"] != 1 {
+		t.Errorf("DescribeImageScanFindings after AddImageScan = %v, %v; want one CRITICAL", out, err)
+	}
+
+	s.AddInspectorFinding(InspectorFinding{Title: "t", Severity: "HIGH", Repository: "r", Digest: "sha256:1"})
+	lf, err := inspector2.NewFromConfig(cfg).ListFindings(ctx, &inspector2.ListFindingsInput{})
+	if err != nil || len(lf.Findings) != 1 || lf.Findings[0].Status != i2types.FindingStatusActive {
+		t.Errorf("ListFindings after AddInspectorFinding = %v, %v; want one ACTIVE finding", lf, err)
+	}
+
+	if err := s.SetInstanceState("i-1", "stopped"); err != nil {
+		t.Fatalf("SetInstanceState: %v", err)
+	}
+	if err := s.SetInstanceState("i-1", "asleep"); err == nil {
+		t.Error("SetInstanceState(asleep) = nil; want an error")
+	}
+	di, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
+	if err != nil || len(di.Reservations) != 0 {
+		t.Errorf("DescribeInstances(running) after stopping i-1 = %v, %v; want none", di, err)
+	}
+}

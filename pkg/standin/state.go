@@ -467,3 +467,64 @@ func (s *Server) PipelineExecution(pipeline, id string) (PipelineExecution, bool
 	}
 	return *e, true
 }
+
+// SetDeploymentStatus moves a CodeDeploy deployment to status (e.g.
+// Succeeded, Failed), adding it when unknown.
+func (s *Server) SetDeploymentStatus(id, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.st.deploys[id]
+	if !ok {
+		d = &deployment{Deployment: Deployment{ID: id}, created: s.now()}
+		s.st.deploys[id] = d
+	}
+	d.Status = status
+	switch status {
+	case "Succeeded", "Failed", "Stopped":
+		d.completed = s.now()
+	}
+}
+
+// AddImageScan adds (or replaces, by repository and digest) an ECR scan.
+func (s *Server) AddImageScan(sc ImageScan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, old := range s.st.scans {
+		if old.Repository == sc.Repository && old.Digest == sc.Digest && old.Tag == sc.Tag {
+			s.st.scans[i] = sc
+			return
+		}
+	}
+	s.st.scans = append(s.st.scans, sc)
+}
+
+// AddInspectorFinding adds an Inspector2 finding.
+func (s *Server) AddInspectorFinding(f InspectorFinding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.ARN == "" {
+		f.ARN = fmt.Sprintf("arn:aws:inspector2:%s:%s:finding/%032x", Region, AccountID, len(s.st.findings)+1)
+	}
+	if f.Status == "" {
+		f.Status = "ACTIVE"
+	}
+	if f.Type == "" {
+		f.Type = "PACKAGE_VULNERABILITY"
+	}
+	s.st.findings = append(s.st.findings, f)
+}
+
+// SetInstanceState sets an EC2 instance's state (running, stopped...).
+func (s *Server) SetInstanceState(id, state string) error {
+	if _, ok := ec2StateCodes[state]; !ok {
+		return fmt.Errorf("set instance %s state: %q is not one of pending, running, shutting-down, terminated, stopping, stopped", id, state)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.st.instances[id]
+	if !ok {
+		return fmt.Errorf("set instance %s state: no such instance in the scenario", id)
+	}
+	in.State = state
+	return nil
+}
