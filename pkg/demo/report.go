@@ -55,7 +55,11 @@ func writeReport(w io.Writer, ps []played, total, build time.Duration) {
 	fmt.Fprintf(w, "%d of %d scenarios did NOT go as expected (%s). Re-run with -v to see every function's logs.\n", bad, len(ps), seconds(total))
 }
 
+// seconds formats a duration for people: "14ms", "3.2s".
 func seconds(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
 	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 

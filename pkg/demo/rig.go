@@ -149,11 +149,20 @@ var errNotBuilt = errors.New("not in functions/ yet")
 // start runs a function under the harness, pointed at the stand-in (and
 // dynalite when it uses DynamoDB). extra is added last.
 func (r *rig) start(ctx context.Context, name string, si *standin.Server, extra ...string) (*lambdarun.Function, error) {
+	return r.startWithTimeout(ctx, name, si, 0, extra...)
+}
+
+// startWithTimeout is start with the function timeout set (0 keeps the
+// function's own).
+func (r *rig) startWithTimeout(ctx context.Context, name string, si *standin.Server, timeout time.Duration, extra ...string) (*lambdarun.Function, error) {
 	bin, ok := r.bins[name]
 	if !ok {
 		return nil, fmt.Errorf("function %q: %w", name, errNotBuilt)
 	}
 	set := functionSettings[name]
+	if timeout > 0 {
+		set.Timeout = timeout
+	}
 	env := append([]string{}, si.Env()...)
 	env = append(env, set.Env...)
 	if set.UsesDynamoDB {
