@@ -47,9 +47,49 @@ synth: build node ## synthesize the CDK stack offline into cdk.out (no AWS crede
 $(GOLANGCI):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 
-lint: $(GOLANGCI) ## gofmt check and golangci-lint
+lint: $(GOLANGCI) ## gofmt check, golangci-lint (incl. gosec; .golangci.yml) and make vuln
 	@out=$$(gofmt -l $$(git ls-files "*.go")); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GOLANGCI) run ./...
+	@$(MAKE) --no-print-directory vuln
+
+# govulncheck is built from its own module in .tools, so its dependencies
+# stay out of go.mod. The online database is unreachable from CI: VULNDB is
+# an offline copy (../shared/vulndb/README.md).
+GOVULNCHECK := $(BIN)/govulncheck
+VULNDB      ?= $(abspath ../shared/vulndb)
+
+$(GOVULNCHECK): .tools/go.mod .tools/go.sum
+	$(GO) build -C .tools -o $(GOVULNCHECK) golang.org/x/vuln/cmd/govulncheck
+
+.PHONY: vuln fuzz
+vuln: $(GOVULNCHECK) ## govulncheck ./... against the offline database VULNDB (default ../shared/vulndb)
+	@test -f "$(VULNDB)/index/db.json" || { echo "no Go vulnerability database at $(VULNDB): set VULNDB=/abs/path/to/vulndb"; exit 1; }
+	$(GOVULNCHECK) -db "file://$(VULNDB)" ./...
+
+# Not part of CI. Finds every func FuzzXxx with go test -list, runs each for
+# FUZZTIME, keeps going after a crash (the failing input is saved under the
+# package's testdata/fuzz/FuzzXxx/ for go test to replay), then prints the
+# totals and fails if any target crashed.
+FUZZTIME  ?= 30s
+FUZZFLAGS ?=
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s): make fuzz FUZZTIME=2m
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	targets=0; execs=0; crashed=(); \
+	while read -r pkg dir; do \
+		grep -qs '^func Fuzz' "$$dir"/*_test.go || continue; \
+		for fz in $$($(GO) test -list '^Fuzz' "$$pkg" | grep '^Fuzz'); do \
+			echo "== $$pkg $$fz for $(FUZZTIME)"; \
+			if ! $(GO) test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $(FUZZFLAGS) "$$pkg" 2>&1 | tee "$$log"; then \
+				crashed+=("$$pkg $$fz"); \
+			fi; \
+			n=$$(grep -o 'execs: [0-9]*' "$$log" | tail -n 1 | tr -dc 0-9); \
+			execs=$$((execs + $${n:-0})); targets=$$((targets + 1)); \
+		done; \
+	done < <($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./...); \
+	echo "fuzz: $$targets targets, $(FUZZTIME) each, $$execs executions, $${#crashed[@]} crashed"; \
+	for c in "$${crashed[@]}"; do echo "  crashed: $$c"; done; \
+	[ $${#crashed[@]} -eq 0 ]
 
 fmt: ## gofmt the tree
 	gofmt -w .
