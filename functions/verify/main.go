@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/inspector2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
@@ -55,6 +57,8 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*p
 	}
 	clients := registry.Clients{
 		CloudWatch: cloudwatch.NewFromConfig(awsCfg, cwProto),
+		ECR:        ecr.NewFromConfig(awsCfg),
+		Inspector:  inspector2.NewFromConfig(awsCfg),
 		Now:        time.Now,
 	}
 	return &pipeline.Verifier{

@@ -17,6 +17,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/check/compare"
 	"github.com/postdeploy/postdeploy/pkg/check/headers"
 	"github.com/postdeploy/postdeploy/pkg/check/httpcheck"
+	"github.com/postdeploy/postdeploy/pkg/check/imagescan"
 	"github.com/postdeploy/postdeploy/pkg/check/metrics"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
@@ -31,6 +32,8 @@ type CloudWatch interface {
 // start; tests pass fakes.
 type Clients struct {
 	CloudWatch CloudWatch
+	ECR        imagescan.ECRAPI
+	Inspector  imagescan.InspectorAPI
 	// RootCAs, when set, replaces the system roots for HTTPS probes (tests
 	// use it to trust an httptest server; production leaves it nil).
 	RootCAs *x509.CertPool
@@ -56,6 +59,9 @@ var factories = map[string]Factory{
 	},
 	spec.KindMetric: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
 		return metrics.New(metrics.Options{API: c.CloudWatch, Now: c.Now}, items)
+	},
+	spec.KindImageScan: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
+		return imagescan.New(imagescan.Options{ECR: c.ECR, Inspector: c.Inspector, Now: c.Now}, items)
 	},
 	spec.KindCompare: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
 		return compare.New(compare.Options{API: c.CloudWatch, Now: c.Now}, items)

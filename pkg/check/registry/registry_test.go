@@ -1,0 +1,97 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/postdeploy/postdeploy/pkg/spec"
+)
+
+type noCloudWatch struct{}
+
+var _ CloudWatch = noCloudWatch{}
+
+func (noCloudWatch) DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	return nil, errors.New("not in this test")
+}
+
+func (noCloudWatch) GetMetricData(context.Context, *cloudwatch.GetMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	return nil, errors.New("not in this test")
+}
+
+func TestEverySpecKindIsRegistered(t *testing.T) {
+	for _, k := range spec.Kinds {
+		if _, ok := factories[k]; !ok {
+			t.Errorf("spec kind %q has no factory in the registry (registered: %v)", k, Available())
+		}
+	}
+	for k := range factories {
+		found := false
+		for _, sk := range spec.Kinds {
+			found = found || sk == k
+		}
+		if !found {
+			t.Errorf("registry has %q, which the spec cannot express", k)
+		}
+	}
+}
+
+func TestBuildGroupsByKindInSpecOrder(t *testing.T) {
+	s, err := spec.Parse([]byte(`
+checks:
+  - {name: a, http: {url: "https://a.example.com/"}}
+  - {name: b, alarms: {prefix: p-}}
+  - {name: c, http: {url: "https://c.example.com/"}, expect: "status == 200"}
+  - {name: d, metric: {namespace: NS, name: M, stat: Sum}, expect: "value < 1"}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite, err := Build(s, Clients{CloudWatch: noCloudWatch{}})
+	if err != nil {
+		t.Fatalf("Build error: %v", err)
+	}
+	var got []string
+	for _, g := range suite.Groups {
+		var idx []string
+		for _, it := range g.Items {
+			idx = append(idx, it.Check.Name)
+		}
+		got = append(got, g.Kind+":"+strings.Join(idx, ","))
+	}
+	if want := "http:a,c alarms:b metric:d"; strings.Join(got, " ") != want {
+		t.Errorf("groups = %q; want %q", strings.Join(got, " "), want)
+	}
+	if suite.Count != 4 {
+		t.Errorf("Count = %d; want 4", suite.Count)
+	}
+}
+
+func TestBuildReportsEveryKindsProblems(t *testing.T) {
+	s, err := spec.Parse([]byte(`
+checks:
+  - {name: a, http: {url: "https://a.example.com/"}, expect: "status ==="}
+  - {name: b, metric: {namespace: NS, name: M}, expect: "value <"}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(s, Clients{CloudWatch: noCloudWatch{}})
+	var errs spec.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Build error = %v (%T); want spec.Errors", err, err)
+	}
+	for _, p := range []string{"checks[0].expect", "checks[1].expect"} {
+		found := false
+		for _, e := range errs {
+			found = found || e.Path == p
+		}
+		if !found {
+			t.Errorf("Build: no problem reported at %s; got %v", p, err)
+		}
+	}
+}
