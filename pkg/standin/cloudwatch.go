@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/expr-lang/expr"
 )
 
 const (
@@ -346,15 +344,14 @@ func cwGetMetricData(s *Server, req *request) (any, error) {
 			if x.done {
 				continue
 			}
-			env := map[string]any{}
+			ids := make([]string, 0, len(byID))
 			for id := range byID {
-				env[id] = 0.0
+				ids = append(ids, id)
 			}
-			prog, err := expr.Compile(x.expression, expr.Env(env), expr.AsFloat64())
+			prog, refs, err := compileMath(x.expression, x.id, ids)
 			if err != nil {
-				return nil, apiErr(400, "ValidationError", "query %q: the stand-in evaluates arithmetic over query ids and numbers (e.g. 100*errors/requests), and %q is not that: %v", x.id, x.expression, firstLine(err.Error()))
+				return nil, apiErr(400, "ValidationError", "query %q: the stand-in evaluates arithmetic, SUM/AVG/MIN/MAX/ABS/CEIL/FLOOR/FILL/IF and METRICS() over query ids (e.g. 100*errors/requests); %q is outside that: %v", x.id, x.expression, firstLine(err.Error()))
 			}
-			refs := referenced(x.expression, byID)
 			ready := true
 			for _, r := range refs {
 				if !byID[r].done {
@@ -364,23 +361,15 @@ func cwGetMetricData(s *Server, req *request) (any, error) {
 			if !ready {
 				continue
 			}
-			x.data = map[int64]float64{}
-			for _, t := range commonTimes(refs, func(id string) map[int64]float64 { return byID[id].data }, func() map[int64]float64 {
-				all := map[int64]float64{}
-				for _, y := range qs {
-					if y.expression == "" {
-						maps.Copy(all, y.data)
-					}
+			all := map[int64]float64{}
+			for _, y := range qs {
+				if y.expression == "" {
+					maps.Copy(all, y.data)
 				}
-				return all
-			}) {
-				for _, r := range refs {
-					env[r] = byID[r].data[t]
-				}
-				v, err := expr.Run(prog, env)
-				if f, ok := v.(float64); err == nil && ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-					x.data[t] = f
-				}
+			}
+			x.data, err = evalMath(prog, refs, func(id string) map[int64]float64 { return byID[id].data }, all, strings.Contains(x.expression, "FILL("))
+			if err != nil {
+				return nil, apiErr(400, "ValidationError", "query %q: evaluating %q: %v", x.id, x.expression, firstLine(err.Error()))
 			}
 			x.done, progress = true, true
 		}
@@ -442,31 +431,6 @@ func referenced[T any](expression string, ids map[string]T) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// commonTimes is the timestamps where every referenced series has a
-// value (all metric timestamps for an expression that names none).
-func commonTimes(refs []string, data func(string) map[int64]float64, all func() map[int64]float64) []int64 {
-	var ts []int64
-	if len(refs) == 0 {
-		for t := range all() {
-			ts = append(ts, t)
-		}
-		return ts
-	}
-	for t := range data(refs[0]) {
-		in := true
-		for _, r := range refs[1:] {
-			if _, ok := data(r)[t]; !ok {
-				in = false
-				break
-			}
-		}
-		if in {
-			ts = append(ts, t)
-		}
-	}
-	return ts
 }
 
 func cwPutMetricData(s *Server, req *request) (any, error) {

@@ -3,6 +3,7 @@ package standin
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,11 +188,48 @@ func TestGetMetricDataBadExpression(t *testing.T) {
 	cw := cloudwatch.NewFromConfig(awsConfig(t, s))
 	_, err := cw.GetMetricData(ctxT(t), &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(testNow.Add(-time.Hour)), EndTime: aws.Time(testNow),
-		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("x"), Expression: aws.String("SUM(METRICS())")}},
+		MetricDataQueries: []cwtypes.MetricDataQuery{statQuery("errors", "Errors", "Sum", false), {Id: aws.String("x"), Expression: aws.String("RATE(errors)")}},
 	})
 	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" {
-		t.Errorf("GetMetricData(SUM(METRICS())) error = %v; want ValidationError naming the supported forms", err)
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" || !strings.Contains(ae.ErrorMessage(), "SUM/AVG/MIN/MAX") {
+		t.Errorf("GetMetricData(RATE(errors)) error = %v; want ValidationError naming the supported forms", err)
+	}
+}
+
+func TestGetMetricDataMathFunctions(t *testing.T) {
+	s := startServer(t, metricScenario())
+	cw := cloudwatch.NewFromConfig(awsConfig(t, s))
+	// errors: 2, 5, 0 at -3m, -2m, -1m; requests: 100 everywhere; over
+	// -5m..now the requests series also has -5m and -4m, where errors has
+	// no value.
+	tests := []struct {
+		expression string
+		want       []float64 // ascending, -5m .. -1m where defined
+	}{
+		{"100*errors/requests", []float64{2, 5, 0}},
+		{"FILL(errors, 0)", []float64{0, 0, 2, 5, 0}},
+		{"SUM([errors, requests])", []float64{100, 100, 102, 105, 100}},
+		{"MAX(METRICS())", []float64{100, 100, 100, 100, 100}},
+		{"AVG(METRICS('err'))", []float64{2, 5, 0}},
+		{"IF(errors > 1, errors)", []float64{2, 5}},
+		{"IF(errors > 1, 1, 0)", []float64{1, 1, 0}},
+		{"ABS(errors - 3) + FLOOR(0.5)", []float64{1, 2, 3}},
+	}
+	for _, tc := range tests {
+		out, err := cw.GetMetricData(ctxT(t), &cloudwatch.GetMetricDataInput{
+			StartTime: aws.Time(testNow.Add(-5 * time.Minute)), EndTime: aws.Time(testNow),
+			ScanBy: cwtypes.ScanByTimestampAscending,
+			MetricDataQueries: []cwtypes.MetricDataQuery{
+				statQuery("errors", "Errors", "Sum", false), statQuery("requests", "Requests", "Sum", false),
+				{Id: aws.String("x"), Expression: aws.String(tc.expression)},
+			}})
+		if err != nil {
+			t.Errorf("GetMetricData(%q): %v", tc.expression, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, out.MetricDataResults[0].Values, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("GetMetricData(%q) values mismatch (-want +got):\n%s", tc.expression, diff)
+		}
 	}
 }
 

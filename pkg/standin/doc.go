@@ -61,13 +61,21 @@
 // recognises, 5xx, added latency, or a connection reset, for the next N
 // calls or every call.
 //
-// # GetMetricData expressions
+// # GetMetricData
+//
+// MetricStat queries read the seeded series (explicit points aggregated
+// per Period with the Stat: Sum, Average, Minimum, Maximum, SampleCount,
+// pNN; generators give one value per period). Results honour ReturnData,
+// Label and ScanBy; they are never paginated (no NextToken).
 //
 // Expression queries are evaluated point by point with
-// github.com/expr-lang/expr: arithmetic (+ - * / % ^, parentheses, numbers)
-// over the ids of other queries in the same request, e.g.
-// 100*errors/requests, at the timestamps where every referenced series has
-// a value; non-finite results are dropped. CloudWatch metric-math
-// functions (SUM(METRICS()), FILL, IF, ...) are not supported and are
-// answered with a ValidationError.
+// github.com/expr-lang/expr (see mathexpr.go): numbers, query ids,
+// + - * / % ^, parentheses, comparisons, arrays [a, b], METRICS() and
+// METRICS('s'), and SUM, AVG, MIN, MAX (across an array's series, per
+// timestamp), ABS, CEIL, FLOOR, FILL(x, number), IF(cond, a[, b]).
+// Arithmetic meets at the timestamps every series has; non-finite results
+// are dropped. Functions over time (RATE, DIFF, PERIOD, RUNNING_SUM...),
+// SEARCH, anomaly bands, FILL with REPEAT/LINEAR, and SUM of one series as
+// a scalar over time are answered with a ValidationError naming what is
+// supported.
 package standin
