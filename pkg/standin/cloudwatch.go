@@ -350,7 +350,7 @@ func cwGetMetricData(s *Server, req *request) (any, error) {
 			}
 			prog, refs, err := compileMath(x.expression, x.id, ids)
 			if err != nil {
-				return nil, apiErr(400, "ValidationError", "query %q: the stand-in evaluates arithmetic, SUM/AVG/MIN/MAX/ABS/CEIL/FLOOR/FILL/IF and METRICS() over query ids (e.g. 100*errors/requests); %q is outside that: %v", x.id, x.expression, firstLine(err.Error()))
+				return nil, apiErr(400, "ValidationError", "query %q: the stand-in evaluates arithmetic, SUM/AVG/MIN/MAX/ABS/CEIL/FLOOR/IF and METRICS() over query ids (e.g. 100*errors/requests); %q is outside that: %v", x.id, x.expression, firstLine(err.Error()))
 			}
 			ready := true
 			for _, r := range refs {
@@ -367,7 +367,7 @@ func cwGetMetricData(s *Server, req *request) (any, error) {
 					maps.Copy(all, y.data)
 				}
 			}
-			x.data, err = evalMath(prog, refs, func(id string) map[int64]float64 { return byID[id].data }, all, strings.Contains(x.expression, "FILL("))
+			x.data, err = evalMath(prog, refs, func(id string) map[int64]float64 { return byID[id].data }, all)
 			if err != nil {
 				return nil, apiErr(400, "ValidationError", "query %q: evaluating %q: %v", x.id, x.expression, firstLine(err.Error()))
 			}

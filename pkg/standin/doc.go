@@ -72,10 +72,10 @@
 // github.com/expr-lang/expr (see mathexpr.go): numbers, query ids,
 // + - * / % ^, parentheses, comparisons, arrays [a, b], METRICS() and
 // METRICS('s'), and SUM, AVG, MIN, MAX (across an array's series, per
-// timestamp), ABS, CEIL, FLOOR, FILL(x, number), IF(cond, a[, b]).
+// timestamp), ABS, CEIL, FLOOR, IF(cond, a[, b]).
 // Arithmetic meets at the timestamps every series has; non-finite results
-// are dropped. Functions over time (RATE, DIFF, PERIOD, RUNNING_SUM...),
-// SEARCH, anomaly bands, FILL with REPEAT/LINEAR, and SUM of one series as
-// a scalar over time are answered with a ValidationError naming what is
+// are dropped. FILL, functions over time (RATE, DIFF, PERIOD,
+// RUNNING_SUM...), SEARCH, anomaly bands, and SUM of one series as a
+// scalar over time are answered with a ValidationError naming what is
 // supported.
 package standin

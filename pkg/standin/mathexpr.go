@@ -15,16 +15,17 @@ import (
 // supports, point by point: at each timestamp where any referenced series
 // has a value, every referenced id is that series' value there (NaN where
 // it has none), the expression is evaluated, and non-finite results are
-// dropped. So arithmetic over series meets at their common timestamps
-// (as CloudWatch does) and FILL can fill the gaps.
+// dropped. So arithmetic over series meets at their common timestamps, as
+// CloudWatch does.
 //
 // Supported: numbers, query ids, + - * / % ^ and parentheses, comparisons
 // and && || (inside IF), arrays [a, b], METRICS() and METRICS('s'), and
 // the functions SUM, AVG, MIN, MAX (across the series of an array, per
-// timestamp), ABS, CEIL, FLOOR, FILL(x, number), IF(cond, a[, b]).
-// Not supported: functions over time (RATE, DIFF, PERIOD, RUNNING_SUM,
-// ...), SEARCH, ANOMALY_DETECTION_BAND, FILL(x, REPEAT|LINEAR), and SUM
-// etc. of a single series as a scalar over time.
+// timestamp), ABS, CEIL, FLOOR, IF(cond, a[, b]).
+// Not supported: FILL (pkg/check/metrics' wire test relies on the
+// stand-in rejecting it), functions over time (RATE, DIFF, PERIOD,
+// RUNNING_SUM, ...), SEARCH, ANOMALY_DETECTION_BAND, and SUM etc. of a
+// single series as a scalar over time.
 
 var metricsCall = regexp.MustCompile(`METRICS\(\s*(?:'([^']*)'|"([^"]*)")?\s*\)`)
 
@@ -122,20 +123,6 @@ var mathFunctions = []expr.Option{
 	unaryFn("ABS", math.Abs),
 	unaryFn("CEIL", math.Ceil),
 	unaryFn("FLOOR", math.Floor),
-	expr.Function("FILL", func(params ...any) (any, error) {
-		if len(params) != 2 {
-			return nil, fmt.Errorf("FILL takes a series and a number")
-		}
-		x, ok1 := num(params[0])
-		v, ok2 := num(params[1])
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("FILL takes a series and a number (REPEAT and LINEAR are not supported by the stand-in)")
-		}
-		if math.IsNaN(x) {
-			return v, nil
-		}
-		return x, nil
-	}),
 	expr.Function("IF", func(params ...any) (any, error) {
 		if len(params) < 2 || len(params) > 3 {
 			return nil, fmt.Errorf("IF takes (condition, value[, else value])")
@@ -187,11 +174,10 @@ func compileMath(src, self string, ids []string) (*vm.Program, []string, error) 
 }
 
 // evalMath evaluates prog at every timestamp of the referenced series (of
-// all the request's metric series too, when it references none or fills
-// gaps).
-func evalMath(prog *vm.Program, refs []string, data func(string) map[int64]float64, all map[int64]float64, fill bool) (map[int64]float64, error) {
+// all the request's metric series, when it references none).
+func evalMath(prog *vm.Program, refs []string, data func(string) map[int64]float64, all map[int64]float64) (map[int64]float64, error) {
 	times := map[int64]bool{}
-	if len(refs) == 0 || fill {
+	if len(refs) == 0 {
 		for t := range all {
 			times[t] = true
 		}
