@@ -224,8 +224,8 @@ func signInSeries(t *Target) []awscloudwatch.IMetric {
 		return nil
 	}
 	band := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression:   jsii.String(fmt.Sprintf("ANOMALY_DETECTION_BAND(signins, %d)", SignInStdDevs)),
-		UsingMetrics: &map[string]awscloudwatch.IMetric{"signins": m},
+		Expression:   jsii.String(fmt.Sprintf("ANOMALY_DETECTION_BAND(logins, %d)", SignInStdDevs)),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"logins": m},
 		Label:        jsii.String("Expected band"),
 		Period:       awscdk.Duration_Minutes(jsii.Number(SignInPeriodMinutes)),
 	})
