@@ -17,9 +17,9 @@ func (c Call) String() string {
 		b, err := json.Marshal(jsonable(c.Input, false))
 		if err == nil {
 			in := string(b)
-			const max = 300
-			if len(in) > max {
-				in = in[:max] + "…"
+			const limit = 300
+			if len(in) > limit {
+				in = in[:limit] + "…"
 			}
 			sb.WriteString(" " + in)
 		}

@@ -103,12 +103,12 @@ func cwDescribeAlarms(s *Server, req *request) (any, error) {
 	}
 	stateFilter := str(in, "StateValue")
 	actionPrefix := str(in, "ActionPrefix")
-	max := defaultMaxRecords
+	limit := defaultMaxRecords
 	if n, ok := intField(in, "MaxRecords"); ok {
 		if n < 1 || n > 100 {
 			return nil, apiErr(400, "InvalidParameterValue", "MaxRecords %d must be between 1 and 100", n)
 		}
-		max = n
+		limit = n
 	}
 	offset := 0
 	if tok := str(in, "NextToken"); tok != "" {
@@ -146,9 +146,9 @@ func cwDescribeAlarms(s *Server, req *request) (any, error) {
 	}
 	page := matched[offset:]
 	out := map[string]any{}
-	if len(page) > max {
-		page = page[:max]
-		out["NextToken"] = "standin-" + strconv.Itoa(offset+max)
+	if len(page) > limit {
+		page = page[:limit]
+		out["NextToken"] = "standin-" + strconv.Itoa(offset+limit)
 	}
 	metric, composite := []any{}, []any{}
 	for _, a := range page {

@@ -108,12 +108,12 @@ func inspectorMatch(f InspectorFinding, criteria map[string]any) bool {
 
 func inspectorListFindings(s *Server, req *request) (any, error) {
 	crit := obj(req.input, "filterCriteria")
-	max := 100
+	limit := 100
 	if n, ok := intField(req.input, "maxResults"); ok {
 		if n < 1 || n > 100 {
 			return nil, apiErr(400, "ValidationException", "maxResults %d must be between 1 and 100", n)
 		}
-		max = n
+		limit = n
 	}
 	offset := 0
 	if tok := str(req.input, "nextToken"); tok != "" {
@@ -134,9 +134,9 @@ func inspectorListFindings(s *Server, req *request) (any, error) {
 		offset = len(matched)
 	}
 	page := matched[offset:]
-	if len(page) > max {
-		page = page[:max]
-		out["nextToken"] = "standin-" + strconv.Itoa(offset+max)
+	if len(page) > limit {
+		page = page[:limit]
+		out["nextToken"] = "standin-" + strconv.Itoa(offset+limit)
 	}
 	findings := []any{}
 	for _, f := range page {

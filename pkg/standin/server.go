@@ -131,7 +131,7 @@ func (s *Server) Start() error {
 	if s.ln != nil {
 		return errors.New("standin: already started")
 	}
-	ln, err := net.Listen("tcp", s.opts.addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", s.opts.addr)
 	if err != nil {
 		return fmt.Errorf("standin: listen on %s: %w", s.opts.addr, err)
 	}

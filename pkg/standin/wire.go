@@ -118,7 +118,11 @@ func normalize(v any) any {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return rv.Int()
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return int64(rv.Uint())
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			return float64(u)
+		}
+		return int64(u)
 	case reflect.Float32, reflect.Float64:
 		return rv.Float()
 	case reflect.String:
@@ -163,16 +167,12 @@ func fromCBOR(v cbor.Value) any {
 		return string(t)
 	case cbor.Slice:
 		return []byte(t)
-	case cbor.Uint:
-		if uint64(t) > math.MaxInt64 {
-			return float64(t)
+	case cbor.Uint, cbor.NegInt:
+		if i, err := cbor.AsInt64(t); err == nil {
+			return i
 		}
-		return int64(t)
-	case cbor.NegInt:
-		if uint64(t) > math.MaxInt64 {
-			return -float64(t) - 1
-		}
-		return -int64(t) - 1
+		f, _ := cbor.AsFloat64(t)
+		return f
 	case cbor.Float32:
 		return float64(t)
 	case cbor.Float64:
@@ -241,7 +241,7 @@ func toCBOR(v any) cbor.Value {
 
 func cborInt(i int64) cbor.Value {
 	if i < 0 {
-		return cbor.NegInt(uint64(-(i + 1)))
+		return cbor.NegInt(uint64(-(i + 1))) //nolint:gosec // i < 0, so -(i+1) is in [0, MaxInt64]
 	}
 	return cbor.Uint(uint64(i))
 }
