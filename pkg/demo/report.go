@@ -28,6 +28,7 @@ func writeReport(w io.Writer, ps []played, total, build time.Duration) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, p.Expected, p.Got, p.Invocations, p.AWSCalls, seconds(p.Elapsed), mark)
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w, "(AWS CALLS: calls the functions made to the stand-in; their DynamoDB calls go to dynalite.)")
 
 	for _, p := range ps {
 		if p.Note == "" {

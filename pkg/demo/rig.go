@@ -14,6 +14,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/dynalite"
 	"github.com/postdeploy/postdeploy/pkg/lambdarun"
+	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/standin"
 	"github.com/postdeploy/postdeploy/pkg/state"
 )
@@ -55,21 +56,40 @@ var functionSettings = map[string]fnSettings{
 	"respond": {
 		Timeout:      10 * time.Second,
 		UsesDynamoDB: true,
-		Env: []string{
-			config.EnvStateTable + "=" + stateTable,
-			config.EnvTopicPrefix + "SECURITY=arn:aws:sns:us-east-1:123456789012:postdeploy-security",
-			config.EnvTopicPrefix + "APPLICATION=arn:aws:sns:us-east-1:123456789012:postdeploy-application",
-			config.EnvTopicPrefix + "INFRASTRUCTURE=arn:aws:sns:us-east-1:123456789012:postdeploy-infrastructure",
-			config.EnvTopicPrefix + "DEPLOYMENTS=arn:aws:sns:us-east-1:123456789012:postdeploy-deployments",
-			config.EnvTopicPrefix + "HIGH_CPU=arn:aws:sns:us-east-1:123456789012:postdeploy-high-cpu",
-			config.EnvTopicPrefix + "ESCALATION=arn:aws:sns:us-east-1:123456789012:postdeploy-escalation",
-		},
+		Env: append(topicEnv(),
+			config.EnvStateTable+"="+stateTable,
+			config.EnvAssetCriticality+"=prod-api=critical",
+			config.EnvRunbookBaseURL+"=https://runbooks.example.com/postdeploy",
+		),
 	},
 	"remediate": {
 		Timeout:      30 * time.Second,
 		UsesDynamoDB: true,
-		Env:          []string{config.EnvStateTable + "=" + stateTable},
+		Env: append(topicEnv(),
+			config.EnvStateTable+"="+stateTable,
+			config.EnvRemediationPolicy+"=ssm:"+remediationPolicyParameter,
+			config.EnvRunbookBaseURL+"=https://runbooks.example.com/postdeploy",
+		),
 	},
+}
+
+// remediationPolicyParameter holds the demo's remediation policy
+// (scenarios/remediate.yaml seeds it).
+const remediationPolicyParameter = "/postdeploy/demo/remediation-policy"
+
+// topicARN is the demo's SNS topic for an alert kind.
+func topicARN(k notify.Kind) string {
+	return "arn:aws:sns:" + standin.Region + ":" + standin.AccountID + ":postdeploy-" + string(k)
+}
+
+// topicEnv is one POSTDEPLOY_TOPIC_<KIND> per alert kind, as the stack
+// sets them.
+func topicEnv() []string {
+	var env []string
+	for _, k := range notify.Kinds {
+		env = append(env, config.TopicEnv(k)+"="+topicARN(k))
+	}
+	return env
 }
 
 // rig is everything the scenarios share: the bootstraps built once, the

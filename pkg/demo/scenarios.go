@@ -69,6 +69,18 @@ func scenarios() []scenario {
 			Function: "verify",
 			Run:      verifyBadSpec,
 		},
+		{
+			Name:     "alarm remediated once despite duplicate delivery",
+			Expected: "1 redeploy, duplicate+fixed",
+			Function: "remediate",
+			Run:      remediateOnce,
+		},
+		{
+			Name:     "critical image finding reaches the security topic",
+			Expected: "1 on security topic, P1, risk 90/100",
+			Function: "respond",
+			Run:      respondCriticalFinding,
+		},
 	}
 }
 
