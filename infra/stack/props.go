@@ -162,7 +162,7 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(dst); err != nil {
-			errs = append(errs, fmt.Errorf("context %s: %w (see `infra/README` for its shape)", key, err))
+			errs = append(errs, fmt.Errorf("context %s: %w (see infra/README.md for its shape)", key, err))
 			return false
 		}
 		return true
