@@ -21,6 +21,8 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/dynalite"
+	"github.com/postdeploy/postdeploy/pkg/lambdarun"
+	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/standin"
 )
 
@@ -263,5 +265,87 @@ func TestInvokeCommandRejectsUnknownFunction(t *testing.T) {
 	code := run(context.Background(), []string{"invoke", "-fn", "nope", "-event", "../../events/verify-inline.json"}, &out, &errOut)
 	if code == 0 || !strings.Contains(errOut.String(), `no function "nope": want one of`) {
 		t.Errorf("invoke -fn nope = %d, stderr %q; want non-zero and the list of functions", code, errOut.String())
+	}
+}
+
+// startOps starts a function that keeps state in DynamoDB against a
+// fresh stand-in and state table.
+func startOps(t *testing.T, name, seed string, arm func(*standin.Server)) (*lambdarun.Function, *standin.Server) {
+	t.Helper()
+	requireFunction(t, name)
+	requireDynalite(t)
+	si, err := shared.newStandin(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(si.Close)
+	if arm != nil {
+		arm(si)
+	}
+	table, err := shared.freshTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := shared.start(context.Background(), name, si, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fn.Close() })
+	return fn, si
+}
+
+func TestRespondThrottledPublishStillNotifiesOnce(t *testing.T) {
+	fn, si := startOps(t, "respond", "respond.yaml", func(si *standin.Server) {
+		si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultThrottle, Times: 2})
+	})
+	payload, err := os.ReadFile("../../events/respond-inspector-finding.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fn.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil {
+		t.Fatalf("function error %v; want the throttling absorbed by retries\nlogs:\n%s", res.Err, res.Logs)
+	}
+	calls := si.CallsTo(standin.SNS, "Publish")
+	if got := len(publishedTo(si, notify.Security)); got != 1 || len(calls) != 3 {
+		t.Errorf("security notifications = %d after %d Publish calls; want 1 after 3 (2 throttled)", got, len(calls))
+	}
+}
+
+func TestRemediateFailedActionIsReportedNotCrashed(t *testing.T) {
+	fn, si := startOps(t, "remediate", "remediate.yaml", func(si *standin.Server) {
+		si.Inject(standin.ECS, "UpdateService", standin.Fault{Kind: standin.FaultServerError})
+	})
+	payload, err := alarmEvent(shared, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := fn.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil {
+		t.Fatalf("function error %v; want the failed action handled and reported\nlogs:\n%s", res.Err, res.Logs)
+	}
+	if got := logField(res.Logs, "alarm handled", "decision"); len(got) != 1 || got[0] != "failed" {
+		t.Errorf("decisions = %q; want [failed]", got)
+	}
+	if calls := si.CallsTo(standin.ECS, "UpdateService"); len(calls) == 0 {
+		t.Errorf("UpdateService was never called; want the action tried")
+	}
+	if st, _ := si.ECSService("prod", "api"); st.DesiredCount != 2 {
+		t.Errorf("service desired count = %d after a failed redeploy; want it untouched (2)", st.DesiredCount)
+	}
+	notes := publishedTo(si, notify.HighCPU)
+	if len(notes) != 1 {
+		t.Fatalf("high-cpu notifications = %d; want 1 saying the remediation failed", len(notes))
+	}
+	for _, want := range []string{"Remediation failed", "prod-api-cpu-high", "ecs:UpdateService failed", "InternalFailure"} {
+		if !strings.Contains(notes[0].Message, want) {
+			t.Errorf("notification does not say %q:\n%s", want, notes[0].Message)
+		}
 	}
 }

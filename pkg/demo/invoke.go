@@ -34,7 +34,7 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	fn := fs.String("fn", "", "the function: a directory under functions/ (verify, remediate, respond)")
 	eventPath := fs.String("event", "", "the event file, e.g. events/verify-inline.json")
-	seed := fs.String("scenario", "", "a stand-in scenario file seeding AWS state (default: pkg/demo/scenarios/invoke-<fn>.yaml when it exists)")
+	seed := fs.String("scenario", "", "a stand-in scenario file seeding AWS state (default: pkg/demo/scenarios/invoke-<fn>.yaml, else <fn>.yaml, when one exists)")
 	follow := fs.Bool("follow", false, "CodePipeline jobs: invoke again with the continuation token until the job ends, as CodePipeline does")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -70,8 +70,11 @@ func invoke(ctx context.Context, name, eventPath, seed string, follow bool, out 
 		return fmt.Errorf("%s is not JSON: Lambda only delivers JSON events", eventPath)
 	}
 	if seed == "" {
-		if def := filepath.Join(root, "pkg", "demo", "scenarios", "invoke-"+name+".yaml"); fileExists(def) {
-			seed = def
+		for _, def := range []string{"invoke-" + name + ".yaml", name + ".yaml"} {
+			if p := filepath.Join(root, "pkg", "demo", "scenarios", def); fileExists(p) {
+				seed = p
+				break
+			}
 		}
 	}
 	sc := standin.Scenario{}
@@ -140,6 +143,7 @@ func invoke(ctx context.Context, name, eventPath, seed string, follow bool, out 
 		writeJob(out, *job, si)
 	}
 	writeCalls(out, si.Calls())
+	writePublished(out, si.Published())
 	for i, res := range results {
 		section(out, fmt.Sprintf("logs of invocation %d", i+1))
 		_, _ = out.Write(res.Logs)
@@ -209,6 +213,19 @@ func writeCalls(out io.Writer, calls []standin.Call) {
 		fmt.Fprintf(tw, "+%s\t%s\t%s\t%s\t%s\t\n", c.Time.Sub(t0).Round(time.Millisecond), c.Service, c.Operation, c.Protocol, answer)
 	}
 	_ = tw.Flush()
+}
+
+// writePublished shows the SNS notifications the function sent, as
+// the subscribers would read them.
+func writePublished(out io.Writer, ps []standin.Published) {
+	for _, p := range ps {
+		section(out, "SNS message to "+p.TopicARN)
+		if len(p.Attributes) > 0 {
+			b, _ := json.Marshal(p.Attributes)
+			fmt.Fprintf(out, "attributes: %s\n", b)
+		}
+		fmt.Fprintf(out, "subject: %s\n%s\n", p.Subject, indent(p.Message, "  │ "))
+	}
 }
 
 func section(out io.Writer, title string) {

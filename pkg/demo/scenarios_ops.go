@@ -208,6 +208,9 @@ func respondCriticalFinding(ctx context.Context, r *rig) result {
 	} else {
 		res.problem("the security notification gives no risk score (\"Risk N/100\")")
 	}
+	if n.Attributes["score"] == "" {
+		res.problem("the security notification has no score message attribute for subscription filters")
+	}
 	for _, want := range []string{"CRITICAL", "CVE-2022-3602", "Risk 90/100", "P1"} {
 		if !strings.Contains(n.Subject+n.Message, want) {
 			res.problem("the security notification does not say %q", want)
