@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -95,9 +96,16 @@ func start(ctx context.Context, bin string) (*Server, error) {
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	cmd.Stdout = out
 	cmd.Stderr = out
-	// Its own process group, so Close ends node and anything it spawned.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Its own process group, so Close ends node and anything it spawned;
+	// and killed with us, so a test binary that is killed (a fuzz worker,
+	// a timeout) leaves no server behind. The parent-death signal follows
+	// the thread that started the child: start it from a locked thread,
+	// which the runtime keeps after the unlock.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	err = cmd.Start()
+	runtime.UnlockOSThread()
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	s := &Server{

@@ -3,10 +3,13 @@ package dynalite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -81,5 +84,60 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 	}
 	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("kill(-%d, 0) after Close = %v; want ESRCH (process group gone)", pid, err)
+	}
+}
+
+// A shared server starts only when a test asks for it.
+func TestSharedStartsOnFirstUse(t *testing.T) {
+	s := dynalite.StartShared(context.Background())
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close of an unused shared server: %v", err)
+	}
+	s = dynalite.StartShared(context.Background())
+	defer s.Close()
+	a := s.Server(t)
+	if b := s.Server(t); a != b {
+		t.Errorf("Server returned %p then %p; want the same server", a, b)
+	}
+}
+
+// Killing the process that started dynalite kills dynalite: a test
+// binary that dies leaves no server running.
+func TestServerDiesWithItsParent(t *testing.T) {
+	if os.Getenv("DYNALITE_CHILD") == "1" {
+		s, err := dynalite.Start(context.Background())
+		if err != nil {
+			os.Exit(3)
+		}
+		fmt.Println(dynalite.PID(s))
+		time.Sleep(time.Minute) // killed before this ends
+		return
+	}
+	if _, err := dynalite.Bin(); errors.Is(err, dynalite.ErrNotInstalled) && os.Getenv("CI") == "" {
+		t.Skip("dynalite not installed: run make node")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithItsParent$")
+	cmd.Env = append(os.Environ(), "DYNALITE_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		_ = cmd.Process.Kill()
+		t.Fatalf("read the child's dynalite pid: %v", err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("dynalite (pid %d) still running 10s after its parent was killed", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

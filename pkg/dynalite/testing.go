@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -21,7 +22,7 @@ func StartT(tb testing.TB) *Server {
 	return s
 }
 
-// Shared is one server for a whole test binary, started from TestMain:
+// Shared is one server for a whole test binary, declared from TestMain:
 //
 //	var db *dynalite.Shared
 //
@@ -32,32 +33,50 @@ func StartT(tb testing.TB) *Server {
 //		os.Exit(code)
 //	}
 //
-// Each test then calls db.Server(t).
+// Each test then calls db.Server(t). The server starts on the first
+// Server call, so a test binary none of whose selected tests needs it
+// (a fuzz worker, a -run filter) never starts one.
 type Shared struct {
-	srv *Server
-	err error
+	ctx  context.Context
+	once sync.Once
+	mu   sync.Mutex
+	srv  *Server
+	err  error
 }
 
-// StartShared starts the server; a failure is reported by Server, to each
-// test, rather than here where no test can be skipped or failed.
+// StartShared prepares the shared server; it starts on first use, and a
+// start failure is reported by Server, to each test, where it can skip
+// or fail.
 func StartShared(ctx context.Context) *Shared {
-	s, err := Start(ctx)
-	return &Shared{srv: s, err: err}
+	return &Shared{ctx: context.WithoutCancel(ctx)}
 }
 
-// Server returns the shared server, or skips tb when dynalite is not
-// installed (outside CI) and fails it on any other start error.
+// Server returns the shared server, starting it on first use, or skips tb
+// when dynalite is not installed (outside CI) and fails it on any other
+// start error.
 func (s *Shared) Server(tb testing.TB) *Server {
 	tb.Helper()
-	require(tb, s.err)
-	return s.srv
+	s.once.Do(func() {
+		srv, err := Start(s.ctx)
+		s.mu.Lock()
+		s.srv, s.err = srv, err
+		s.mu.Unlock()
+	})
+	s.mu.Lock()
+	srv, err := s.srv, s.err
+	s.mu.Unlock()
+	require(tb, err)
+	return srv
 }
 
-// Close stops the shared server.
+// Close stops the shared server if it was started.
 func (s *Shared) Close() error {
 	if s == nil {
 		return nil
 	}
+	s.once.Do(func() {}) // no start after Close
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.srv.Close()
 }
 
