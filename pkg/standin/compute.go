@@ -300,13 +300,25 @@ func (d *deployment) tree() map[string]any {
 		"deploymentId": d.ID, "applicationName": d.ApplicationName, "deploymentGroupName": d.GroupName,
 		"status": d.Status, "createTime": d.created, "creator": "user",
 	}
+	if d.rollbackOf != "" {
+		m["creator"] = "codeDeployRollback"
+	}
 	if !d.completed.IsZero() {
 		m["completeTime"] = d.completed
 	}
-	if d.rollbackOn {
-		m["rollbackInfo"] = map[string]any{"rollbackMessage": "Stopped with autoRollbackEnabled: a rollback deployment was started"}
+	if d.rollbackID != "" || d.rollbackOf != "" || d.rollbackMessage != "" {
+		m["rollbackInfo"] = map[string]any{"rollbackDeploymentId": d.rollbackID,
+			"rollbackTriggeringDeploymentId": d.rollbackOf, "rollbackMessage": d.rollbackMessage}
 	}
 	return m
+}
+
+// settleDeployment completes a rollback deployment once SettleAfter has
+// passed.
+func (st *state) settleDeployment(d *deployment, now time.Time) {
+	if d.Status == "InProgress" && !d.settleAt.IsZero() && !now.Before(d.settleAt) {
+		d.Status, d.completed = "Succeeded", d.settleAt
+	}
 }
 
 func cdGetDeployment(s *Server, req *request) (any, error) {
@@ -315,9 +327,12 @@ func cdGetDeployment(s *Server, req *request) (any, error) {
 	if !ok {
 		return nil, apiErr(400, "DeploymentDoesNotExistException", "The deployment %s could not be found", id)
 	}
+	s.st.settleDeployment(d, s.now())
 	return map[string]any{"deploymentInfo": d.tree()}, nil
 }
 
+// cdStopDeployment stops a deployment; with autoRollbackEnabled it starts
+// a rollback deployment that succeeds after Scenario.SettleAfter.
 func cdStopDeployment(s *Server, req *request) (any, error) {
 	id := str(req.input, "deploymentId")
 	d, ok := s.st.deploys[id]
@@ -328,9 +343,87 @@ func cdStopDeployment(s *Server, req *request) (any, error) {
 	case "Succeeded", "Failed", "Stopped":
 		return nil, apiErr(400, "DeploymentAlreadyCompletedException", "The deployment %s is already %s", id, d.Status)
 	}
-	d.Status, d.completed = "Stopped", s.now()
-	d.rollbackOn = boolField(req.input, "autoRollbackEnabled")
+	now := s.now()
+	d.Status, d.completed = "Stopped", now
+	if boolField(req.input, "autoRollbackEnabled") {
+		rb := &deployment{Deployment: Deployment{ID: s.st.nextID("d-RB"), ApplicationName: d.ApplicationName,
+			GroupName: d.GroupName, Status: "InProgress"}, created: now, rollbackOf: id, settleAt: now.Add(s.st.settleAfter)}
+		s.st.deploys[rb.ID] = rb
+		d.rollbackID = rb.ID
+		d.rollbackMessage = "Stopped with autoRollbackEnabled: rollback deployment " + rb.ID + " started"
+	}
 	return map[string]any{"status": "Succeeded", "statusMessage": "Deployment " + id + " stopped"}, nil
+}
+
+func groupArn(app, name string) string {
+	return fmt.Sprintf("arn:aws:codedeploy:%s:%s:deploymentgroup:%s/%s", Region, AccountID, app, name)
+}
+
+func cdGetDeploymentGroup(s *Server, req *request) (any, error) {
+	app, name := str(req.input, "applicationName"), str(req.input, "deploymentGroupName")
+	g, ok := s.st.groups[app+"/"+name]
+	if !ok {
+		return nil, apiErr(400, "DeploymentGroupDoesNotExistException", "No deployment group %s in application %s; seed it in Scenario.DeploymentGroups", name, app)
+	}
+	var alarms []any
+	for _, a := range g.Alarms {
+		alarms = append(alarms, map[string]any{"name": a})
+	}
+	info := map[string]any{
+		"applicationName": g.ApplicationName, "deploymentGroupName": g.Name,
+		"deploymentGroupId":  "00000000-0000-4000-8000-" + fmt.Sprintf("%012d", len(g.Name)),
+		"computePlatform":    g.ComputePlatform,
+		"alarmConfiguration": map[string]any{"enabled": len(g.Alarms) > 0, "alarms": alarms},
+		"autoRollbackConfiguration": map[string]any{"enabled": g.AutoRollback,
+			"events": []any{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}},
+	}
+	return map[string]any{"deploymentGroupInfo": info}, nil
+}
+
+func cdListDeployments(s *Server, req *request) (any, error) {
+	app, group := str(req.input, "applicationName"), str(req.input, "deploymentGroupName")
+	statuses := map[string]bool{}
+	for _, st := range strList(req.input, "includeOnlyStatuses") {
+		statuses[st] = true
+	}
+	now := s.now()
+	var ds []*deployment
+	for _, d := range s.st.deploys {
+		s.st.settleDeployment(d, now)
+		switch {
+		case app != "" && d.ApplicationName != app:
+		case group != "" && d.GroupName != group:
+		case len(statuses) > 0 && !statuses[d.Status]:
+		default:
+			ds = append(ds, d)
+		}
+	}
+	// Newest first, as CodeDeploy lists them.
+	sort.Slice(ds, func(i, j int) bool {
+		if !ds[i].created.Equal(ds[j].created) {
+			return ds[i].created.After(ds[j].created)
+		}
+		return ds[i].ID > ds[j].ID
+	})
+	ids := []any{}
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	return map[string]any{"deployments": ids}, nil
+}
+
+func cdListTags(s *Server, req *request) (any, error) {
+	arn := str(req.input, "ResourceArn")
+	for _, g := range s.st.groups {
+		if groupArn(g.ApplicationName, g.Name) == arn {
+			tags := []any{}
+			for _, k := range sortedKeys(g.Tags) {
+				tags = append(tags, map[string]any{"Key": k, "Value": g.Tags[k]})
+			}
+			return map[string]any{"Tags": tags}, nil
+		}
+	}
+	return nil, apiErr(400, "InvalidArnException", "no deployment group with ARN %q in the scenario (ARNs look like %s)", arn, groupArn("app", "group"))
 }
 
 // Lambda

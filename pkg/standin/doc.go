@@ -38,8 +38,9 @@
 //     EC2 answers in ec2Query XML, the others in awsQuery XML (CloudWatch
 //     too, when a client is switched to awsQuery).
 //  4. REST-JSON paths: /2015-03-31/functions/{fn}/aliases/{alias} (Lambda
-//     GetAlias GET, UpdateAlias PUT) and POST /findings/list (Inspector2
-//     ListFindings).
+//     GetAlias GET, UpdateAlias PUT), GET /2015-03-31/functions/{fn}/versions
+//     (ListVersionsByFunction), GET /2017-03-31/tags/{arn} (ListTags) and
+//     POST /findings/list (Inspector2 ListFindings).
 //  5. Anything else is S3 REST-XML, path-style: GET/HEAD/PUT /bucket/key.
 //
 // DynamoDB is not served here (the project runs dynalite for it); an

@@ -6,10 +6,14 @@ import (
 	"strings"
 )
 
-const lambdaPrefix = "/2015-03-31/functions/"
+const (
+	lambdaPrefix     = "/2015-03-31/functions/"
+	lambdaTagsPrefix = "/2017-03-31/tags/"
+)
 
 // routeREST recognises the REST-JSON operations by method and path:
-// Lambda GetAlias / UpdateAlias and Inspector2 ListFindings.
+// Lambda GetAlias / UpdateAlias / ListVersionsByFunction / ListTags and
+// Inspector2 ListFindings.
 func routeREST(r *http.Request, body []byte, req *request) (bool, *APIError) {
 	path := r.URL.EscapedPath()
 	switch {
@@ -21,9 +25,13 @@ func routeREST(r *http.Request, body []byte, req *request) (bool, *APIError) {
 				segs[i] = u
 			}
 		}
+		if len(segs) == 2 && segs[1] == "versions" && r.Method == http.MethodGet {
+			req.op, req.input = "ListVersionsByFunction", map[string]any{"FunctionName": segs[0]}
+			return true, nil
+		}
 		if len(segs) != 3 || segs[1] != "aliases" {
 			req.op = r.Method + " " + r.URL.Path
-			return true, apiErr(404, "UnknownOperationException", "the stand-in serves only Lambda GetAlias and UpdateAlias, not %s %s", r.Method, r.URL.Path)
+			return true, apiErr(404, "UnknownOperationException", "the stand-in serves only Lambda GetAlias, UpdateAlias, ListVersionsByFunction and ListTags, not %s %s", r.Method, r.URL.Path)
 		}
 		in, err := decodeJSON(body)
 		if err != nil {
@@ -39,6 +47,18 @@ func routeREST(r *http.Request, body []byte, req *request) (bool, *APIError) {
 			req.op = "UpdateAlias"
 		default:
 			req.op = r.Method + "Alias"
+		}
+		return true, nil
+	case strings.HasPrefix(path, lambdaTagsPrefix):
+		req.proto, req.service, req.op = ProtoRESTJSON, Lambda, "ListTags"
+		res := strings.TrimPrefix(path, lambdaTagsPrefix)
+		if u, err := url.PathUnescape(res); err == nil {
+			res = u
+		}
+		req.input = map[string]any{"Resource": res}
+		if r.Method != http.MethodGet {
+			req.op = r.Method + " tags"
+			return true, apiErr(404, "UnknownOperationException", "the stand-in serves only Lambda ListTags on /2017-03-31/tags, not %s", r.Method)
 		}
 		return true, nil
 	case path == "/findings/list":

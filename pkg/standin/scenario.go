@@ -26,11 +26,14 @@ type Scenario struct {
 	Parameters         []Parameter         `json:"parameters,omitempty"`
 	Objects            []Object            `json:"objects,omitempty"`
 	Jobs               []Job               `json:"jobs,omitempty"`
+	Pipelines          []Pipeline          `json:"pipelines,omitempty"`
 	PipelineExecutions []PipelineExecution `json:"pipelineExecutions,omitempty"`
 	ECSServices        []ECSService        `json:"ecsServices,omitempty"`
 	Instances          []Instance          `json:"instances,omitempty"`
 	AutoScalingGroups  []AutoScalingGroup  `json:"autoScalingGroups,omitempty"`
+	DeploymentGroups   []DeploymentGroup   `json:"deploymentGroups,omitempty"`
 	Deployments        []Deployment        `json:"deployments,omitempty"`
+	LambdaFunctions    []LambdaFunction    `json:"lambdaFunctions,omitempty"`
 	LambdaAliases      []LambdaAlias       `json:"lambdaAliases,omitempty"`
 	ImageScans         []ImageScan         `json:"imageScans,omitempty"`
 	InspectorFindings  []InspectorFinding  `json:"inspectorFindings,omitempty"`
@@ -89,8 +92,9 @@ type Alarm struct {
 	Threshold          float64           `json:"threshold,omitempty"`
 	ComparisonOperator string            `json:"comparisonOperator,omitempty"`
 	// Rule is a composite alarm's AlarmRule.
-	Rule    string   `json:"rule,omitempty"`
-	Actions []string `json:"actions,omitempty"`
+	Rule    string            `json:"rule,omitempty"`
+	Actions []string          `json:"actions,omitempty"`
+	Tags    map[string]string `json:"tags,omitempty"`
 }
 
 // Series is a metric's data: explicit points, a generator, or both.
@@ -167,8 +171,31 @@ type ArtifactRef struct {
 	Key    string `json:"key"`
 }
 
+// Pipeline is a CodePipeline pipeline's structure (GetPipeline).
+type Pipeline struct {
+	Name   string          `json:"name"`
+	Stages []PipelineStage `json:"stages,omitempty"`
+}
+
+// PipelineStage is one stage of a pipeline.
+type PipelineStage struct {
+	Name    string           `json:"name"`
+	Actions []PipelineAction `json:"actions,omitempty"`
+}
+
+// PipelineAction is one action of a stage.
+type PipelineAction struct {
+	Name string `json:"name"`
+	// Category is Source, Build, Deploy, Test, Invoke or Approval.
+	Category      string            `json:"category"`
+	Owner         string            `json:"owner,omitempty"`
+	Provider      string            `json:"provider"`
+	Configuration map[string]string `json:"configuration,omitempty"`
+}
+
 // PipelineExecution is a CodePipeline execution (GetPipelineExecution,
-// ListActionExecutions, RollbackStage).
+// ListPipelineExecutions, ListActionExecutions, RollbackStage). List
+// executions oldest first: ListPipelineExecutions answers newest first.
 type PipelineExecution struct {
 	PipelineName string `json:"pipelineName"`
 	ID           string `json:"id"`
@@ -211,6 +238,25 @@ type AutoScalingGroup struct {
 	Desired   int               `json:"desired"`
 	Instances []string          `json:"instances,omitempty"`
 	Tags      map[string]string `json:"tags,omitempty"`
+}
+
+// DeploymentGroup is a CodeDeploy deployment group.
+type DeploymentGroup struct {
+	ApplicationName string `json:"applicationName"`
+	Name            string `json:"name"`
+	// ComputePlatform is Server (default), Lambda or ECS.
+	ComputePlatform string            `json:"computePlatform,omitempty"`
+	Alarms          []string          `json:"alarms,omitempty"`
+	AutoRollback    bool              `json:"autoRollback,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"`
+}
+
+// LambdaFunction is a Lambda function's versions and tags (aliases are
+// in LambdaAliases; their versions are implied here).
+type LambdaFunction struct {
+	Name     string            `json:"name"`
+	Versions []string          `json:"versions,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
 }
 
 // Deployment is a CodeDeploy deployment.
@@ -389,6 +435,23 @@ func (sc Scenario) Validate() error {
 		}
 		if g.Desired < g.Min || g.Desired > g.Max {
 			add(p+".desired", "%d is outside min %d .. max %d", g.Desired, g.Min, g.Max)
+		}
+	}
+	for i, p := range sc.Pipelines {
+		if p.Name == "" {
+			add(fmt.Sprintf("pipelines[%d].name", i), "is required")
+		}
+	}
+	for i, g := range sc.DeploymentGroups {
+		p := fmt.Sprintf("deploymentGroups[%d]", i)
+		if g.ApplicationName == "" || g.Name == "" {
+			add(p, "applicationName and name are required")
+		}
+		oneOf(p+".computePlatform", g.ComputePlatform, "Server", "Lambda", "ECS")
+	}
+	for i, f := range sc.LambdaFunctions {
+		if f.Name == "" {
+			add(fmt.Sprintf("lambdaFunctions[%d].name", i), "is required")
 		}
 	}
 	for i, d := range sc.Deployments {

@@ -412,12 +412,14 @@ var scopeServices = map[string]string{
 var queryActions = map[string]string{
 	"Publish":                   SNS,
 	"DescribeInstances":         EC2,
+	"DescribeInstanceStatus":    EC2,
 	"RebootInstances":           EC2,
 	"DescribeAutoScalingGroups": AutoScaling,
 	"SetDesiredCapacity":        AutoScaling,
 	"DescribeAlarms":            CloudWatch,
 	"GetMetricData":             CloudWatch,
 	"PutMetricData":             CloudWatch,
+	"ListTagsForResource":       CloudWatch,
 }
 
 const cborPrefix = "/service/GraniteServiceVersion20100801/operation/"

@@ -3,6 +3,7 @@ package standin
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +20,12 @@ type state struct {
 	objects    map[string]*object // bucket + "/" + key
 	jobs       map[string]*JobState
 	executions map[string]*PipelineExecution // pipeline + "/" + id
+	execOrder  []string                      // keys of executions, oldest first
+	pipelines  map[string]*Pipeline
+	groups     map[string]*DeploymentGroup // application + "/" + name
+	functions  map[string]*LambdaFunction
 	automation []AutomationExecution
+	autoState  map[string]string // automation id -> forced status
 	events     []map[string]any
 	published  []Published
 	services   map[string]*ecsService // cluster + "/" + name
@@ -72,9 +78,13 @@ type ecsDeployment struct {
 
 type deployment struct {
 	Deployment
-	created    time.Time
-	completed  time.Time
-	rollbackOn bool
+	created   time.Time
+	completed time.Time
+	// rollbackID is the deployment StopDeployment started to roll back;
+	// rollbackOf the one this deployment rolls back.
+	rollbackID, rollbackOf string
+	rollbackMessage        string
+	settleAt               time.Time
 }
 
 // JobState is what the stand-in knows of a CodePipeline job: its status
@@ -132,6 +142,9 @@ func newState(sc Scenario, now time.Time) (*state, error) {
 		objects:     map[string]*object{},
 		jobs:        map[string]*JobState{},
 		executions:  map[string]*PipelineExecution{},
+		pipelines:   map[string]*Pipeline{},
+		groups:      map[string]*DeploymentGroup{},
+		functions:   map[string]*LambdaFunction{},
 		services:    map[string]*ecsService{},
 		instances:   map[string]*Instance{},
 		asgs:        map[string]*AutoScalingGroup{},
@@ -192,6 +205,19 @@ func newState(sc Scenario, now time.Time) (*state, error) {
 			e.Status = "InProgress"
 		}
 		st.executions[e.PipelineName+"/"+e.ID] = &e
+		st.execOrder = append(st.execOrder, e.PipelineName+"/"+e.ID)
+	}
+	for _, p := range sc.Pipelines {
+		st.pipelines[p.Name] = &p
+	}
+	for _, g := range sc.DeploymentGroups {
+		if g.ComputePlatform == "" {
+			g.ComputePlatform = "Server"
+		}
+		st.groups[g.ApplicationName+"/"+g.Name] = &g
+	}
+	for _, f := range sc.LambdaFunctions {
+		st.functions[f.Name] = &f
 	}
 	for _, svc := range sc.ECSServices {
 		s := &ecsService{ECSService: svc}
@@ -219,6 +245,16 @@ func newState(sc Scenario, now time.Time) (*state, error) {
 	}
 	for _, a := range sc.LambdaAliases {
 		st.aliases[a.Function+":"+a.Name] = &a
+		f, ok := st.functions[a.Function]
+		if !ok {
+			f = &LambdaFunction{Name: a.Function}
+			st.functions[a.Function] = f
+		}
+		for _, v := range append([]string{a.Version}, sortedKeys(a.AdditionalWeights)...) {
+			if !slices.Contains(f.Versions, v) {
+				f.Versions = append(f.Versions, v)
+			}
+		}
 	}
 	st.scans = append(st.scans, sc.ImageScans...)
 	for i, f := range sc.InspectorFindings {
@@ -479,6 +515,7 @@ func (s *Server) SetDeploymentStatus(id, status string) {
 		s.st.deploys[id] = d
 	}
 	d.Status = status
+	d.settleAt = time.Time{}
 	switch status {
 	case "Succeeded", "Failed", "Stopped":
 		d.completed = s.now()
