@@ -30,6 +30,12 @@
 // Result, not Invoke's error, which is kept for the harness itself failing
 // (the binary cannot start, ctx ends).
 //
+// Not implemented: the Extensions and Telemetry APIs (a function built
+// with lambda.WithEnableSIGTERM logs that it could not register its
+// extension and runs on), response streaming, and concurrent invocations
+// of one execution environment (AWS_LAMBDA_MAX_CONCURRENCY). Start two
+// Functions for two environments.
+//
 // The function's stdout and stderr — its logs — are copied to Config.Logs
 // as they are written and kept per invocation in Result.Logs, framed by
 // the START / END / REPORT lines Lambda writes.

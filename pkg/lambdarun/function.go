@@ -309,6 +309,9 @@ func (f *Function) await(ctx context.Context, p *process, inv *invocation, res *
 		case <-inv.finished:
 		case <-p.exited:
 		case <-deadline.C:
+			// Answered, but still busy at the deadline: Lambda resets
+			// such an environment, so the next Invoke starts afresh.
+			p.stop()
 		case <-ctx.Done():
 		}
 	case <-deadline.C:

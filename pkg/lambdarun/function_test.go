@@ -204,6 +204,21 @@ func TestInitFailures(t *testing.T) {
 	}
 }
 
+func TestAnsweredButBusyPastDeadlineIsReset(t *testing.T) {
+	f := startFn(t, Config{Timeout: 300 * time.Millisecond, Env: []string{"LAMBDARUN_TEST_INIT=linger"}})
+	res := invoke(t, f, `{}`)
+	if res.Err != nil || string(res.Payload) != `"answered"` {
+		t.Fatalf("Invoke = %q, %v; want the answer \"answered\"", res.Payload, res.Err)
+	}
+	p := f.proc
+	if !p.hasExited() {
+		t.Errorf("process still running after it sat past its deadline without asking for the next event; want it reset")
+	}
+	if again := invoke(t, f, `{}`); !again.ColdStart {
+		t.Errorf("next invocation ColdStart = false; want a fresh process")
+	}
+}
+
 func TestInvokeLogs(t *testing.T) {
 	var all strings.Builder
 	f := startFn(t, Config{Logs: &syncWriter{w: &all}})
@@ -283,6 +298,8 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// BenchmarkInvokeWarm measures one invocation of a running process
+// (about 12 ms here, 10 of them the log drain's quiet period).
 func BenchmarkInvokeWarm(b *testing.B) {
 	f, err := Start(Config{Name: "fn", Bootstrap: testFn})
 	if err != nil {
@@ -299,5 +316,22 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		if err != nil || res.Err != nil {
 			b.Fatalf("Invoke = %v, %v", res, err)
 		}
+	}
+}
+
+// BenchmarkInvokeCold measures a cold start: process start, init, one
+// invocation, and Close.
+func BenchmarkInvokeCold(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		f, err := Start(Config{Name: "fn", Bootstrap: testFn})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := f.Invoke(ctx, []byte(`{"action":"echo"}`))
+		if err != nil || res.Err != nil || !res.ColdStart {
+			b.Fatalf("Invoke = %+v, %v; want a cold-start response", res, err)
+		}
+		_ = f.Close()
 	}
 }

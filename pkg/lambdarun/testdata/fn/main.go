@@ -101,6 +101,19 @@ func main() {
 		os.Exit(4)
 	case "hang":
 		time.Sleep(time.Hour)
+	case "linger":
+		// A raw runtime that answers, then never asks for the next event.
+		api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/"
+		resp, err := http.Get(api + "next")
+		if err != nil {
+			os.Exit(5)
+		}
+		_ = resp.Body.Close()
+		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		if resp, err := http.Post(api+id+"/response", "application/json", bytes.NewBufferString(`"answered"`)); err == nil {
+			_ = resp.Body.Close()
+		}
+		time.Sleep(time.Hour)
 	}
 	lambda.Start(handle)
 }
