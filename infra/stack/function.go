@@ -48,7 +48,8 @@ type functionSpec struct {
 
 // checkAssets reports every file missing from p.AssetDir: each
 // function's bootstrap, and the policy file of each function that runs
-// the remediation engine with a file policy.
+// the remediation engine with a file policy it does not embed (remediate
+// embeds the shipped policy.yaml; respond embeds none).
 func checkAssets(p Props) error {
 	var missing []string
 	need := []string{}
@@ -56,7 +57,9 @@ func checkAssets(p Props) error {
 		need = append(need, filepath.Join(p.AssetDir, fn, "bootstrap"))
 	}
 	if ref, ok := strings.CutPrefix(p.RemediationPolicy, "file:"); ok {
-		need = append(need, filepath.Join(p.AssetDir, Remediate, ref))
+		if p.RemediationPolicy != config.DefaultRemediationPolicy {
+			need = append(need, filepath.Join(p.AssetDir, Remediate, ref))
+		}
 		if p.RespondRemediates {
 			need = append(need, filepath.Join(p.AssetDir, Respond, ref))
 		}
@@ -67,7 +70,7 @@ func checkAssets(p Props) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("function files not found: %v; run `make build` (`make synth` builds first; it writes each bootstrap and ships functions/remediate/policy.yaml beside its binary), or set the %q context to the directory that holds <fn>/bootstrap", missing, CtxAssetDir)
+		return fmt.Errorf("function files not found: %v; run `make build` (`make synth` builds first) to write each bootstrap, set the %q context to the directory that holds <fn>/bootstrap, and put a file remediation policy beside the binaries that read it (or use remediationPolicy=ssm:/<parameter>)", missing, CtxAssetDir)
 	}
 	return nil
 }

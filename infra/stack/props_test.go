@@ -128,18 +128,21 @@ func TestNewReportsMissingCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The check runs before any construct is made, so no scope is needed.
-	_, err := New(nil, "Postdeploy", Props{AssetDir: dir})
+	_, err := New(nil, "Postdeploy", Props{AssetDir: dir, RespondRemediates: true})
 	if err == nil {
 		t.Fatal("New with only verify's bootstrap: error nil; want the missing files")
 	}
+	// remediate embeds its shipped policy.yaml; respond does not.
 	for _, w := range []string{filepath.Join(dir, Remediate, "bootstrap"), filepath.Join(dir, Respond, "bootstrap"),
-		filepath.Join(dir, Remediate, "policy.yaml"), "make build"} {
+		filepath.Join(dir, Respond, "policy.yaml"), "make build"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("New error %q; want it to mention %q", err, w)
 		}
 	}
-	if strings.Contains(err.Error(), filepath.Join(dir, Verify, "bootstrap")) {
-		t.Errorf("New error %q names verify's bootstrap, which exists", err)
+	for _, exists := range []string{filepath.Join(dir, Verify, "bootstrap"), filepath.Join(dir, Remediate, "policy.yaml")} {
+		if strings.Contains(err.Error(), exists) {
+			t.Errorf("New error %q names %s, which it must not require", err, exists)
+		}
 	}
 }
 

@@ -93,11 +93,10 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 				return
 			}
 		}
-		for _, fn := range []string{Remediate, Respond} {
-			if err := os.WriteFile(filepath.Join(dir, fn, "policy.yaml"), []byte("rules: []\n"), 0o644); err != nil {
-				shared.err = err
-				return
-			}
+		// respond remediates too in this stack and embeds no policy.
+		if err := os.WriteFile(filepath.Join(dir, Respond, "policy.yaml"), []byte("rules: []\n"), 0o600); err != nil {
+			shared.err = err
+			return
 		}
 		app := awscdk.NewApp(nil)
 		s, err := New(app, "Postdeploy", Props{
