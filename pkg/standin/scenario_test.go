@@ -52,6 +52,12 @@ func TestLoadScenarioFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetMetricData: %v", err)
 	}
+	if p, err := codepipeline.NewFromConfig(cfg).GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String("api")}); err != nil || len(p.Pipeline.Stages[0].Actions) != 2 {
+		t.Errorf("GetPipeline(api) from the file = %v, %v; want a Deploy stage with 2 actions", p, err)
+	}
+	if tags, err := cloudwatch.NewFromConfig(cfg).ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String(alarmArn("prod-api-5xx"))}); err != nil || len(tags.Tags) != 1 {
+		t.Errorf("ListTagsForResource(prod-api-5xx) from the file = %v, %v; want one tag", tags, err)
+	}
 	// The step generator turns errors on 2m after server creation.
 	if got, want := fmt.Sprint(md.MetricDataResults[0].Values), "[0 0 0 0 6 6]"; got != want {
 		t.Errorf("error rate around the step = %s; want %s", got, want)
