@@ -414,8 +414,9 @@ func cdListDeployments(s *Server, req *request) (any, error) {
 
 func cdListTags(s *Server, req *request) (any, error) {
 	arn := str(req.input, "ResourceArn")
+	_, id, _ := strings.Cut(arn, ":deploymentgroup:") // any partition, region, account
 	for _, g := range s.st.groups {
-		if groupArn(g.ApplicationName, g.Name) == arn {
+		if g.ApplicationName+"/"+g.Name == id {
 			tags := []any{}
 			for _, k := range sortedKeys(g.Tags) {
 				tags = append(tags, map[string]any{"Key": k, "Value": g.Tags[k]})

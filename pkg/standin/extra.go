@@ -12,7 +12,12 @@ import (
 
 func cwListTags(s *Server, req *request) (any, error) {
 	arn := str(req.input, "ResourceARN")
-	name := strings.TrimPrefix(arn, fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:", Region, AccountID))
+	// Any partition, region and account: events from sample files carry
+	// their own.
+	_, name, found := strings.Cut(arn, ":alarm:")
+	if !found {
+		name = arn
+	}
 	a, ok := s.st.alarms[name]
 	if !ok {
 		return nil, apiErr(404, "ResourceNotFoundException", "no alarm with ARN %q (alarm ARNs look like %s)", arn, alarmArn("name"))

@@ -219,3 +219,20 @@ func TestSSMAutomationStatus(t *testing.T) {
 		t.Errorf("status after SetAutomationStatus(Failed) = %s; want Failed", got)
 	}
 }
+
+func TestTagLookupsAcceptAnyAccount(t *testing.T) {
+	s := startServer(t, Scenario{
+		Alarms:           []Alarm{{Name: "a", Tags: map[string]string{"k": "v"}}},
+		DeploymentGroups: []DeploymentGroup{{ApplicationName: "app", Name: "prod", Tags: map[string]string{"k": "v"}}},
+	})
+	cfg := awsConfig(t, s)
+	ctx := ctxT(t)
+	cwOut, err := cloudwatch.NewFromConfig(cfg).ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String("arn:aws:cloudwatch:eu-west-1:111122223333:alarm:a")})
+	if err != nil || len(cwOut.Tags) != 1 {
+		t.Errorf("CloudWatch ListTagsForResource(other account's ARN) = %v, %v; want the alarm's tag", cwOut, err)
+	}
+	cdOut, err := codedeploy.NewFromConfig(cfg).ListTagsForResource(ctx, &codedeploy.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:codedeploy:eu-west-1:111122223333:deploymentgroup:app/prod")})
+	if err != nil || len(cdOut.Tags) != 1 {
+		t.Errorf("CodeDeploy ListTagsForResource(other account's ARN) = %v, %v; want the group's tag", cdOut, err)
+	}
+}
