@@ -294,3 +294,23 @@ func TestCloudWatchThrottle(t *testing.T) {
 		t.Errorf("retrying client made %d calls; want 3", n)
 	}
 }
+
+// TestPutMetricDataCompressed: the SDK gzips PutMetricData bodies past
+// 10 KiB (requestCompression); the stand-in must read them.
+func TestPutMetricDataCompressed(t *testing.T) {
+	s := startServer(t, Scenario{})
+	cw := cloudwatch.NewFromConfig(awsConfig(t, s))
+	var data []cwtypes.MetricDatum
+	for i := range 1000 {
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("Samples"), Value: aws.Float64(float64(i)),
+			Timestamp:  aws.Time(testNow.Add(-time.Duration(i) * time.Second)),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String("Check"), Value: aws.String(fmt.Sprintf("check-%04d", i%7))}}})
+	}
+	if _, err := cw.PutMetricData(ctxT(t), &cloudwatch.PutMetricDataInput{Namespace: aws.String("postdeploy"), MetricData: data}); err != nil {
+		t.Fatalf("PutMetricData(1000 datums): %v", err)
+	}
+	calls := s.CallsTo(CloudWatch, "PutMetricData")
+	if len(calls) != 1 || len(list(calls[0].Input, "MetricData")) != 1000 {
+		t.Errorf("recorded PutMetricData = %d calls; want 1 with 1000 datums", len(calls))
+	}
+}

@@ -2,6 +2,7 @@ package standin
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -255,7 +256,19 @@ type request struct {
 // faults, runs the operation against the state, records the call and
 // encodes the answer for the protocol it arrived on.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	var src io.Reader = r.Body
+	if strings.Contains(r.Header.Get("Content-Encoding"), "gzip") {
+		// The SDK gzips large bodies of operations with the
+		// requestCompression trait (CloudWatch PutMetricData).
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, "gzip body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer zr.Close()
+		src = zr
+	}
+	body, err := io.ReadAll(io.LimitReader(src, maxBody))
 	if err != nil {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
