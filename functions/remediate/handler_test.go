@@ -50,6 +50,7 @@ type ecsFake struct {
 	mu      sync.Mutex
 	updates []string
 	desired map[string]int32
+	cw      *alarmsFake
 }
 
 var _ remediate.ECSAPI = (*ecsFake)(nil)
@@ -91,6 +92,7 @@ func (f *ecsFake) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _
 		u += fmt.Sprintf(" desired=%d", *in.DesiredCount)
 	}
 	f.updates = append(f.updates, u)
+	f.cw.acted()
 	return &ecs.UpdateServiceOutput{Service: &ecstypes.Service{ServiceName: in.Service, Deployments: []ecstypes.Deployment{{
 		Id: aws.String("ecs-svc/1"), Status: aws.String("PRIMARY"), RolloutState: ecstypes.DeploymentRolloutStateCompleted,
 	}}}}, nil
@@ -100,6 +102,7 @@ func (f *ecsFake) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _
 type ec2Fake struct {
 	mu      sync.Mutex
 	reboots []string
+	cw      *alarmsFake
 }
 
 var _ remediate.EC2API = (*ec2Fake)(nil)
@@ -124,19 +127,37 @@ func (f *ec2Fake) RebootInstances(_ context.Context, in *ec2.RebootInstancesInpu
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reboots = append(f.reboots, in.InstanceIds...)
+	f.cw.acted()
 	return &ec2.RebootInstancesOutput{}, nil
 }
 
-// alarmsFake: every alarm reads OK after an action.
-type alarmsFake struct{}
-
-var _ remediate.AlarmAPI = alarmsFake{}
-
-func (alarmsFake) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
-	return &cloudwatch.DescribeAlarmsOutput{MetricAlarms: []cwtypes.MetricAlarm{{AlarmName: aws.String(in.AlarmNames[0]), StateValue: cwtypes.StateValueOk}}}, nil
+// alarmsFake: an alarm reads ALARM, except that the first read after an
+// action (acted, called by the fake services' mutating calls) reads OK:
+// the action fixed it.
+type alarmsFake struct {
+	mu    sync.Mutex
+	fixed bool
 }
 
-func (alarmsFake) ListTagsForResource(context.Context, *cloudwatch.ListTagsForResourceInput, ...func(*cloudwatch.Options)) (*cloudwatch.ListTagsForResourceOutput, error) {
+var _ remediate.AlarmAPI = (*alarmsFake)(nil)
+
+func (f *alarmsFake) acted() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fixed = true
+}
+
+func (f *alarmsFake) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := cwtypes.StateValueAlarm
+	if f.fixed {
+		st, f.fixed = cwtypes.StateValueOk, false
+	}
+	return &cloudwatch.DescribeAlarmsOutput{MetricAlarms: []cwtypes.MetricAlarm{{AlarmName: aws.String(in.AlarmNames[0]), StateValue: st}}}, nil
+}
+
+func (*alarmsFake) ListTagsForResource(context.Context, *cloudwatch.ListTagsForResourceInput, ...func(*cloudwatch.Options)) (*cloudwatch.ListTagsForResourceOutput, error) {
 	return &cloudwatch.ListTagsForResourceOutput{}, nil
 }
 
@@ -217,7 +238,8 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{ecs: &ecsFake{}, ec2: &ec2Fake{}, sns: &snsFake{}}
+	cw := &alarmsFake{}
+	r := &rig{ecs: &ecsFake{cw: cw}, ec2: &ec2Fake{cw: cw}, sns: &snsFake{}}
 	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 13, 0, time.UTC)}
 	router := notify.Router{API: r.sns, Topics: topics()}
 	log := slog.New(slog.DiscardHandler)
@@ -227,7 +249,7 @@ func newRig(t *testing.T) *rig {
 			Policy:  policy,
 			Actions: remediate.Actions(remediate.Clients{ECS: r.ecs, EC2: r.ec2, Notify: router}),
 			Store:   state.New(client, table),
-			Alarms:  alarmsFake{},
+			Alarms:  cw,
 			Notify:  router,
 			Metrics: metrics,
 			Log:     log,
@@ -351,6 +373,13 @@ func TestHandlerReturnsEngineFailures(t *testing.T) {
 	}
 	if len(r.ec2.reboots) != 0 {
 		t.Errorf("reboots = %v; want none without the state table", r.ec2.reboots)
+	}
+}
+
+// The policy make demo runs with is valid.
+func TestDemoPolicy(t *testing.T) {
+	if _, err := remediate.LoadPolicy(context.Background(), "file:testdata/demo-policy.yaml", nil, ".", nil); err != nil {
+		t.Error(err)
 	}
 }
 

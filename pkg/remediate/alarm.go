@@ -87,7 +87,7 @@ func parseTime(s string) (time.Time, error) {
 // (arn:aws:cloudwatch:us-east-1:123456789012:alarm:name).
 func arnParts(arn string) (region, account string, ok bool) {
 	p := strings.SplitN(arn, ":", 7)
-	if len(p) != 7 || p[0] != "arn" || p[2] != "cloudwatch" || p[5] != "alarm" || p[6] == "" {
+	if len(p) != 7 || p[0] != "arn" || p[1] == "" || p[2] != "cloudwatch" || p[3] == "" || p[4] == "" || p[5] != "alarm" || p[6] == "" {
 		return "", "", false
 	}
 	return p[3], p[4], true
@@ -110,6 +110,9 @@ func (a *Alarm) check(src string) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s alarm %q: missing %s", src, a.Name, strings.Join(missing, ", "))
+	}
+	if y := a.Timestamp.Year(); y < 2000 || y > 9999 {
+		return fmt.Errorf("%s alarm %q: state change time %s is not plausible", src, a.Name, a.Timestamp.Format(time.RFC3339))
 	}
 	if !validState(a.NewState) {
 		return fmt.Errorf("%s alarm %q: unknown new state %q (want ALARM, OK or INSUFFICIENT_DATA)", src, a.Name, a.NewState)

@@ -15,22 +15,24 @@
 //  1. idempotency: the state change (alarm ARN, new state, state change
 //     time) is claimed with a conditional write in the state table, so
 //     at-least-once delivery and concurrent invocations act once;
-//  2. attempts: an incident (one per alarm, opened on ALARM, closed on OK
+//  2. current state: an alarm already back to OK when its (late or
+//     out-of-order) delivery arrives is not acted on;
+//  3. attempts: an incident (one per alarm, opened on ALARM, closed on OK
 //     with time-to-recover emitted as an EMF metric) that has had
 //     limits.maxAttempts failed attempts is escalated, not retried;
-//  3. blast radius: an event that would touch more than
+//  4. blast radius: an event that would touch more than
 //     limits.blastRadius resources touches none;
-//  4. opt-in: only a resource carrying the policy's optInTag, read
+//  5. opt-in: only a resource carrying the policy's optInTag, read
 //     through the resource's own service API, is ever touched;
-//  5. the action plans its exact API call (reads only); a plan with
+//  6. the action plans its exact API call (reads only); a plan with
 //     nothing to do (already at the bound) is skipped;
-//  6. cooldown per (rule, resource), then the rule's hourly cap, then the
+//  7. cooldown per (rule, resource), then the rule's hourly cap, then the
 //     global hourly cap — conditional writes, so concurrent invocations
 //     cannot exceed them;
-//  7. dry run (policy, rule, or the function's switch): the planned call
+//  8. dry run (policy, rule, or the function's switch): the planned call
 //     is reported, no mutating API is called, and limits count in
 //     separate dry-run keys;
-//  8. the call, then verification within a bounded wait: the action's own
+//  9. the call, then verification within a bounded wait: the action's own
 //     check (service stable, capacity reached, runbook succeeded) and the
 //     alarm back to OK. A call that succeeded while the alarm stays in
 //     ALARM is reported not-fixed and escalated, never as fixed.

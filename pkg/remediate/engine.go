@@ -202,6 +202,17 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 	out.Rule, out.Action = rule.Name, rule.Action
 	dry := e.DryRun || e.Policy.DryRun || rule.DryRun
 
+	// Deliveries can arrive late or out of order: never act on an alarm
+	// that has already recovered.
+	if st, err := e.alarmState(ctx, a.Name); err != nil {
+		e.log().WarnContext(ctx, "could not read the alarm's current state; deciding on the delivered one", "alarm", a.Name, "error", err)
+	} else if st == StateOK {
+		to := TargetOutcome{Decision: Skipped, Reason: fmt.Sprintf("the alarm is already back to OK (this %s delivery is from %s): nothing to fix", a.NewState, a.Timestamp.Format(time.RFC3339))}
+		e.decided(ctx, a, rule, to)
+		out.Decision, out.Reason, out.Targets = Skipped, to.Reason, []TargetOutcome{to}
+		return out, nil
+	}
+
 	inc, _, err := e.Store.OpenIncident(ctx, a.ARN, a.Timestamp, map[string]string{"alarm": a.Name, "rule": rule.Name})
 	if err != nil {
 		return out, err

@@ -66,14 +66,17 @@ func (b *syncBuffer) String() string {
 }
 
 type rig struct {
-	e     *remediate.Engine
-	ecs   *fakeECS
-	ec2   *fakeEC2
-	cw    *fakeCloudWatch
-	n     *fakeNotifier
-	clk   *clock
-	store *state.Store
-	emf   *syncBuffer
+	// pinned keeps the alarm's state as the test set it; otherwise each
+	// delivery sets it to the delivered state, as CloudWatch would be.
+	pinned bool
+	e      *remediate.Engine
+	ecs    *fakeECS
+	ec2    *fakeEC2
+	cw     *fakeCloudWatch
+	n      *fakeNotifier
+	clk    *clock
+	store  *state.Store
+	emf    *syncBuffer
 }
 
 var start = time.Date(2026, 11, 22, 9, 0, 12, 345e6, time.UTC)
@@ -119,11 +122,12 @@ func newRig(t testing.TB, policy string) *rig {
 			"prod/ledger":  {"postdeploy:remediate": "false"},
 		}),
 		ec2: &fakeEC2{instances: map[string]map[string]string{"i-0a1b2c3d4e5f67890": {"postdeploy:remediate": "true"}}},
-		cw:  &fakeCloudWatch{states: []string{"OK"}},
+		cw:  &fakeCloudWatch{},
 		n:   &fakeNotifier{},
 		clk: &clock{t: start.Add(time.Second)},
 		emf: &syncBuffer{},
 	}
+	r.ecs.onUpdate = r.cw.acted
 	r.store = state.New(api, table)
 	r.store.Now = r.clk.Now
 	r.e = &remediate.Engine{
@@ -156,6 +160,9 @@ func ecsAlarm(service, st string, at time.Time) remediate.Alarm {
 
 func (r *rig) handle(t *testing.T, a remediate.Alarm) remediate.Outcome {
 	t.Helper()
+	if !r.pinned {
+		r.cw.set(a.NewState)
+	}
 	out, err := r.e.Handle(context.Background(), a)
 	if err != nil {
 		t.Fatalf("Handle(%s %s at %s) error: %v", a.Name, a.NewState, a.Timestamp, err)
@@ -382,6 +389,14 @@ func TestSafetyLayer(t *testing.T) {
 			reason: "region eu-west-1",
 		},
 		{
+			name:   "alarm already back to OK when the delivery arrives: nothing done",
+			setup:  func(r *rig) { r.pinned = true; r.cw.set("OK") },
+			alarms: []remediate.Alarm{ecsAlarm("api", "ALARM", start)},
+			want:   []remediate.Decision{remediate.Skipped},
+			reason: "the alarm is already back to OK",
+			notify: []notify.Kind{notify.HighCPU},
+		},
+		{
 			name:    "call fails: failed, audited, notified",
 			setup:   func(r *rig) { r.ecs.updateErr = errors.New("ThrottlingException") },
 			alarms:  []remediate.Alarm{ecsAlarm("api", "ALARM", start)},
@@ -392,7 +407,7 @@ func TestSafetyLayer(t *testing.T) {
 		},
 		{
 			name:    "call succeeds but the alarm stays in ALARM: not fixed, escalated",
-			setup:   func(r *rig) { r.cw.states = []string{"ALARM"} },
+			setup:   func(r *rig) { r.cw.afterAction = []string{"ALARM"} },
 			alarms:  []remediate.Alarm{ecsAlarm("api", "ALARM", start)},
 			want:    []remediate.Decision{remediate.NotFixed},
 			reason:  "did not fix the problem",
@@ -401,7 +416,7 @@ func TestSafetyLayer(t *testing.T) {
 		},
 		{
 			name:    "alarm clears within the wait: fixed",
-			setup:   func(r *rig) { r.cw.states = []string{"ALARM", "ALARM", "OK"} },
+			setup:   func(r *rig) { r.cw.afterAction = []string{"ALARM", "ALARM", "OK"} },
 			alarms:  []remediate.Alarm{ecsAlarm("api", "ALARM", start)},
 			want:    []remediate.Decision{remediate.Fixed},
 			updates: []string{"prod/api force=true"},
@@ -540,6 +555,8 @@ rules:
 func TestOneActionFromConcurrentDuplicateDeliveries(t *testing.T) {
 	api, table := newTable(t)
 	ecsFake := newFakeECS(map[string]map[string]string{"prod/api": {"postdeploy:remediate": "true"}})
+	cw := &fakeCloudWatch{}
+	ecsFake.onUpdate = cw.acted
 	n := &fakeNotifier{}
 	policy := loadPolicy(t, shippedPolicy)
 	alarm := ecsAlarm("api", "ALARM", start)
@@ -552,7 +569,7 @@ func TestOneActionFromConcurrentDuplicateDeliveries(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			e := &remediate.Engine{
-				Policy: policy, Store: state.New(api, table), Alarms: &fakeCloudWatch{}, Notify: n, Log: quiet,
+				Policy: policy, Store: state.New(api, table), Alarms: cw, Notify: n, Log: quiet,
 				Actions: remediate.Actions(remediate.Clients{ECS: ecsFake, Notify: n}),
 			}
 			for j := i; j < deliveries; j += invocations {
@@ -589,7 +606,6 @@ func TestOneActionFromConcurrentDuplicateDeliveries(t *testing.T) {
 // the state change is released so a retried delivery handles it.
 func TestStoreFailureReleasesTheStateChange(t *testing.T) {
 	r := newRig(t, testPolicy)
-	r.cw = &fakeCloudWatch{}
 	r.e.Alarms = failingTags{r.cw}
 	policy := strings.Replace(testPolicy, `namespace: AWS/ECS,`, `namespace: AWS/ECS, tags: {team: api},`, 1)
 	r.e.Policy = loadPolicy(t, policy)

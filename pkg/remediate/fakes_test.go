@@ -30,6 +30,8 @@ type fakeECS struct {
 	// unstable leaves a forced deployment rolling out forever.
 	unstable bool
 	seq      int
+	// onUpdate is called after each successful UpdateService.
+	onUpdate func()
 }
 
 type fakeService struct {
@@ -101,6 +103,9 @@ func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _
 			s.deployments = []ecstypes.Deployment{d}
 		}
 	}
+	if f.onUpdate != nil {
+		f.onUpdate()
+	}
 	return &ecs.UpdateServiceOutput{Service: &ecstypes.Service{ServiceName: in.Service, Deployments: s.deployments}}, nil
 }
 
@@ -164,26 +169,49 @@ func (f *fakeEC2) RebootInstances(_ context.Context, in *ec2.RebootInstancesInpu
 	return &ec2.RebootInstancesOutput{}, nil
 }
 
-// fakeCloudWatch answers DescribeAlarms with a state sequence (the last
-// repeats) and ListTagsForResource with tags, counting calls.
+// fakeCloudWatch is the alarms' state: the current state, and after an
+// action (acted, hooked to the fake services' mutating calls) the states
+// the following reads see in turn (the last one stays). It also answers
+// ListTagsForResource, counting calls.
 type fakeCloudWatch struct {
-	mu       sync.Mutex
-	states   []string
-	calls    int
-	tags     map[string]string
-	tagCalls int
+	mu          sync.Mutex
+	state       string   // "" is ALARM
+	afterAction []string // nil is OK at once
+	pending     []string
+	tags        map[string]string
+	tagCalls    int
 }
 
 var _ remediate.AlarmAPI = (*fakeCloudWatch)(nil)
 
+func (f *fakeCloudWatch) set(st string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state, f.pending = st, nil
+}
+
+func (f *fakeCloudWatch) acted() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending = append([]string(nil), f.afterAction...)
+	if len(f.pending) == 0 {
+		f.pending = []string{"OK"}
+	}
+}
+
 func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st := "OK"
-	if len(f.states) > 0 {
-		st = f.states[min(f.calls, len(f.states)-1)]
+	if len(f.pending) > 0 {
+		f.state = f.pending[0]
+		if len(f.pending) > 1 {
+			f.pending = f.pending[1:]
+		}
 	}
-	f.calls++
+	st := f.state
+	if st == "" {
+		st = "ALARM"
+	}
 	return &cloudwatch.DescribeAlarmsOutput{MetricAlarms: []cwtypes.MetricAlarm{{AlarmName: aws.String(in.AlarmNames[0]), StateValue: cwtypes.StateValue(st)}}}, nil
 }
 
