@@ -5,6 +5,35 @@
 // from in-memory state seeded by a Scenario. Anything else gets an
 // UnknownOperationException (or InvalidAction) naming what is implemented.
 //
+// # Operations
+//
+//	CodePipeline  PutJobSuccessResult, PutJobFailureResult, GetJobDetails,
+//	              GetPipeline, GetPipelineExecution, ListPipelineExecutions,
+//	              ListActionExecutions, RollbackStage
+//	CloudWatch    DescribeAlarms, GetMetricData, PutMetricData,
+//	              ListTagsForResource (rpcv2Cbor, awsQuery, awsJson1_0)
+//	SSM           GetParameter, StartAutomationExecution, GetAutomationExecution
+//	S3            GetObject, HeadObject, PutObject (path-style)
+//	EventBridge   PutEvents          SNS  Publish
+//	ECS           DescribeServices, UpdateService
+//	EC2           DescribeInstances, DescribeInstanceStatus, RebootInstances
+//	Auto Scaling  DescribeAutoScalingGroups, SetDesiredCapacity
+//	CodeDeploy    GetDeployment, StopDeployment, GetDeploymentGroup,
+//	              ListDeployments, ListTagsForResource
+//	Lambda        GetAlias, UpdateAlias, ListVersionsByFunction, ListTags
+//	ECR           DescribeImageScanFindings
+//	Inspector2    ListFindings
+//
+// Implemented returns the same list. CodePipeline jobs not in the
+// scenario are accepted and tracked from their first report, so sample
+// events replay without seeding; exactly one terminal report per job is
+// accepted, the next gets InvalidJobStateException. Actions change state:
+// UpdateService starts a deployment that completes (running = desired)
+// after Scenario.SettleAfter, StopDeployment with autoRollbackEnabled
+// starts a rollback deployment that succeeds after it, automation
+// executions succeed after it, SetDesiredCapacity and UpdateAlias apply at
+// once.
+//
 // # Lifecycle
 //
 //	s, err := standin.New(scenario)        // or LoadScenario(path) first
