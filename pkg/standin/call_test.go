@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -83,5 +84,21 @@ func TestObserver(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) != 1 || seen[0].ErrorCode != "ParameterNotFound" {
 		t.Errorf("observer saw %+v; want one GetParameter answered ParameterNotFound", seen)
+	}
+}
+
+// TestDocListsEveryOperation keeps doc.go's operation table in step with
+// the handlers.
+func TestDocListsEveryOperation(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for svc, ops := range Implemented() {
+		for _, op := range ops {
+			if !strings.Contains(string(doc), op) {
+				t.Errorf("doc.go does not mention %s %s; add it to the Operations table", svc, op)
+			}
+		}
 	}
 }
