@@ -126,7 +126,13 @@ const verifyTestTimeout = 15 * time.Second
 
 // verifyWith runs one verify action against a fresh stand-in seeded with
 // the healthy scenario, after arm has injected its faults.
-func verifyWith(t *testing.T, ev events.CodePipelineJobEvent, arm func(*standin.Server), extraEnv ...string) (jobRun, *standin.Server) {
+// verifyOpts arm a test's stand-in and add to the function's environment.
+type verifyOpts struct {
+	arm func(*standin.Server)
+	env func(si *standin.Server) []string
+}
+
+func verifyWith(t *testing.T, ev events.CodePipelineJobEvent, o verifyOpts) (jobRun, *standin.Server) {
 	t.Helper()
 	requireFunction(t, "verify")
 	si, err := shared.newStandin("verify-healthy.yaml")
@@ -134,8 +140,12 @@ func verifyWith(t *testing.T, ev events.CodePipelineJobEvent, arm func(*standin.
 		t.Fatal(err)
 	}
 	t.Cleanup(si.Close)
-	if arm != nil {
-		arm(si)
+	if o.arm != nil {
+		o.arm(si)
+	}
+	var extraEnv []string
+	if o.env != nil {
+		extraEnv = o.env(si)
 	}
 	fn, err := shared.startWithTimeout(context.Background(), "verify", si, verifyTestTimeout, extraEnv...)
 	if err != nil {
@@ -161,9 +171,12 @@ func TestVerifyThrottledReportIsRetriedAndReportedOnce(t *testing.T) {
 	ev := inlineJob(t)
 	// More throttles than the SDK's own attempts (AWS_MAX_ATTEMPTS=3), so
 	// verify's reporter has to retry as well.
-	run, si := verifyWith(t, ev, func(si *standin.Server) {
-		si.Inject(standin.CodePipeline, "PutJobSuccessResult", standin.Fault{Kind: standin.FaultThrottle, Times: 4})
-	}, config.EnvSafetyMargin+"=5s")
+	run, si := verifyWith(t, ev, verifyOpts{
+		arm: func(si *standin.Server) {
+			si.Inject(standin.CodePipeline, "PutJobSuccessResult", standin.Fault{Kind: standin.FaultThrottle, Times: 4})
+		},
+		env: func(*standin.Server) []string { return []string{config.EnvSafetyMargin + "=5s"} },
+	})
 	if got := run.Outcome(); got != "Succeeded" {
 		t.Errorf("outcome = %s; want Succeeded once the throttling passes", got)
 	}
@@ -184,9 +197,9 @@ func TestVerifyThrottledReportIsRetriedAndReportedOnce(t *testing.T) {
 
 func TestVerifyMetricServerErrorIsACheckErrorNotACrash(t *testing.T) {
 	ev := inlineJob(t)
-	run, si := verifyWith(t, ev, func(si *standin.Server) {
+	run, si := verifyWith(t, ev, verifyOpts{arm: func(si *standin.Server) {
 		si.Inject(standin.CloudWatch, "GetMetricData", standin.Fault{Kind: standin.FaultServerError, Status: 503})
-	})
+	}})
 	if len(si.CallsTo(standin.CloudWatch, "GetMetricData")) == 0 {
 		t.Fatal("verify never called GetMetricData")
 	}
@@ -346,6 +359,62 @@ func TestRemediateFailedActionIsReportedNotCrashed(t *testing.T) {
 	for _, want := range []string{"Remediation failed", "prod-api-cpu-high", "ecs:UpdateService failed", "InternalFailure"} {
 		if !strings.Contains(notes[0].Message, want) {
 			t.Errorf("notification does not say %q:\n%s", want, notes[0].Message)
+		}
+	}
+}
+
+// The same binary speaks whichever CloudWatch protocol the setting names,
+// for emulators that do not speak Smithy RPC v2 CBOR.
+func TestVerifyCloudWatchProtocolSetting(t *testing.T) {
+	tests := []struct {
+		setting string
+		want    standin.Protocol
+	}{
+		{"", standin.ProtoCBOR},
+		{"query", standin.ProtoQuery},
+		{"json", standin.ProtoJSON10},
+	}
+	for _, tc := range tests {
+		t.Run("protocol="+tc.setting, func(t *testing.T) {
+			run, si := verifyWith(t, inlineJob(t), verifyOpts{env: func(*standin.Server) []string {
+				return []string{config.EnvCloudWatchProtocol + "=" + tc.setting}
+			}})
+			if got := run.Outcome(); got != "Succeeded" {
+				t.Errorf("%s=%q: outcome %s; want Succeeded", config.EnvCloudWatchProtocol, tc.setting, got)
+			}
+			calls := si.CallsTo(standin.CloudWatch, "GetMetricData")
+			if len(calls) == 0 {
+				t.Fatalf("%s=%q: no GetMetricData call", config.EnvCloudWatchProtocol, tc.setting)
+			}
+			for _, c := range calls {
+				if c.Protocol != tc.want {
+					t.Errorf("%s=%q: GetMetricData arrived on %s; want %s", config.EnvCloudWatchProtocol, tc.setting, c.Protocol, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// Each client honours its service's own AWS_ENDPOINT_URL_<SERVICE>: with
+// the shared AWS_ENDPOINT_URL pointing nowhere, verify still reaches every
+// service it needs through the per-service variables.
+func TestVerifyHonoursPerServiceEndpoints(t *testing.T) {
+	run, si := verifyWith(t, inlineJob(t), verifyOpts{env: func(si *standin.Server) []string {
+		return []string{
+			"AWS_ENDPOINT_URL=http://127.0.0.1:1", // nothing listens there
+			"AWS_ENDPOINT_URL_CODEPIPELINE=" + si.URL(),
+			"AWS_ENDPOINT_URL_CLOUDWATCH=" + si.URL(),
+			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + si.URL(),
+			"AWS_ENDPOINT_URL_SSM=" + si.URL(),
+			"AWS_ENDPOINT_URL_S3=" + si.URL(),
+		}
+	}})
+	if got := run.Outcome(); got != "Succeeded" {
+		t.Errorf("outcome with per-service endpoints = %s; want Succeeded", got)
+	}
+	for svc, env := range map[string]string{standin.CodePipeline: "CODEPIPELINE", standin.CloudWatch: "CLOUDWATCH", standin.EventBridge: "EVENTBRIDGE"} {
+		if len(si.CallsTo(svc, "")) == 0 {
+			t.Errorf("no %s call reached the stand-in through AWS_ENDPOINT_URL_%s", svc, env)
 		}
 	}
 }
