@@ -27,7 +27,8 @@ import (
 )
 
 // shared is the rig every test uses: the functions built once, the sample
-// service, dynalite on first use.
+// service, dynalite on first use. The tests do not run in parallel: the
+// scenarios switch the one sample service between versions.
 var shared *rig
 
 func TestMain(m *testing.M) {

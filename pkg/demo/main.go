@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	fmt.Fprintln(stdout, "Replay one event against one function: make invoke FN=verify EVENT=events/verify-inline.json")
 	return 0
 }
 

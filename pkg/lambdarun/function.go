@@ -334,7 +334,8 @@ func (f *Function) await(ctx context.Context, p *process, inv *invocation, res *
 }
 
 // Close kills the function's process, if any, and waits for it to exit.
-// Invoke returns ErrClosed afterwards. It is safe to call twice.
+// An invocation in flight is finished first (end it sooner by cancelling
+// its ctx). Invoke returns ErrClosed afterwards. It is safe to call twice.
 func (f *Function) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
