@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -19,6 +20,7 @@ import (
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/state"
 )
 
@@ -191,10 +193,21 @@ func (s *Stack) table() {
 	})
 }
 
+// RemediationTimeout is the timeout of a function that runs the
+// remediation engine: it waits up to the policy's verify timeout (default
+// remediate.DefaultVerifyTimeout) for a fix to take, plus a minute to act,
+// audit and notify.
+var RemediationTimeout = remediate.DefaultVerifyTimeout + time.Minute
+
 // functions makes the three functions. Verify's timeout is Lambda's
 // maximum so one run can bake as long as possible before it hands over a
-// continuation token; the others do one short job per event.
+// continuation token; remediate waits for its fix to take; respond does
+// one short job per event (unless it remediates too).
 func (s *Stack) functions() {
+	respondTimeout := time.Minute
+	if s.Props.RespondRemediates {
+		respondTimeout = RemediationTimeout
+	}
 	s.Verify = s.newFunction(functionSpec{
 		name:        Verify,
 		description: "postdeploy verify: CodePipeline invoke action that bakes and verifies a deployment",
@@ -206,7 +219,7 @@ func (s *Stack) functions() {
 		name:        Remediate,
 		description: "postdeploy remediate: acts on CloudWatch alarms per the remediation policy",
 		memoryMB:    256,
-		timeout:     awscdk.Duration_Minutes(jsii.Number(2)),
+		timeout:     awscdk.Duration_Seconds(jsii.Number(RemediationTimeout.Seconds())),
 		env:         s.remediateEnv(),
 		reserved:    s.Props.RemediateConcurrency,
 	})
@@ -214,7 +227,7 @@ func (s *Stack) functions() {
 		name:        Respond,
 		description: "postdeploy respond: triages and routes pipeline, deployment and security events",
 		memoryMB:    256,
-		timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		timeout:     awscdk.Duration_Seconds(jsii.Number(respondTimeout.Seconds())),
 		env:         s.respondEnv(),
 	})
 }

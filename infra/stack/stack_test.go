@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -20,6 +21,7 @@ import (
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/triage"
 )
@@ -234,9 +236,10 @@ func TestFunctionsAreBuiltAlike(t *testing.T) {
 			if env[config.EnvEventBus] != config.DefaultEventBus {
 				t.Errorf("verify %s = %v; want %q", config.EnvEventBus, env[config.EnvEventBus], config.DefaultEventBus)
 			}
-		default:
-			if timeout > 120 {
-				t.Errorf("%s timeout = %vs; want at most 120s", f.Name, timeout)
+		default: // remediate, and respond which remediates too in this stack
+			if want := (remediate.DefaultVerifyTimeout + time.Minute).Seconds(); timeout != want {
+				t.Errorf("%s timeout = %vs; want %vs (the remediation engine's default verify timeout, %s, plus a minute)",
+					f.Name, timeout, want, remediate.DefaultVerifyTimeout)
 			}
 		}
 		rc, hasRC := p["ReservedConcurrentExecutions"]
