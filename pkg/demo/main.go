@@ -74,6 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// playList is the scenarios to play (tests replace it).
+var playList = scenarios
+
 // playAll builds the functions, starts the shared parts and plays each
 // scenario in turn.
 func playAll(ctx context.Context, filter *regexp.Regexp, logs, progress io.Writer) ([]played, time.Duration, time.Duration, error) {
@@ -92,7 +95,7 @@ func playAll(ctx context.Context, filter *regexp.Regexp, logs, progress io.Write
 	fmt.Fprintf(progress, "%s in %s\nsample service on %s\n\n", strings.Join(keys(r.bins), ", "), seconds(r.buildTime), r.service.URL())
 
 	var ps []played
-	for _, sc := range scenarios() {
+	for _, sc := range playList() {
 		if filter != nil && !filter.MatchString(sc.Name) {
 			continue
 		}

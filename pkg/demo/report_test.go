@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -40,3 +41,30 @@ func TestReportAllExpected(t *testing.T) {
 		t.Errorf("report = %q; want the all-clear line", out.String())
 	}
 }
+
+func TestRunExitsNonZeroOnUnexpectedOutcome(t *testing.T) {
+	defer func(old func() []scenario) { playList = old }(playList)
+	playList = func() []scenario {
+		return []scenario{
+			{Name: "as expected", Expected: "x", Function: "verify", Run: func(context.Context, *rig) result { return result{Got: "x", Invocations: 1} }},
+			{Name: "not as expected", Expected: "x", Function: "verify", Run: func(context.Context, *rig) result {
+				return result{Got: "y", Invocations: 1, Problems: []string{"got y"}}
+			}},
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errOut); code != 1 {
+		t.Fatalf("run with an unexpected outcome = %d; want 1\n%s%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "1 of 2 scenarios did NOT go as expected") {
+		t.Errorf("report does not say which went wrong:\n%s", out.String())
+	}
+
+	playList = func() []scenario { return playListOK }
+	out.Reset()
+	if code := run(context.Background(), nil, &out, &errOut); code != 0 {
+		t.Errorf("run with every outcome expected = %d; want 0\n%s", code, out.String())
+	}
+}
+
+var playListOK = []scenario{{Name: "fine", Expected: "x", Function: "verify", Run: func(context.Context, *rig) result { return result{Got: "x"} }}}
