@@ -13,6 +13,7 @@ import (
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
+	"github.com/postdeploy/postdeploy/pkg/triage"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
@@ -23,7 +24,7 @@ const VerificationDashboardTitle = "Post-Deploy Verification"
 var Verdicts = []verdict.Verdict{verdict.Succeeded, verdict.Failed, verdict.Inconclusive, verdict.Error}
 
 // Priorities are the values of the Findings metric's Priority dimension.
-var Priorities = []string{"P1", "P2", "P3", "P4"}
+var Priorities = []triage.Priority{triage.P1, triage.P2, triage.P3, triage.P4}
 
 func (s *Stack) functionsList() []*Function { return []*Function{s.Verify, s.Remediate, s.Respond} }
 
@@ -105,8 +106,10 @@ func (s *Stack) verificationDashboard() {
 	}
 	var findings []awscloudwatch.IMetric
 	for _, p := range Priorities {
-		findings = append(findings, s.metric(telemetry.MetricFindings, "Sum", p, map[string]string{"Priority": p}))
+		findings = append(findings, s.metric(telemetry.MetricFindings, "Sum", p.String(), map[string]string{"Priority": p.String()}))
 	}
+	// verify also emits the count without a dimension: every verification.
+	total := append([]awscloudwatch.IMetric{s.metric(telemetry.MetricVerifications, "Sum", "All", nil)}, verdicts...)
 	var errs, durations, dlq []awscloudwatch.IMetric
 	for _, f := range s.functionsList() {
 		errs = append(errs, f.MetricErrors(&awscloudwatch.MetricOptions{Label: jsii.String(f.Name), Statistic: jsii.String("Sum")}))
@@ -135,7 +138,7 @@ func (s *Stack) verificationDashboard() {
 				Width: jsii.Number(12), Height: jsii.Number(6),
 			}),
 			awscloudwatch.NewSingleValueWidget(&awscloudwatch.SingleValueWidgetProps{
-				Title: jsii.String("Verdicts in the time range"), Metrics: &verdicts,
+				Title: jsii.String("Verifications in the time range"), Metrics: &total,
 				SetPeriodToTimeRange: jsii.Bool(true), Width: jsii.Number(12), Height: jsii.Number(6),
 			}),
 		},
