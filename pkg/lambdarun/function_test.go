@@ -142,7 +142,7 @@ func TestInvokeFailures(t *testing.T) {
 	}{
 		{name: "returned error", event: `{"action":"error","text":"on purpose"}`, wantType: "testError", wantInMsg: "asked to fail: on purpose"},
 		{name: "panic", event: `{"action":"panic","text":"on purpose"}`, wantInMsg: "asked to panic: on purpose", wantCold: true},
-		{name: "timeout", event: `{"action":"sleep","sleep":"1m"}`, timeout: 300 * time.Millisecond, wantType: ErrorTypeTimeout, wantInMsg: "Task timed out after 0.30 seconds", wantCold: true},
+		{name: "timeout", event: `{"action":"sleep","sleep":"1m"}`, timeout: time.Second, wantType: ErrorTypeTimeout, wantInMsg: "Task timed out after 1.00 seconds", wantCold: true},
 		{name: "exit", event: `{"action":"exit"}`, wantType: ErrorTypeExit, wantInMsg: "exit status 3", wantCold: true},
 		{name: "response too large", event: fmt.Sprintf(`{"action":"big","size":%d}`, MaxResponseBytes+10), wantType: ErrorTypeResponseSize, wantInMsg: "maximum allowed payload size", wantCold: true}, // aws-lambda-go exits when its response is refused
 		{name: "bad event", event: `not json`, wantInMsg: "invalid character", handlerSkipped: true},
@@ -181,18 +181,19 @@ func TestInvokeFailures(t *testing.T) {
 
 func TestInitFailures(t *testing.T) {
 	tests := []struct {
-		name      string
-		init      string
-		wantType  string
-		wantInMsg string
+		name        string
+		init        string
+		initTimeout time.Duration
+		wantType    string
+		wantInMsg   string
 	}{
 		{name: "init error reported", init: "error", wantType: "Runtime.ConfigError", wantInMsg: "TEST_SETTING is missing"},
 		{name: "exit during init", init: "exit", wantType: ErrorTypeExit, wantInMsg: "exit status 4"},
-		{name: "init hangs", init: "hang", wantType: ErrorTypeTimeout, wantInMsg: "init phase did not finish within 300ms"},
+		{name: "init hangs", init: "hang", initTimeout: 300 * time.Millisecond, wantType: ErrorTypeTimeout, wantInMsg: "init phase did not finish within 300ms"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := startFn(t, Config{InitTimeout: 300 * time.Millisecond, Env: []string{"LAMBDARUN_TEST_INIT=" + tc.init}})
+			f := startFn(t, Config{InitTimeout: tc.initTimeout, Env: []string{"LAMBDARUN_TEST_INIT=" + tc.init}})
 			res := invoke(t, f, `{"action":"echo"}`)
 			if res.Err == nil || res.Err.Type != tc.wantType || !strings.Contains(res.Err.Message, tc.wantInMsg) {
 				t.Fatalf("Invoke with LAMBDARUN_TEST_INIT=%s: error %v; want type %q containing %q", tc.init, res.Err, tc.wantType, tc.wantInMsg)
@@ -205,7 +206,7 @@ func TestInitFailures(t *testing.T) {
 }
 
 func TestAnsweredButBusyPastDeadlineIsReset(t *testing.T) {
-	f := startFn(t, Config{Timeout: 300 * time.Millisecond, Env: []string{"LAMBDARUN_TEST_INIT=linger"}})
+	f := startFn(t, Config{Timeout: time.Second, Env: []string{"LAMBDARUN_TEST_INIT=linger"}})
 	res := invoke(t, f, `{}`)
 	if res.Err != nil || string(res.Payload) != `"answered"` {
 		t.Fatalf("Invoke = %q, %v; want the answer \"answered\"", res.Payload, res.Err)
