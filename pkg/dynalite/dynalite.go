@@ -87,12 +87,13 @@ func Start(ctx context.Context) (*Server, error) {
 }
 
 func start(ctx context.Context, bin string) (*Server, error) {
-	port, err := freePort()
+	port, err := freePort(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &syncBuffer{}
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+	// ctx bounds the start, not the server's life: Close ends it.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	cmd.Stdout = out
 	cmd.Stderr = out
@@ -173,13 +174,18 @@ func (s *Server) Close() error {
 	return s.err
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("find a free port: listener address %v is not TCP", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 type syncBuffer struct {

@@ -116,7 +116,7 @@ func TestServerDiesWithItsParent(t *testing.T) {
 	if _, err := dynalite.Bin(); errors.Is(err, dynalite.ErrNotInstalled) && os.Getenv("CI") == "" {
 		t.Skip("dynalite not installed: run make node")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithItsParent$")
+	cmd := exec.CommandContext(context.Background(), os.Args[0], "-test.run=^TestServerDiesWithItsParent$") //nolint:gosec // G702: re-runs this test binary itself
 	cmd.Env = append(os.Environ(), "DYNALITE_CHILD=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

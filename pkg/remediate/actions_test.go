@@ -38,9 +38,9 @@ func (f *fakeASG) SetDesiredCapacity(_ context.Context, in *autoscaling.SetDesir
 	return &autoscaling.SetDesiredCapacityOutput{}, nil
 }
 
-func asgGroup(desired, min, max int32, inService int) astypes.AutoScalingGroup {
+func asgGroup(desired, lo, hi int32, inService int) astypes.AutoScalingGroup {
 	g := astypes.AutoScalingGroup{
-		AutoScalingGroupName: aws.String("web-asg"), DesiredCapacity: aws.Int32(desired), MinSize: aws.Int32(min), MaxSize: aws.Int32(max),
+		AutoScalingGroupName: aws.String("web-asg"), DesiredCapacity: aws.Int32(desired), MinSize: aws.Int32(lo), MaxSize: aws.Int32(hi),
 		Tags: []astypes.TagDescription{{Key: aws.String("postdeploy:remediate"), Value: aws.String("true")}},
 	}
 	for i := 0; i < inService; i++ {
@@ -373,5 +373,20 @@ func TestScaleParamsAreChecked(t *testing.T) {
 	_, _, err := a.Plan(context.Background(), remediate.Target{Type: "ecs-service", ID: "prod/api"}, remediate.Params{"cluster": "prod", "service": "api", "step": "two", "min": "1", "max": "3"})
 	if err == nil || !strings.Contains(err.Error(), `params.step: "two" is not a whole number`) {
 		t.Errorf("Plan with step %q = %v; want an error naming params.step", "two", err)
+	}
+}
+
+func TestScaleBounds(t *testing.T) {
+	a, _ := remediate.NewAction("asg.scale", remediate.Clients{})
+	pc, ok := a.(remediate.ParamChecker)
+	if !ok {
+		t.Fatal("asg.scale does not check its parameters")
+	}
+	got := pc.CheckParams(remediate.Params{"group": "g", "step": "1", "min": "1", "max": "99999"})
+	if want := "99999: must be within ±10000"; got["max"] != want {
+		t.Errorf("CheckParams(max 99999) = %v; want max: %q", got, want)
+	}
+	if got := pc.CheckParams(remediate.Params{"group": "g", "step": "{{.Tags.step}}", "min": "1", "max": "3"}); got != nil {
+		t.Errorf("CheckParams with a templated step = %v; want nil (checked when rendered)", got)
 	}
 }

@@ -46,7 +46,7 @@ func (a asgScale) group(ctx context.Context, name string) (astypes.AutoScalingGr
 			return g, nil
 		}
 	}
-	return astypes.AutoScalingGroup{}, fmt.Errorf("Auto Scaling group %s not found", name)
+	return astypes.AutoScalingGroup{}, fmt.Errorf("no Auto Scaling group named %s", name)
 }
 
 func (a asgScale) OptedIn(ctx context.Context, t Target, tag Tag) (bool, string, error) {
@@ -82,7 +82,7 @@ func (a asgScale) Plan(ctx context.Context, t Target, p Params) (Call, string, e
 	return Call{
 		API: "autoscaling:SetDesiredCapacity",
 		Input: &autoscaling.SetDesiredCapacityInput{
-			AutoScalingGroupName: aws.String(t.ID), DesiredCapacity: aws.Int32(int32(want)), HonorCooldown: aws.Bool(true),
+			AutoScalingGroupName: aws.String(t.ID), DesiredCapacity: aws.Int32(int32(want)), HonorCooldown: aws.Bool(true), //nolint:gosec // G115: want is within [min, max], at most MaxCount
 		},
 		Note: fmt.Sprintf("scale Auto Scaling group %s from %d to %d instances", t.ID, cur, want),
 	}, "", nil

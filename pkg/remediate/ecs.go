@@ -170,6 +170,10 @@ func (ecsScale) Params() []Param {
 
 func (ecsScale) CheckParams(p Params) map[string]string { return checkScale(p) }
 
+// MaxCount bounds scale parameters (ECS allows 5,000 tasks per service,
+// Auto Scaling far fewer instances per group than this).
+const MaxCount = 10000
+
 // checkScale checks step, min and max where they are literal.
 func checkScale(p Params) map[string]string {
 	probs := map[string]string{}
@@ -187,6 +191,8 @@ func checkScale(p Params) map[string]string {
 			probs[k] = "must not be 0: a step of 0 changes nothing"
 		case k != "step" && i < 0:
 			probs[k] = fmt.Sprintf("%d: must not be negative", i)
+		case i > MaxCount || i < -MaxCount:
+			probs[k] = fmt.Sprintf("%d: must be within ±%d", i, MaxCount)
 		default:
 			n[k] = i
 		}
@@ -251,7 +257,7 @@ func (a ecsScale) Plan(ctx context.Context, t Target, p Params) (Call, string, e
 	cluster, service := splitService(t)
 	return Call{
 		API:   "ecs:UpdateService",
-		Input: &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(service), DesiredCount: aws.Int32(int32(want))},
+		Input: &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(service), DesiredCount: aws.Int32(int32(want))}, //nolint:gosec // G115: want is within [min, max], at most MaxCount
 		Note:  fmt.Sprintf("scale ECS service %s in cluster %s from %d to %d tasks", service, cluster, cur, want),
 	}, "", nil
 }

@@ -204,9 +204,11 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 
 	// Deliveries can arrive late or out of order: never act on an alarm
 	// that has already recovered.
-	if st, err := e.alarmState(ctx, a.Name); err != nil {
-		e.log().WarnContext(ctx, "could not read the alarm's current state; deciding on the delivered one", "alarm", a.Name, "error", err)
-	} else if st == StateOK {
+	st, stErr := e.alarmState(ctx, a.Name)
+	if stErr != nil {
+		e.log().WarnContext(ctx, "could not read the alarm's current state; deciding on the delivered one", "alarm", a.Name, "error", stErr)
+	}
+	if stErr == nil && st == StateOK {
 		to := TargetOutcome{Decision: Skipped, Reason: fmt.Sprintf("the alarm is already back to OK (this %s delivery is from %s): nothing to fix", a.NewState, a.Timestamp.Format(time.RFC3339))}
 		e.decided(ctx, a, rule, to)
 		out.Decision, out.Reason, out.Targets = Skipped, to.Reason, []TargetOutcome{to}
@@ -232,13 +234,11 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 		out.Decision, out.Reason, out.Targets = Failed, to.Reason, []TargetOutcome{to}
 		return out, nil
 	}
-	params, err := rule.render(a)
-	var targets []Target
-	if err == nil {
-		targets, err = act.Targets(a, params)
-	}
-	if err != nil {
-		to := TargetOutcome{Decision: Failed, Reason: "cannot work out what to act on: " + err.Error() + "; fix the rule's params in the policy"}
+	// A rule that cannot be applied to this alarm is a decision (failed,
+	// audited, notified), not an error to retry: a retry would fail alike.
+	params, targets, problem := targetsOf(rule, act, a)
+	if problem != "" {
+		to := TargetOutcome{Decision: Failed, Reason: "cannot work out what to act on: " + problem + "; fix the rule's params in the policy"}
 		e.decided(ctx, a, rule, to)
 		out.Decision, out.Reason, out.Targets = Failed, to.Reason, []TargetOutcome{to}
 		return out, nil
@@ -266,6 +266,20 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// targetsOf renders the rule's parameters for the alarm and names the
+// resources the action would touch; problem says why it cannot.
+func targetsOf(r *Rule, act Action, a Alarm) (Params, []Target, string) {
+	params, err := r.render(a)
+	if err != nil {
+		return nil, nil, err.Error()
+	}
+	targets, err := act.Targets(a, params)
+	if err != nil {
+		return nil, nil, err.Error()
+	}
+	return params, targets, ""
 }
 
 // target runs the safety checks and the action on one resource.

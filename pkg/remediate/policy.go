@@ -463,7 +463,8 @@ func strictWalk(errs *Errors, at string, v any, t reflect.Type) (any, bool) {
 	}
 	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
 		b, _ := json.Marshal(v)
-		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
+		u, _ := reflect.New(t).Interface().(json.Unmarshaler) // implements it: checked above
+		if err := u.UnmarshalJSON(b); err != nil {
 			errs.add(at, "%v", err)
 			return nil, false
 		}

@@ -1,6 +1,7 @@
 package remediate_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,8 +132,8 @@ rules:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := remediate.ParsePolicy([]byte(tt.policy))
-			errs, ok := err.(remediate.Errors)
-			if !ok {
+			var errs remediate.Errors
+			if !errors.As(err, &errs) {
 				t.Fatalf("ParsePolicy error = %v (%T); want remediate.Errors", err, err)
 			}
 			var got []string
@@ -165,7 +166,8 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := remediate.ParsePolicy([]byte(s))
 		if err != nil {
-			if _, ok := err.(remediate.Errors); !ok {
+			var errs remediate.Errors
+			if !errors.As(err, &errs) {
 				t.Errorf("ParsePolicy error %T; want remediate.Errors", err)
 			}
 			return
