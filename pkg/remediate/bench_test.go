@@ -81,6 +81,7 @@ func BenchmarkHandleAct(b *testing.B) {
 		// A new state change each time, after the cooldown.
 		r.clk.Add(time.Hour)
 		a := ecsAlarm("api", "ALARM", start.Add(time.Duration(i+1)*time.Hour))
+		r.cw.set("ALARM")
 		if out, err := r.e.Handle(context.Background(), a); err != nil || out.Decision != remediate.Fixed {
 			b.Fatalf("Handle = %v (%s), %v; want fixed", out.Decision, out.Reason, err)
 		}
