@@ -12,15 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
@@ -63,29 +57,21 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 	if err != nil {
 		return nil, err
 	}
-	ssmClient := ssm.NewFromConfig(awsCfg)
 	dir := getenv("LAMBDA_TASK_ROOT")
 	if dir == "" {
 		dir = "."
 	}
-	policy, err := remediate.LoadPolicy(ctx, cfg.PolicySource, ssmClient, dir, shipped)
+	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
+	clients := remediate.NewClients(awsCfg, router)
+	policy, err := remediate.LoadPolicy(ctx, cfg.PolicySource, clients.SSM, dir, shipped)
 	if err != nil {
 		return nil, err
 	}
-	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
 	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
 	return &Handler{
 		Engine: &remediate.Engine{
-			Policy: policy,
-			Actions: remediate.Actions(remediate.Clients{
-				EC2:         ec2.NewFromConfig(awsCfg),
-				ECS:         ecs.NewFromConfig(awsCfg),
-				AutoScaling: autoscaling.NewFromConfig(awsCfg),
-				CodeDeploy:  codedeploy.NewFromConfig(awsCfg),
-				Lambda:      lambdasvc.NewFromConfig(awsCfg),
-				SSM:         ssmClient,
-				Notify:      router,
-			}),
+			Policy:         policy,
+			Actions:        remediate.Actions(clients),
 			Store:          state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
 			Alarms:         cloudwatch.NewFromConfig(awsCfg, cwProto),
 			Notify:         router,

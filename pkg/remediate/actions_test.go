@@ -131,6 +131,10 @@ func (f *fakeSSM) StartAutomationExecution(_ context.Context, in *ssm.StartAutom
 	return &ssm.StartAutomationExecutionOutput{AutomationExecutionId: aws.String("exec-1")}, nil
 }
 
+func (f *fakeSSM) GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	return nil, errors.New("ParameterNotFound")
+}
+
 func (f *fakeSSM) GetAutomationExecution(context.Context, *ssm.GetAutomationExecutionInput, ...func(*ssm.Options)) (*ssm.GetAutomationExecutionOutput, error) {
 	return &ssm.GetAutomationExecutionOutput{AutomationExecution: &ssmtypes.AutomationExecution{AutomationExecutionStatus: f.status}}, nil
 }

@@ -4,6 +4,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // Clients are the SDK clients actions use; main builds them once. A nil
@@ -16,6 +24,21 @@ type Clients struct {
 	Lambda      LambdaAPI
 	SSM         SSMAPI
 	Notify      Notifier
+}
+
+// NewClients builds every SDK client the actions use from one
+// aws.Config (call it once per cold start, in main). functions/remediate
+// and functions/respond share it.
+func NewClients(cfg aws.Config, n Notifier) Clients {
+	return Clients{
+		EC2:         ec2.NewFromConfig(cfg),
+		ECS:         ecs.NewFromConfig(cfg),
+		AutoScaling: autoscaling.NewFromConfig(cfg),
+		CodeDeploy:  codedeploy.NewFromConfig(cfg),
+		Lambda:      lambda.NewFromConfig(cfg),
+		SSM:         ssm.NewFromConfig(cfg),
+		Notify:      n,
+	}
 }
 
 // Factory builds an action on the given clients.

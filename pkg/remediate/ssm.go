@@ -11,8 +11,10 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// SSMAPI is the part of *ssm.Client the actions use.
+// SSMAPI is the part of *ssm.Client the actions use, and LoadPolicy
+// (GetParameter), so one client serves both.
 type SSMAPI interface {
+	ParameterAPI
 	StartAutomationExecution(ctx context.Context, in *ssm.StartAutomationExecutionInput, optFns ...func(*ssm.Options)) (*ssm.StartAutomationExecutionOutput, error)
 	GetAutomationExecution(ctx context.Context, in *ssm.GetAutomationExecutionInput, optFns ...func(*ssm.Options)) (*ssm.GetAutomationExecutionOutput, error)
 }
