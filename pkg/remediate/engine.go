@@ -57,8 +57,10 @@ type TargetOutcome struct {
 	Target   Target
 	Decision Decision
 	Reason   string
-	// Call is the exact API call made, or that a dry run would make.
-	Call string
+	// Call is the exact API call made, or that a dry run would make;
+	// Called says whether it was made (attempted).
+	Call   string
+	Called bool
 	// Observed is what verification saw last.
 	Observed string
 }
@@ -350,6 +352,7 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if dry {
 		return finish(DryRun, "dry run: would "+call.Note+" — "+to.Call)
 	}
+	to.Called = true
 	res, err := act.Do(ctx, call)
 	if err != nil {
 		to.Decision, to.Reason = Failed, fmt.Sprintf("%s failed: %v", call.API, err)
@@ -366,7 +369,8 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if done {
 		return finish(Fixed, fmt.Sprintf("%s; verified: %s; alarm is OK", res.Summary, obs))
 	}
-	to.Decision, to.Reason = NotFixed, fmt.Sprintf("%s, but it did not fix the problem: %s; alarm is %s", res.Summary, obs, alarmState)
+	to.Decision, to.Reason = NotFixed, fmt.Sprintf("%s, but it did not fix the problem: expected the action to take and the alarm back to OK within %s; observed: %s; alarm is %s",
+		res.Summary, e.Policy.verifyTimeout(r), obs, alarmState)
 	// Never reported as fixed: escalated at once (once per incident).
 	e.failedAttempt(ctx, a, r, &to)
 	e.escalate(ctx, a, r, to)
@@ -522,6 +526,9 @@ func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) 
 		"alarm": a.Name, "state": a.NewState, "stateChangeTime": a.Timestamp.Format(time.RFC3339Nano),
 		"decision": string(to.Decision), "reason": to.Reason,
 	}
+	if to.Call != "" {
+		attrs["called"] = strconv.FormatBool(to.Called)
+	}
 	for k, v := range map[string]string{"target": targetString(to.Target), "call": to.Call, "observed": to.Observed} {
 		if v != "" {
 			attrs[k] = v
@@ -617,7 +624,11 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 		al.Evidence = append(al.Evidence, "Alarm reason: "+a.Reason)
 	}
 	if to.Call != "" {
-		al.Evidence = append(al.Evidence, "API call: "+to.Call)
+		if to.Called {
+			al.Evidence = append(al.Evidence, "API call made: "+to.Call)
+		} else {
+			al.Evidence = append(al.Evidence, "API call planned, not made: "+to.Call)
+		}
 	}
 	if to.Observed != "" {
 		al.Evidence = append(al.Evidence, "Verification observed: "+to.Observed)

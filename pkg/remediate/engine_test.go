@@ -220,6 +220,9 @@ func TestDoneWhenECSRedeploy(t *testing.T) {
 	if n := r.ecs.updateCount(); n != 1 {
 		t.Errorf("ECS updates after three deliveries = %d; want 1", n)
 	}
+	if m := r.n.msgs[len(r.n.msgs)-1]; !strings.Contains(m.Body, "API call planned, not made: ecs:UpdateService") || !strings.Contains(r.n.msgs[0].Body, "API call made: ecs:UpdateService") {
+		t.Errorf("notifications do not say which call was made and which only planned:\n%s\n---\n%s", r.n.msgs[0].Body, m.Body)
+	}
 	trail := r.trail(t, first)
 	last := trail[len(trail)-1]
 	if last["decision"] != "skipped" || !strings.Contains(last["reason"], "cooldown: rule ecs-cpu-redeploy acted on ecs-service prod/api at") {
