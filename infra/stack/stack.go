@@ -112,7 +112,26 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 		}
 	}
 	s.suppressions()
+	s.outputs()
 	return s, nil
+}
+
+// outputs are what a pipeline or an operator needs from the stack: the
+// verify function to put in an Invoke action, the topics to subscribe
+// to, the table.
+func (s *Stack) outputs() {
+	out := func(id, desc string, v *string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Description: jsii.String(desc), Value: v})
+	}
+	out("VerifyFunctionName", "FunctionName of a CodePipeline Lambda Invoke action that runs verify", s.Verify.FunctionName())
+	out("VerifyFunctionArn", "verify's ARN, for awslambda.Function_FromFunctionArn in a pipeline stack", s.Verify.FunctionArn())
+	out("StateTableName", "the DynamoDB state table", s.Table.TableName())
+	for _, k := range notify.Kinds {
+		out(topicID(k)+"Arn", TopicTitles[k]+" topic", s.Topics[k].TopicArn())
+	}
+	if s.Pipeline != nil {
+		out("ExampleArtifactsBucket", "upload "+ExampleSourceKey+" here, then release a change in the example pipeline", s.Pipeline.ArtifactBucket().BucketName())
+	}
 }
 
 // topics makes one KMS-encrypted, TLS-only topic per alert kind, with the

@@ -789,3 +789,25 @@ func TestSecurityRoutesMatchTriage(t *testing.T) {
 		}
 	}
 }
+
+func TestOutputs(t *testing.T) {
+	_, tpl := synth(t)
+	outs, _ := tpl["Outputs"].(map[string]any)
+	want := map[string]any{
+		"VerifyFunctionName": ref(shared.ids[Verify]),
+		"VerifyFunctionArn":  getArn(shared.ids[Verify]),
+		"StateTableName":     ref(shared.ids["table"]),
+	}
+	for _, k := range notify.Kinds {
+		want[topicID(k)+"Arn"] = ref(shared.ids["topic/"+string(k)])
+	}
+	for name, v := range want {
+		o, _ := outs[name].(map[string]any)
+		if d := cmp.Diff(v, o["Value"]); d != "" {
+			t.Errorf("output %s (-want +got):\n%s", name, d)
+		}
+	}
+	if _, ok := outs["ExampleArtifactsBucket"]; !ok {
+		t.Error("no ExampleArtifactsBucket output with the example pipeline on")
+	}
+}
