@@ -607,7 +607,10 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 		where += ", " + to.Target.String()
 	}
 	what := fmt.Sprintf("Alarm %s went %s at %s.", a.Name, a.NewState, a.Timestamp.Format(time.RFC3339))
-	if ruleName != "" {
+	switch {
+	case ruleName != "" && to.Decision == Recovered:
+		what += fmt.Sprintf(" The incident was handled by rule %s (action %s).", ruleName, action)
+	case ruleName != "":
 		what += fmt.Sprintf(" Rule %s matched; action %s.", ruleName, action)
 	}
 	what += " Decision: " + string(to.Decision) + " — " + to.Reason
@@ -633,17 +636,21 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 	if to.Observed != "" {
 		al.Evidence = append(al.Evidence, "Verification observed: "+to.Observed)
 	}
+	byHand := "act by hand"
+	if r != nil && r.Runbook != "" {
+		byHand += ", following the runbook"
+	}
 	switch to.Decision {
 	case Fixed, Recovered:
 		al.Remediation = []string{"Nothing to do now; look for the cause before it recurs (the audit trail in the state table has every step)."}
 	case DryRun:
 		al.Remediation = []string{"Dry run: nothing was changed. To let automation act, set dryRun: false on the rule and in the policy (and unset the dry-run switch of the function)."}
 	case Skipped:
-		al.Remediation = []string{"Automation did not act (see the reason). If the alarm persists, act by hand, following the runbook."}
+		al.Remediation = []string{"Automation did not act (see the reason). If the alarm persists, " + byHand + "."}
 	case Acted:
-		al.Remediation = []string{"Follow the runbook for this alarm."}
+		al.Remediation = []string{"People were notified; " + byHand + "."}
 	default:
-		al.Remediation = []string{"Automation could not fix this: investigate by hand now, following the runbook; automation stands down for this incident after the attempt limit."}
+		al.Remediation = []string{"Automation could not fix this: " + byHand + " now. Automation stands down for this incident once it has had its attempt limit, until the alarm returns to OK."}
 	}
 	if r != nil && r.Runbook != "" {
 		base := e.Policy.RunbookBaseURL

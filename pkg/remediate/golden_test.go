@@ -1,0 +1,75 @@
+package remediate_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// The notifications people read, one golden file per decision. Run
+// `go test ./pkg/remediate -run Golden -update` after an intended change
+// and review the diff.
+func TestNotificationsGolden(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(r *rig)
+		run   func(t *testing.T, r *rig)
+	}{
+		{"fixed", nil, func(t *testing.T, r *rig) { r.handle(t, ecsAlarm("api", "ALARM", start)) }},
+		{"skipped-cooldown", nil, func(t *testing.T, r *rig) {
+			r.handle(t, ecsAlarm("api", "ALARM", start))
+			r.n.msgs = nil
+			r.clk.Add(10 * time.Minute)
+			r.handle(t, ecsAlarm("api", "ALARM", start.Add(10*time.Minute)))
+		}},
+		{"skipped-not-opted-in", nil, func(t *testing.T, r *rig) { r.handle(t, ecsAlarm("billing", "ALARM", start)) }},
+		{"dry-run", func(r *rig) { r.e.DryRun = true }, func(t *testing.T, r *rig) { r.handle(t, ecsAlarm("api", "ALARM", start)) }},
+		{"not-fixed-escalated", func(r *rig) { r.cw.afterAction = []string{"ALARM"} }, func(t *testing.T, r *rig) {
+			r.handle(t, ecsAlarm("api", "ALARM", start))
+		}},
+		{"recovered", nil, func(t *testing.T, r *rig) {
+			r.handle(t, ecsAlarm("api", "ALARM", start))
+			r.n.msgs = nil
+			r.handle(t, ecsAlarm("api", "OK", start.Add(7*time.Minute)))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// No runbook in this policy: the files hold what this
+			// package writes, not pkg/notify's runbook text.
+			r := newRig(t, testPolicy+"    description: Fresh tasks clear a stuck or leaking task.\n")
+			if tt.setup != nil {
+				tt.setup(r)
+			}
+			tt.run(t, r)
+			var b strings.Builder
+			for _, m := range r.n.msgs {
+				b.WriteString("kind: " + string(m.Kind) + "\nsubject: " + m.Subject + "\n\n" + m.Body + "\n----\n")
+			}
+			got := b.String()
+			path := filepath.Join("testdata", "golden", tt.name+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden file (run with -update to create it): %v", err)
+			}
+			if d := cmp.Diff(string(want), got); d != "" {
+				t.Errorf("notifications differ from %s (-want +got; -update rewrites it):\n%s", path, d)
+			}
+		})
+	}
+}
