@@ -10,7 +10,7 @@ GOLANGCI  := $(BIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help build test bench lint fmt clean demo invoke synth node
+.PHONY: help build test bench lint fmt clean demo invoke synth deploy node
 
 FN    ?= verify
 EVENT ?= events/verify-inline.json
@@ -41,8 +41,11 @@ demo: node ## run the suite end to end locally: real binaries, local AWS stand-i
 invoke: node ## replay one event against a function's real binary: make invoke FN=verify EVENT=events/<file>.json
 	$(GO) run ./pkg/demo invoke -fn $(FN) -event $(EVENT)
 
-synth: build node ## synthesize the CDK stack offline into cdk.out (no AWS credentials needed)
-	node_modules/.bin/cdk synth --quiet
+synth: build node ## synthesize the CDK stack offline into cdk.out (no AWS credentials needed; cdk-nag included)
+	node_modules/.bin/cdk synth --quiet $(CDK_ARGS)
+
+deploy: build node ## deploy the stack to the account/region of your AWS credentials (cdk bootstrap once first)
+	node_modules/.bin/cdk deploy --require-approval broadening $(CDK_ARGS)
 
 $(GOLANGCI):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
