@@ -95,11 +95,17 @@ func remediateOnce(ctx context.Context, r *rig) result {
 	go clearAlarmAfterFix(wctx, si)
 
 	fns := make([]*lambdarun.Function, 2)
+	defer func() {
+		for _, fn := range fns {
+			if fn != nil {
+				_ = fn.Close()
+			}
+		}
+	}()
 	for i := range fns {
 		if fns[i], err = r.start(ctx, "remediate", si, table); err != nil {
 			return errorResult(err)
 		}
-		defer func() { _ = fns[i].Close() }()
 	}
 	results := make([]*lambdarun.Result, len(fns))
 	errs := make([]error, len(fns))

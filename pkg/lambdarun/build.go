@@ -52,7 +52,7 @@ func Build(ctx context.Context, c BuildConfig) (map[string]string, error) {
 		return nil, fmt.Errorf("lambdarun: output dir %q: %w", c.Out, err)
 	}
 	staging := filepath.Join(out, ".build")
-	if err := os.MkdirAll(staging, 0o755); err != nil {
+	if err := os.MkdirAll(staging, 0o750); err != nil {
 		return nil, fmt.Errorf("lambdarun: create %s: %w", staging, err)
 	}
 	defer func() { _ = os.RemoveAll(staging) }()
@@ -71,7 +71,7 @@ func Build(ctx context.Context, c BuildConfig) (map[string]string, error) {
 	paths := make(map[string]string, len(names))
 	for n := range names {
 		dir := filepath.Join(out, n)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("lambdarun: create %s: %w", dir, err)
 		}
 		dst := filepath.Join(dir, "bootstrap")

@@ -393,7 +393,7 @@ func (f *Function) env(api string) []string {
 // spawn starts a new process with its own Runtime API listener, so
 // requests from a process that was killed can never touch the next one.
 func (f *Function) spawn() (*process, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") //nolint:noctx // the listener lives until Close, not for one call
 	if err != nil {
 		return nil, fmt.Errorf("lambdarun: listen for %s's runtime API: %w", f.cfg.Name, err)
 	}
@@ -406,7 +406,7 @@ func (f *Function) spawn() (*process, error) {
 	p.srv = &http.Server{Handler: p.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 
-	cmd := exec.Command(f.cfg.Bootstrap)
+	cmd := exec.Command(f.cfg.Bootstrap) //nolint:noctx // the process outlives any one call; Close kills it
 	cmd.Dir = filepath.Dir(f.cfg.Bootstrap)
 	cmd.Env = f.env(ln.Addr().String())
 	cmd.Stdout = f.logs
