@@ -32,8 +32,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: node ## run every test: unit, handler, end-to-end and infra
 	$(GO) test -count=1 ./...
 
-bench: ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# The Go benchmarks of pkg/ and functions/ (infra has none and its CDK
+# build is slow), their output kept in dist/bench.txt, then benchreport:
+# cold starts, package sizes, peak RSS and fan-out through the real
+# binaries, written with the benchmarks' figures to BENCHMARKS.md.
+bench: build node ## run the benchmarks and write BENCHMARKS.md (cold start, package size, peak RSS, AWS calls)
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./functions/... | tee dist/bench.txt
+	$(GO) run ./pkg/benchreport -bench dist/bench.txt -out BENCHMARKS.md
 
 demo: node ## run the suite end to end locally: real binaries, local AWS stand-in, dynalite
 	$(GO) run ./pkg/demo
