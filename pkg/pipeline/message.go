@@ -51,7 +51,7 @@ func (o outcome) failed() []checkOutcome {
 
 func (o outcome) header() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d samples over %s", o.Samples, o.Elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "%s over %s", plural(o.Samples, "sample"), o.Elapsed.Round(time.Second))
 	if o.Where != "" {
 		b.WriteString("; " + o.Where)
 	}
@@ -69,11 +69,29 @@ func failureMessage(o outcome) string {
 	var title string
 	switch o.Verdict {
 	case verdict.Failed:
-		title = fmt.Sprintf("Post-deploy verification FAILED: %d of %d checks did not pass", countCritical(bad, verdict.Failed), len(o.Checks))
+		title = fmt.Sprintf("Post-deploy verification FAILED: %d of %d checks failed", countCritical(bad, verdict.Failed), len(o.Checks))
 	case verdict.Error:
 		title = fmt.Sprintf("Post-deploy verification could not run (ERROR): %d of %d checks could not be evaluated", countCritical(bad, verdict.Error), len(o.Checks))
 	default:
 		title = fmt.Sprintf("Post-deploy verification was INCONCLUSIVE: %d of %d checks had too little data to judge", countCritical(bad, verdict.Inconclusive), len(o.Checks))
+	}
+	byVerdict := map[verdict.Verdict]int{}
+	for _, c := range bad {
+		byVerdict[c.Verdict]++
+	}
+	var also []string
+	for _, v := range []verdict.Verdict{verdict.Failed, verdict.Error, verdict.Inconclusive} {
+		n, what := byVerdict[v], strings.ToLower(v.String())
+		if v == o.Verdict {
+			n -= countCritical(bad, v) // the title counts the critical ones
+			what += " (non-critical)"
+		}
+		if n > 0 {
+			also = append(also, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	if len(also) > 0 {
+		title += ", " + strings.Join(also, ", ")
 	}
 	blocks := []string{title + " (" + o.header() + ")."}
 	for _, c := range bad {
@@ -109,7 +127,16 @@ func checkBlock(c checkOutcome) string {
 		head += " " + c.Target
 	}
 	t := c.Tally
-	counts := fmt.Sprintf("%d of %d samples failed, %d errored, %d inconclusive", t.Failed, t.Samples(), t.Errors, t.Inconclusive)
+	counts := plural(t.Samples(), "sample") + ":"
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{t.Failed, "failed"}, {t.Errors, "errored"}, {t.Inconclusive, "inconclusive"}, {t.Succeeded, "passed"}} {
+		if c.n > 0 {
+			counts += fmt.Sprintf(" %d %s,", c.n, c.what)
+		}
+	}
+	counts = strings.TrimSuffix(counts, ",")
 	ev := c.Evidence
 	if ev == "" {
 		ev = c.Last.Evidence()
@@ -118,6 +145,13 @@ func checkBlock(c checkOutcome) string {
 		ev = "no evidence recorded"
 	}
 	return head + "\n  " + counts + "\n  last: " + ev
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func countCritical(cs []checkOutcome, v verdict.Verdict) int {
