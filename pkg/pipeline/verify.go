@@ -142,7 +142,12 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	info := v.jobInfo(ctx, log, job.ID)
 	configFail := func(source string, err error) decision {
 		msg := configMessage(source, err)
-		log.WarnContext(ctx, "configuration error", "source", source, "problems", strings.Count(msg, "\n- ")+1)
+		problems := 1
+		var errs spec.Errors
+		if errors.As(err, &errs) {
+			problems = len(errs)
+		}
+		log.WarnContext(ctx, "configuration error", "source", source, "problems", problems)
 		return decision{final: true, failureType: cptypes.FailureTypeConfigurationError, text: msg,
 			event: &CompletedEvent{Verdict: verdict.Error, JobID: job.ID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action, Summary: clip(msg, MaxSummary), FailedChecks: []string{}, Checks: []verdict.Result{}}}
 	}

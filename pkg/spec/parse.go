@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -64,12 +65,17 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 	decoded := map[string]bool{}
 	for _, e := range errs {
 		decoded[e.Path] = true
-	}
-	for _, e := range s.Validate() {
-		if !decoded[e.Path] {
-			errs = append(errs, e)
+		if strings.Contains(e.Msg, "unknown check kind") {
+			decoded[parentPath(e.Path)+"#kind"] = true // the typo is the missing kind
 		}
 	}
+	for _, e := range s.Validate() {
+		if decoded[e.Path] || (decoded[e.Path+"#kind"] && strings.HasPrefix(e.Msg, "no check kind")) {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return pathLess(errs[i].Path, errs[j].Path) })
 	if err := errs.Err(); err != nil {
 		return Spec{}, err
 	}
@@ -303,6 +309,50 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+func parentPath(p string) string {
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// pathLess orders paths as they appear in a spec: field by field, list
+// indexes by number, so checks[2] comes before checks[10].
+func pathLess(a, b string) bool {
+	ta, tb := pathTokens(a), pathTokens(b)
+	for i := 0; i < len(ta) && i < len(tb); i++ {
+		if ta[i] == tb[i] {
+			continue
+		}
+		na, ea := strconv.Atoi(ta[i])
+		nb, eb := strconv.Atoi(tb[i])
+		if ea == nil && eb == nil {
+			return na < nb
+		}
+		return topOrder(ta[i]) < topOrder(tb[i]) || (topOrder(ta[i]) == topOrder(tb[i]) && ta[i] < tb[i])
+	}
+	return len(ta) < len(tb)
+}
+
+func pathTokens(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
+}
+
+// topOrder puts a spec's top-level fields in the order a spec is written.
+func topOrder(tok string) int {
+	switch tok {
+	case "bake":
+		return 0
+	case "interval":
+		return 1
+	case "checks":
+		return 2
+	case "limits":
+		return 3
+	}
+	return 4
 }
 
 func describe(v any) string {

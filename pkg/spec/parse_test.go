@@ -201,3 +201,36 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseErrorsInSpecOrderWithoutEchoes(t *testing.T) {
+	_, err := Parse([]byte(`
+limits: {inconclusive: maybe}
+checks:
+  - {name: a, http: {url: "https://x/"}}
+  - {name: b, htpp: {url: "https://x/"}}
+  - {name: c, alarms: {}}
+  - {name: d, alarms: {}}
+  - {name: e, alarms: {}}
+  - {name: f, alarms: {}}
+  - {name: g, alarms: {}}
+  - {name: h, alarms: {}}
+  - {name: i, alarms: {}}
+  - {name: j, alarms: {}}
+bake: nope
+`), nil)
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse error = %v; want spec.Errors", err)
+	}
+	var paths []string
+	for _, e := range errs {
+		paths = append(paths, e.Path)
+		if e.Path == "checks[1]" {
+			t.Errorf("a typo'd kind is also reported as %q: %s", e.Path, e.Msg)
+		}
+	}
+	want := []string{"bake", "checks[1].htpp", "checks[2].alarms", "checks[3].alarms", "checks[4].alarms", "checks[5].alarms", "checks[6].alarms", "checks[7].alarms", "checks[8].alarms", "checks[9].alarms", "limits.inconclusive"}
+	if diff := cmp.Diff(want, paths); diff != "" {
+		t.Errorf("error paths (-want +got):\n%s", diff)
+	}
+}
