@@ -15,6 +15,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/state"
+	"github.com/postdeploy/postdeploy/pkg/strict"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
@@ -546,7 +547,7 @@ func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) 
 		level = slog.LevelWarn
 	}
 	args := make([]any, 0, 2*len(attrs))
-	for _, k := range sortedKeys(attrs) {
+	for _, k := range strict.SortedKeys(attrs) {
 		args = append(args, k, attrs[k])
 	}
 	e.log().Log(ctx, level, "remediation decision", args...)

@@ -2,20 +2,16 @@ package remediate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"path"
-	"reflect"
-	"sort"
 	"strings"
 	"text/template"
 	"text/template/parse"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 // MaxPolicyBytes caps a policy's size (an SSM advanced parameter holds at
@@ -159,28 +155,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		errs.add("", "policy is empty: it needs optInTag and rules")
 		return nil, errs
 	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		errs.add("", "not valid YAML or JSON: %v", err)
-		return nil, errs
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		errs.add("", "not valid YAML or JSON: %v", err)
-		return nil, errs
-	}
-	clean, ok := strictWalk(&errs, "", tree, reflect.TypeFor[Policy]())
 	p := &Policy{}
-	if ok {
-		b, err := json.Marshal(clean)
-		if err == nil {
-			err = json.Unmarshal(b, p)
-		}
-		if err != nil {
-			errs.add("", "internal error decoding policy: %v", err)
-		}
+	for _, pr := range strict.Decode(data, p, strict.Options{ScalarsAsStrings: true}) {
+		errs = append(errs, Error(pr))
 	}
 	p.defaults()
 	p.validate(&errs)
@@ -278,7 +255,7 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 			errs.add(at+".match."+g.path, "%q is not a valid glob: %v", g.glob, err)
 		}
 	}
-	for _, k := range sortedKeys(m.Dimensions) {
+	for _, k := range strict.SortedKeys(m.Dimensions) {
 		if _, err := path.Match(m.Dimensions[k], ""); err != nil {
 			errs.add(at+".match.dimensions."+k, "%q is not a valid glob: %v", m.Dimensions[k], err)
 		}
@@ -291,7 +268,7 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 	}
 	if r.Runbook != "" {
 		if _, ok := notify.Runbooks[r.Runbook]; !ok {
-			errs.add(at+".runbook", "unknown runbook %q (valid: %s)", r.Runbook, strings.Join(sortedKeys(notify.Runbooks), ", "))
+			errs.add(at+".runbook", "unknown runbook %q (valid: %s)", r.Runbook, strings.Join(strict.SortedKeys(notify.Runbooks), ", "))
 		}
 	}
 	if r.Cooldown != nil && *r.Cooldown < spec.Duration(time.Second) {
@@ -319,7 +296,7 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 		}
 	}
 	r.params = map[string]*template.Template{}
-	for _, k := range sortedKeys(r.Params) {
+	for _, k := range strict.SortedKeys(r.Params) {
 		pp := at + ".params." + k
 		if _, ok := matchParam(specs, k); !ok {
 			errs.add(pp, "unknown parameter of %s (valid: %s)", r.Action, strings.Join(paramNames(specs), ", "))
@@ -332,14 +309,14 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 		}
 		for _, f := range templateRefs(t.Tree.Root) {
 			if !templateFields[f] {
-				errs.add(pp, "template uses .%s; the alarm has %s", f, strings.Join(sortedKeys(templateFields), ", "))
+				errs.add(pp, "template uses .%s; the alarm has %s", f, strings.Join(strict.SortedKeys(templateFields), ", "))
 			}
 		}
 		r.params[k] = t
 	}
 	if pc, ok := act.(ParamChecker); ok {
 		probs := pc.CheckParams(Params(r.Params))
-		for _, k := range sortedKeys(probs) {
+		for _, k := range strict.SortedKeys(probs) {
 			errs.add(at+".params."+k, "%s", probs[k])
 		}
 	}
@@ -398,7 +375,7 @@ func templateRefs(n parse.Node) []string {
 // render fills the rule's parameter templates from the alarm.
 func (r *Rule) render(a Alarm) (Params, error) {
 	out := Params{}
-	for _, k := range sortedKeys(r.Params) {
+	for _, k := range strict.SortedKeys(r.Params) {
 		t := r.params[k]
 		if t == nil { // a policy not built by ParsePolicy
 			var err error
@@ -452,141 +429,4 @@ func (p *Policy) notifyKind(r *Rule) notify.Kind {
 		return notify.Kind(r.Notify)
 	}
 	return notify.Kind(p.Defaults.Notify)
-}
-
-// strictWalk checks a JSON tree against a Go type, reporting every
-// unknown field and wrong type with its path, and returns the tree
-// without the bad values.
-func strictWalk(errs *Errors, at string, v any, t reflect.Type) (any, bool) {
-	if v == nil {
-		return nil, false
-	}
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		b, _ := json.Marshal(v)
-		u, _ := reflect.New(t).Interface().(json.Unmarshaler) // implements it: checked above
-		if err := u.UnmarshalJSON(b); err != nil {
-			errs.add(at, "%v", err)
-			return nil, false
-		}
-		return v, true
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return strictWalk(errs, at, v, t.Elem())
-	case reflect.Struct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			errs.add(at, "must be an object, got %s", describe(v))
-			return nil, false
-		}
-		fields := map[string]reflect.Type{}
-		for f := range t.Fields() {
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if f.IsExported() && name != "" && name != "-" {
-				fields[name] = f.Type
-			}
-		}
-		out := map[string]any{}
-		for _, k := range sortedKeys(m) {
-			ft, known := fields[k]
-			if !known {
-				errs.add(join(at, k), "unknown field (valid: %s)", strings.Join(sortedKeys(fields), ", "))
-				continue
-			}
-			if cv, ok := strictWalk(errs, join(at, k), m[k], ft); ok {
-				out[k] = cv
-			}
-		}
-		return out, true
-	case reflect.Map:
-		m, ok := v.(map[string]any)
-		if !ok {
-			errs.add(at, "must be a map of names to values, got %s", describe(v))
-			return nil, false
-		}
-		out := map[string]any{}
-		for _, k := range sortedKeys(m) {
-			if cv, ok := strictWalk(errs, join(at, k), m[k], t.Elem()); ok {
-				out[k] = cv
-			}
-		}
-		return out, true
-	case reflect.Slice:
-		l, ok := v.([]any)
-		if !ok {
-			errs.add(at, "must be a list, got %s", describe(v))
-			return nil, false
-		}
-		out := make([]any, 0, len(l))
-		for i, e := range l {
-			cv, ok := strictWalk(errs, fmt.Sprintf("%s[%d]", at, i), e, t.Elem())
-			if !ok {
-				cv = map[string]any{} // keep indexes stable
-			}
-			out = append(out, cv)
-		}
-		return out, true
-	case reflect.String:
-		switch x := v.(type) {
-		case string:
-			return x, true
-		case json.Number, bool:
-			// YAML turns `value: true` and `step: 2` into non-strings;
-			// a parameter or tag value is text either way.
-			return fmt.Sprint(x), true
-		}
-		errs.add(at, "must be a string, got %s", describe(v))
-		return nil, false
-	case reflect.Bool:
-		if _, ok := v.(bool); !ok {
-			errs.add(at, "must be true or false, got %s", describe(v))
-			return nil, false
-		}
-		return v, true
-	case reflect.Int:
-		n, ok := v.(json.Number)
-		if !ok {
-			errs.add(at, "must be a whole number, got %s", describe(v))
-			return nil, false
-		}
-		if _, err := n.Int64(); err != nil {
-			errs.add(at, "must be a whole number, got %s", n)
-			return nil, false
-		}
-		return n, true
-	}
-	errs.add(at, "internal error: unsupported field type %s", t)
-	return nil, false
-}
-
-func join(at, k string) string {
-	if at == "" {
-		return k
-	}
-	return at + "." + k
-}
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case string:
-		return fmt.Sprintf("the string %q", x)
-	case json.Number:
-		return "the number " + x.String()
-	case bool:
-		return fmt.Sprint(x)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

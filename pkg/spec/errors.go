@@ -3,6 +3,8 @@ package spec
 import (
 	"fmt"
 	"strings"
+
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 // FieldError is one problem in a spec, at a path such as
@@ -52,12 +54,7 @@ func (es Errors) Error() string {
 // Path helpers, so every package writes paths the same way.
 
 // Index returns "prefix[i]".
-func Index(prefix string, i int) string { return fmt.Sprintf("%s[%d]", prefix, i) }
+func Index(prefix string, i int) string { return strict.Index(prefix, i) }
 
 // Field returns "prefix.name", or name when prefix is empty.
-func Field(prefix, name string) string {
-	if prefix == "" {
-		return name
-	}
-	return prefix + "." + name
-}
+func Field(prefix, name string) string { return strict.Field(prefix, name) }

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -11,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 // MaxSpecBytes caps a spec's size: a spec is a page of YAML, and the
@@ -33,32 +32,12 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 		errs.Add("", "spec is empty: it needs at least a checks list")
 		return Spec{}, errs
 	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		errs.Add("", "not valid YAML or JSON: %v", err)
-		return Spec{}, errs
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		errs.Add("", "not valid YAML or JSON: %v", err)
-		return Spec{}, errs
-	}
-	w := walker{vars: vars}
-	clean, ok := w.walk("", tree, reflect.TypeFor[Spec]())
-	errs = append(errs, w.errs...)
 	var s Spec
-	if ok {
-		b, err := json.Marshal(clean)
-		if err == nil {
-			err = json.Unmarshal(b, &s)
-		}
-		if err != nil {
-			// The walker has already dropped every value that would fail;
-			// reaching here is a bug in the walker, reported, not hidden.
-			errs.Add("", "internal error decoding spec: %v", err)
-		}
+	for _, p := range strict.Decode(data, &s, strict.Options{
+		String:       func(path, v string) (string, []strict.Problem) { return interpolate(path, v, vars) },
+		UnknownField: unknownField,
+	}) {
+		errs = append(errs, FieldError(p))
 	}
 	s = s.WithDefaults()
 	// A value the decoder rejected was dropped; don't also call it missing.
@@ -82,233 +61,49 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 	return s, nil
 }
 
-// walker checks a generic JSON tree against a Go type, collecting every
-// problem and dropping bad values so the final decode cannot fail.
-type walker struct {
-	vars map[string]string
-	errs Errors
-}
-
 var varPattern = regexp.MustCompile(`#\{([^{}]*)\}`)
-
-func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
-	if v == nil {
-		return nil, false // null: treated as absent
-	}
-	if s, ok := v.(string); ok {
-		before := len(w.errs)
-		v = w.interpolate(path, s)
-		if len(w.errs) > before {
-			return nil, false // reported; don't pile a second error on the raw text
-		}
-	}
-	if u, ok := reflect.New(t).Interface().(json.Unmarshaler); ok {
-		b, _ := json.Marshal(v)
-		if err := u.UnmarshalJSON(b); err != nil {
-			w.errs.Add(path, "%v", err)
-			return nil, false
-		}
-		return v, true
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return w.walk(path, v, t.Elem())
-	case reflect.Struct:
-		return w.walkStruct(path, v, t)
-	case reflect.Map:
-		m, ok := v.(map[string]any)
-		if !ok {
-			w.errs.Add(path, "must be a map of names to values, got %s", describe(v))
-			return nil, false
-		}
-		out := make(map[string]any, len(m))
-		for _, k := range sortedKeys(m) {
-			if cv, ok := w.walk(Field(path, k), m[k], t.Elem()); ok {
-				out[k] = cv
-			}
-		}
-		return out, true
-	case reflect.Slice:
-		l, ok := v.([]any)
-		if !ok {
-			w.errs.Add(path, "must be a list, got %s", describe(v))
-			return nil, false
-		}
-		out := make([]any, 0, len(l))
-		for i, e := range l {
-			cv, ok := w.walk(Index(path, i), e, t.Elem())
-			if !ok {
-				cv = reflect.Zero(t.Elem()).Interface() // keep indexes stable
-			}
-			out = append(out, cv)
-		}
-		return out, true
-	case reflect.String:
-		if _, ok := v.(string); !ok {
-			w.errs.Add(path, "must be a string, got %s (quote it)", describe(v))
-			return nil, false
-		}
-		return v, true
-	case reflect.Bool:
-		if _, ok := v.(bool); !ok {
-			w.errs.Add(path, "must be true or false, got %s", describe(v))
-			return nil, false
-		}
-		return v, true
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		n, ok := v.(json.Number)
-		if !ok {
-			w.errs.Add(path, "must be a whole number, got %s", describe(v))
-			return nil, false
-		}
-		if _, err := n.Int64(); err != nil {
-			w.errs.Add(path, "must be a whole number, got %s", n)
-			return nil, false
-		}
-		return n, true
-	case reflect.Float64, reflect.Float32:
-		n, ok := v.(json.Number)
-		if !ok {
-			w.errs.Add(path, "must be a number, got %s", describe(v))
-			return nil, false
-		}
-		if _, err := n.Float64(); err != nil {
-			w.errs.Add(path, "must be a number, got %s", n)
-			return nil, false
-		}
-		return n, true
-	case reflect.Interface:
-		return v, true
-	}
-	w.errs.Add(path, "internal error: unsupported field type %s", t)
-	return nil, false
-}
-
-func (w *walker) walkStruct(path string, v any, t reflect.Type) (any, bool) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		w.errs.Add(path, "must be an object with fields, got %s", describe(v))
-		return nil, false
-	}
-	fields := jsonFields(t)
-	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
-		ft, known := fields[k]
-		if !known {
-			w.errs.Add(Field(path, k), "%s", unknownField(k, t, fields))
-			continue
-		}
-		if cv, ok := w.walk(Field(path, k), m[k], ft); ok {
-			out[k] = cv
-		}
-	}
-	return out, true
-}
 
 // interpolate replaces #{NAME} with vars[NAME], reporting each unknown
 // name. "##{" escapes a literal "#{".
-func (w *walker) interpolate(path, s string) string {
+func interpolate(path, s string, vars map[string]string) (string, []strict.Problem) {
 	if !strings.Contains(s, "#{") {
-		return s
+		return s, nil
 	}
+	var probs []strict.Problem
 	const escaped = "\x00lit\x00"
 	s = strings.ReplaceAll(s, "##{", escaped)
 	s = varPattern.ReplaceAllStringFunc(s, func(m string) string {
 		name := strings.TrimSpace(m[2 : len(m)-1])
-		if v, ok := w.vars[name]; ok {
+		if v, ok := vars[name]; ok {
 			return v
 		}
-		known := sortedKeys(w.vars)
 		hint := "none are defined"
-		if len(known) > 0 {
+		if known := strict.SortedKeys(vars); len(known) > 0 {
 			hint = "defined: " + strings.Join(known, ", ")
 		}
-		w.errs.Add(path, "unresolved variable #{%s}: define it under \"variables\" in the action's UserParameters (%s)", name, hint)
+		probs = append(probs, strict.Problem{Path: path, Msg: fmt.Sprintf("unresolved variable #{%s}: define it under \"variables\" in the action's UserParameters (%s)", name, hint)})
 		return m
 	})
-	return strings.ReplaceAll(s, escaped, "#{")
+	return strings.ReplaceAll(s, escaped, "#{"), probs
 }
 
-// jsonFields maps a struct's JSON names to their types, flattening
-// embedded structs as encoding/json does.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			for k, v := range jsonFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
+// unknownField explains an unknown key inside a check: usually a check
+// kind spelled wrong.
+func unknownField(t reflect.Type, k string, valid []string) string {
+	if t != reflect.TypeFor[Check]() {
+		return "" // the default message
 	}
-	return out
-}
-
-func unknownField(k string, t reflect.Type, fields map[string]reflect.Type) string {
-	names := sortedKeys(fields)
-	if t == reflect.TypeFor[Check]() {
-		var plain []string
-		for _, n := range names {
-			if !slices.Contains(Kinds, n) {
-				plain = append(plain, n)
-			}
+	var plain []string
+	for _, n := range valid {
+		if !slices.Contains(Kinds, n) {
+			plain = append(plain, n)
 		}
-		msg := fmt.Sprintf("unknown check kind or field %q (kinds: %s; fields: %s)", k, strings.Join(Kinds, ", "), strings.Join(plain, ", "))
-		if s := closest(k, names); s != "" {
-			msg += fmt.Sprintf("; did you mean %q?", s)
-		}
-		return msg
 	}
-	msg := fmt.Sprintf("unknown field %q (valid: %s)", k, strings.Join(names, ", "))
-	if s := closest(k, names); s != "" {
+	msg := fmt.Sprintf("unknown check kind or field %q (kinds: %s; fields: %s)", k, strings.Join(Kinds, ", "), strings.Join(plain, ", "))
+	if s := strict.Closest(k, valid); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	return msg
-}
-
-// closest returns the candidate within two edits of s (case-insensitive),
-// or "".
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func parentPath(p string) string {
@@ -353,29 +148,4 @@ func topOrder(tok string) int {
 		return 3
 	}
 	return 4
-}
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case string:
-		return fmt.Sprintf("the string %q", x)
-	case json.Number:
-		return "the number " + x.String()
-	case bool:
-		return fmt.Sprintf("the boolean %t (YAML reads unquoted yes/no/on/off/y/n as booleans)", x)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 // Defaults and bounds.
@@ -156,7 +158,7 @@ func (c Check) validate(p string) Errors {
 			if len(m.Metrics) == 0 {
 				errs.Add(Field(mp, "metrics"), "expression %q needs the metrics it refers to, by id", m.Expression)
 			}
-			for _, id := range sortedKeys(m.Metrics) {
+			for _, id := range strict.SortedKeys(m.Metrics) {
 				validateMetricStat(&errs, Field(Field(mp, "metrics"), id), m.Metrics[id])
 			}
 		default:
