@@ -89,7 +89,7 @@ func NewClient(o Options) *Client {
 	return &Client{
 		o:       o,
 		guarded: newTransport(o, guardDial),
-		open:    newTransport(o, nil),
+		open:    newTransport(o, guardRuntimeAPI),
 	}
 }
 

@@ -3,6 +3,7 @@ package httpcheck
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"syscall"
 )
 
@@ -36,13 +37,47 @@ func (e *LinkLocalError) Error() string {
 // resolution and before connect, on every address the dialer tries —
 // whether the URL named an IP, a DNS name, or a redirect led there — so
 // nothing is sent to a refused address.
-func guardDial(network, address string, _ syscall.RawConn) error {
+func guardDial(network, address string, c syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		// Fail closed: an address the guard cannot read is not dialed.
 		return fmt.Errorf("dial guard: cannot parse %s address %q: %w", network, address, err)
 	}
-	return checkAddr(ap.Addr())
+	if err := checkAddr(ap.Addr()); err != nil {
+		return err
+	}
+	return guardRuntimeAPI(network, address, c)
+}
+
+// runtimeAPI is the function's own Lambda Runtime API (127.0.0.1:9001 in
+// Lambda). A probe there could read the next invocation's event — with
+// its artifact credentials — or answer for the function, so no check may
+// reach it, whatever it allows.
+var runtimeAPI, _ = netip.ParseAddrPort(os.Getenv("AWS_LAMBDA_RUNTIME_API"))
+
+// RuntimeAPIError is the refusal to connect to the function's own Lambda
+// Runtime API.
+type RuntimeAPIError struct{ Addr string }
+
+func (e *RuntimeAPIError) Error() string {
+	return fmt.Sprintf("refused to connect to %s: it is this function's own Lambda Runtime API, which no check may reach", e.Addr)
+}
+
+// guardRuntimeAPI is the Control function of every transport, including
+// the one for checks that allow link-local addresses.
+func guardRuntimeAPI(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("dial guard: cannot parse %s address %q: %w", network, address, err)
+	}
+	return checkRuntimeAPI(ap, runtimeAPI)
+}
+
+func checkRuntimeAPI(ap, api netip.AddrPort) error {
+	if api.IsValid() && ap.Port() == api.Port() && (ap.Addr().Unmap() == api.Addr().Unmap() || (ap.Addr().IsLoopback() && api.Addr().IsLoopback())) {
+		return &RuntimeAPIError{Addr: ap.String()}
+	}
+	return nil
 }
 
 // checkAddr returns a *LinkLocalError when a is in a refused range. An
