@@ -138,6 +138,9 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 			return nil, err
 		}
 		sz.Function = fn
+		if sz.Breakers, err = findDCEBreakers(ctx, root, "./functions/"+fn); err != nil {
+			return nil, err
+		}
 		rep.sizes = append(rep.sizes, sz)
 	}
 

@@ -83,3 +83,24 @@ func TestPercentile(t *testing.T) {
 		t.Errorf("percentile(nil, 50) = %d; want 0", got)
 	}
 }
+
+func TestParseDumpdep(t *testing.T) {
+	dump := `runtime.main -> main.main
+main.main -> github.com/postdeploy/postdeploy/pkg/remediate.(*Rule).render
+github.com/postdeploy/postdeploy/pkg/remediate.(*Rule).render -> text/template.(*Template).Execute
+text/template.(*Template).Execute -> text/template.(*state).walk
+text/template.(*state).walk -> text/template.(*state).evalField <ReflectMethod>
+text/template.(*state).evalField <ReflectMethod> -> reflect.Value.MethodByName <ReflectMethod>
+`
+	got := parseDumpdep(strings.NewReader(dump), "github.com/postdeploy/postdeploy/")
+	want := []dceBreaker{{
+		Func: "text/template.(*state).evalField",
+		From: []string{"text/template.(*state).walk", "text/template.(*Template).Execute", "github.com/postdeploy/postdeploy/pkg/remediate.(*Rule).render"},
+	}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("parseDumpdep mismatch (-want +got):\n%s", d)
+	}
+	if o := got[0].origin("github.com/postdeploy/postdeploy/"); o != "pkg/remediate.(*Rule).render" {
+		t.Errorf("origin = %q; want pkg/remediate.(*Rule).render", o)
+	}
+}

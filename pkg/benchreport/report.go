@@ -190,6 +190,19 @@ func (r *report) markdown() string {
 		p("| %s | %s | %s | `%s` |\n", f.Name, m, f.Target, f.Command)
 	}
 
+	var over []string
+	for _, f := range r.figures {
+		if f.Over {
+			over = append(over, f.Name+": "+f.Measured+" against "+f.Target)
+		}
+	}
+	if len(over) > 0 {
+		p("\n**Over target** (%d): %s. The sections below say what dominates each.\n", len(over), strings.Join(over, "; "))
+	} else {
+		p("\nEvery figure with a target meets it.\n")
+	}
+	p("\nThe fault matrix (throttling, 5xx, slow answers, resets, the deadline, malformed input, duplicate deliveries through the real binaries) is a test, part of `make test`; see it with `go test -v -run TestFaultMatrix ./pkg/demo`.\n")
+
 	p("\n## Cold start: what it costs\n\n")
 	p("Process start to first response for a trivial event (verify: one alarm check on an empty prefix and its PutJobSuccessResult; remediate: an OK alarm notification; respond: an event no rule routes), %d runs each, under pkg/lambdarun against the AWS stand-in. The harness times it as Init Duration + Duration (the REPORT line), so AWS config loading and client construction are in it.\n\n", r.runs)
 	p("| function | median | p90 | ÷ floor | package inits (sum) | main's own setup (median init − inits) | peak RSS after the event | costliest initialisers (inittrace, one run) |\n|---|---|---|---|---|---|---|---|\n")
@@ -208,13 +221,26 @@ func (r *report) markdown() string {
 
 	p("\n## Deployment packages: what dominates\n\n")
 	p("Zipped with deflate, as `make build` leaves dist/<fn>/bootstrap (linux/arm64, `-ldflags='-s -w'`). The deployed binary is stripped, so the split below sums the symbol sizes (`go tool nm -size`) of the unstripped host build of the same packages, per module.\n\n")
-	p("| function | zipped | binary | largest parts (share of symbol bytes) |\n|---|---|---|---|\n")
+	p("The last column names what switches off the linker's dead-code elimination of methods (found with `go build -ldflags=-dumpdep`): a reachable call of reflect's Method or MethodByName with a name the linker cannot see makes it keep every exported method of every reachable type — for an AWS SDK client, every operation with its serialisers, used or not. Where it is off, the SDK clients dominate the binary.\n\n")
+	p("| function | zipped | binary | largest parts (share of symbol bytes) | method dead-code elimination off because of |\n|---|---|---|---|---|\n")
+	const module = "github.com/postdeploy/postdeploy/"
 	for _, s := range r.sizes {
 		var top []string
 		for _, m := range s.Top[:min(6, len(s.Top))] {
 			top = append(top, fmt.Sprintf("%s %.0f%%", m.Module, 100*float64(m.Bytes)/float64(max(s.SymbolTotal, 1))))
 		}
-		p("| %s | %s | %s | %s |\n", s.Function, mbText(s.Zipped), mbText(s.Binary), strings.Join(top, ", "))
+		var why []string
+		for _, b := range s.Breakers {
+			w := "`" + b.Func + "`"
+			if o := b.origin(module); o != "" {
+				w += " reached from `" + o + "`"
+			}
+			why = append(why, w)
+		}
+		if len(why) == 0 {
+			why = []string{"— (on)"}
+		}
+		p("| %s | %s | %s | %s | %s |\n", s.Function, mbText(s.Zipped), mbText(s.Binary), strings.Join(top, ", "), strings.Join(why, "; "))
 	}
 
 	if v := r.verify; v != nil {

@@ -25,6 +25,8 @@ type packageSize struct {
 	Top []moduleSize
 	// SymbolTotal is the sum of every sized symbol.
 	SymbolTotal int64
+	// Breakers switch off method dead-code elimination.
+	Breakers []dceBreaker
 }
 
 type moduleSize struct {
