@@ -18,12 +18,15 @@
 //   - Deployment package size: dist/<fn>/bootstrap (make build:
 //     linux/arm64, -s -w) zipped with deflate; the symbol sizes of the
 //     unstripped host build, summed per module, say what dominates.
-//   - Peak RSS: verify sampling a heavy spec (100 HTTP probes of a local
-//     server, 250 alarms, 500 metric queries) against the AWS stand-in
-//     (pkg/standin), and respond triaging 10,000 Security Hub findings
-//     (100 events of 100 findings) against the stand-in and dynalite. The
-//     figure is the child's VmHWM from /proc (Linux only), read while it
-//     is still running.
+//   - Peak RSS: verify sampling the heaviest legal spec (50 checks, the
+//     spec's limit: 37 HTTP probes of a local server, 250 alarms, 500
+//     metric queries) against the AWS stand-in (pkg/standin), and respond
+//     triaging 10,000 Security Hub findings (100 events of 100 findings)
+//     against the stand-in and dynalite. The figure is the child's VmHWM
+//     from /proc (Linux only), read while it is still running.
+//   - What switches off the linker's method dead-code elimination in each
+//     function (go build -ldflags=-dumpdep), the usual cause of an
+//     oversized Go binary that links AWS SDK clients.
 //   - Fan-out: the AWS calls each heavy sample made, from the stand-in's
 //     call record, and the in-process figures (ms/sample, calls/op,
 //     findings/s) parsed from `go test -bench` output given with -bench.

@@ -145,7 +145,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	}
 
 	if _, ok := bins["verify"]; ok {
-		fmt.Fprintln(log, "verify: heavy sample (100 probes, 250 alarms, 500 metric queries)")
+		fmt.Fprintf(log, "verify: heavy sample (%d probes, %d alarms, %d metric queries)\n", heavyProbes, heavyAlarms, heavyMetricQueries)
 		h, err := heavyVerify(ctx, env, bins["verify"])
 		if err != nil {
 			return nil, fmt.Errorf("verify heavy sample: %w", err)
