@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -76,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // measure takes every figure.
 func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
-	root, err := moduleRoot()
+	root, err := lambdarun.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +87,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 		return nil, fmt.Errorf("create a directory for the bootstraps: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(bin) }()
-	fns, err := functionNames(root)
+	fns, err := lambdarun.FunctionNames(root)
 	if err != nil {
 		return nil, err
 	}
@@ -183,40 +182,3 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	return rep, nil
 }
 
-// moduleRoot finds the directory holding go.mod, from the working
-// directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find the module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find the module root: no go.mod above the working directory; run from inside the postdeploy checkout")
-		}
-		dir = parent
-	}
-}
-
-// functionNames lists functions/<name> directories that hold a main.go.
-func functionNames(root string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(root, "functions"))
-	if err != nil {
-		return nil, fmt.Errorf("list functions: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(root, "functions", e.Name(), "main.go")); e.IsDir() && err == nil {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return nil, errors.New("no functions/<name>/main.go found")
-	}
-	return names, nil
-}

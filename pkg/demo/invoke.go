@@ -54,12 +54,12 @@ func runInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func invoke(ctx context.Context, name, eventPath, seed string, follow bool, out io.Writer) error {
-	root, err := moduleRoot()
+	root, err := lambdarun.ModuleRoot()
 	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(root, "functions", name, "main.go")); err != nil {
-		names, _ := functionNames(root)
+		names, _ := lambdarun.FunctionNames(root)
 		return fmt.Errorf("no function %q: want one of %s", name, strings.Join(names, ", "))
 	}
 	payload, err := os.ReadFile(eventPath)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -112,11 +110,11 @@ type rig struct {
 // newRig builds every function under functions/ for this host and starts
 // the sample service.
 func newRig(ctx context.Context, logs io.Writer) (*rig, error) {
-	root, err := moduleRoot()
+	root, err := lambdarun.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
-	names, err := functionNames(root)
+	names, err := lambdarun.FunctionNames(root)
 	if err != nil {
 		return nil, err
 	}
@@ -200,46 +198,6 @@ func (r *rig) startWithTimeout(ctx context.Context, name string, si *standin.Ser
 	return lambdarun.Start(lambdarun.Config{Name: name, Bootstrap: bin, Timeout: set.Timeout, Env: env, Logs: logs})
 }
 
-// moduleRoot finds the directory holding go.mod, from the working
-// directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find the module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find the module root: no go.mod above the working directory; run from inside the postdeploy checkout")
-		}
-		dir = parent
-	}
-}
-
-// functionNames lists functions/<name> directories that hold a main.go.
-func functionNames(root string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(root, "functions"))
-	if err != nil {
-		return nil, fmt.Errorf("list functions: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(root, "functions", e.Name(), "main.go")); err == nil {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return nil, errors.New("no functions/<name>/main.go found")
-	}
-	return names, nil
-}
 
 // prefixWriter prefixes each line written through it.
 type prefixWriter struct {
