@@ -109,3 +109,21 @@ func errorResults(g Group, msg string, d time.Duration) []verdict.Result {
 	}
 	return rs
 }
+
+// Unused reports each of the common check fields ("expect", "noData",
+// "minSamples") that it sets although its kind ignores them, so a spec
+// is told instead of silently ignored. why says what the kind judges by.
+func Unused(it Item, why string, fields ...string) spec.Errors {
+	var errs spec.Errors
+	set := map[string]bool{
+		"expect":     it.Check.Expect != "",
+		"noData":     it.Check.NoData != "",
+		"minSamples": it.Check.MinSamples != 0,
+	}
+	for _, f := range fields {
+		if set[f] {
+			errs.Add(spec.Field(it.Path(), f), "%s checks take no %s (%s); remove it", it.Check.Kind(), f, why)
+		}
+	}
+	return errs
+}

@@ -67,3 +67,19 @@ func TestSuiteRun(t *testing.T) {
 		t.Errorf("OnPanic calls = %v; want [alarms]", panicked)
 	}
 }
+
+func TestUnused(t *testing.T) {
+	it := Item{Index: 2, Check: spec.Check{Name: "a", Alarms: &spec.Alarms{Prefix: "p"}, Expect: "x", MinSamples: 3}}
+	errs := Unused(it, "it fails on ALARM", "expect", "noData", "minSamples")
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"checks[2].expect: alarms checks take no expect (it fails on ALARM); remove it",
+		"checks[2].minSamples: alarms checks take no minSamples (it fails on ALARM); remove it",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Unused = %q; want %q", got, want)
+	}
+}

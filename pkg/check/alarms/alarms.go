@@ -94,14 +94,7 @@ func New(o Options, items []check.Item) (check.Sampler, spec.Errors) {
 			errs.Add(path, "required for an alarms check")
 			continue
 		}
-		for _, f := range []struct {
-			name string
-			set  bool
-		}{{"expect", it.Check.Expect != ""}, {"noData", it.Check.NoData != ""}, {"minSamples", it.Check.MinSamples != 0}} {
-			if f.set {
-				errs.Add(spec.Field(it.Path(), f.name), "an alarms check takes no %s (it fails on any selected alarm in ALARM); remove it", f.name)
-			}
-		}
+		errs = append(errs, check.Unused(it, "it fails on any selected alarm in ALARM", "expect", "noData", "minSamples")...)
 		if len(a.Names) == 0 && a.Prefix == "" {
 			errs.Add(path, "set names (a list of alarm names) or prefix (an alarm name prefix); with neither the check selects no alarm")
 		}

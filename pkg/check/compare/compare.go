@@ -100,9 +100,7 @@ func compile(it check.Item) (compiled, spec.Errors) {
 	cmp := *it.Check.Compare
 	cp := spec.Field(path, "compare")
 
-	if it.Check.Expect != "" {
-		errs.Add(spec.Field(path, "expect"), "not used by compare checks: remove it and set compare.direction, compare.tolerance and compare.confidence instead")
-	}
+	errs = append(errs, check.Unused(it, "it judges by compare.direction, compare.tolerance and compare.confidence", "expect")...)
 	switch it.Check.NoData {
 	case "", spec.PolicyInconclusive, spec.PolicyFail, spec.PolicyPass:
 	default:

@@ -58,9 +58,7 @@ func newTarget(it check.Item) (target, spec.Errors) {
 	}
 	// spec.Validate checks the URL; what is left is what only this kind
 	// knows: rule names, and that expect means nothing here.
-	if it.Check.Expect != "" {
-		errs.Add(spec.Field(it.Path(), "expect"), "headers checks do not evaluate expect; choose rules with headers.require and headers.skip")
-	}
+	errs = append(errs, check.Unused(it, "choose rules with headers.require and headers.skip", "expect", "noData", "minSamples")...)
 	plainHTTP := strings.HasPrefix(strings.ToLower(h.URL), "http://")
 	valid := strings.Join(RuleNames(), ", ")
 

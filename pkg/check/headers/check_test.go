@@ -46,7 +46,7 @@ func TestNewErrors(t *testing.T) {
 		{Path: "checks[2].headers.require[0]", Msg: `rule "hsts" needs an https:// url (browsers ignore it over plain http); probe the https URL or drop "hsts"`},
 		{Path: "checks[3].headers.require[0]", Msg: `rule "csp" is also in skip; remove it from one of them`},
 		{Path: "checks[4].headers.skip", Msg: "skips every rule, so the check checks nothing; remove the check or keep a rule"},
-		{Path: "checks[5].expect", Msg: "headers checks do not evaluate expect; choose rules with headers.require and headers.skip"},
+		{Path: "checks[5].expect", Msg: "headers checks take no expect (choose rules with headers.require and headers.skip); remove it"},
 		{Path: "checks[6].headers", Msg: "missing: this check has no headers block"},
 	}
 	if diff := cmp.Diff(want, errs); diff != "" {

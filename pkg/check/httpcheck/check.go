@@ -69,6 +69,7 @@ func newProbe(it check.Item) (probe, spec.Errors) {
 		errs.Add(base, "missing: this check has no http block")
 		return probe{}, errs
 	}
+	errs = append(errs, check.Unused(it, "a probe that answers is judged by status, maxLatency and expect", "noData", "minSamples")...)
 	p := probe{
 		req: Request{
 			Method:         strings.ToUpper(h.Method),

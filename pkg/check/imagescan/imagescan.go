@@ -97,14 +97,7 @@ func New(o Options, items []check.Item) (check.Sampler, spec.Errors) {
 			errs.Add(path, "required for an imageScan check")
 			continue
 		}
-		for _, f := range []struct {
-			name string
-			set  bool
-		}{{"expect", it.Check.Expect != ""}, {"noData", it.Check.NoData != ""}, {"minSamples", it.Check.MinSamples != 0}} {
-			if f.set {
-				errs.Add(spec.Field(it.Path(), f.name), "an imageScan check takes no %s (it fails on findings above maxSeverity or maxScore); remove it", f.name)
-			}
-		}
+		errs = append(errs, check.Unused(it, "it fails on findings above maxSeverity or maxScore", "expect", "noData", "minSamples")...)
 		t := target{repo: strings.TrimSpace(x.Repository), digest: strings.TrimSpace(x.Digest), tag: strings.TrimSpace(x.Tag), registry: strings.TrimSpace(x.RegistryID), maxScore: x.MaxScore}
 		switch {
 		case t.repo == "":
