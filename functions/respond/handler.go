@@ -144,15 +144,27 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	}
-	err := run(ctx, ev, log)
+	// The work stops a margin before the Lambda deadline (deadline.go),
+	// so that a notification that could not be sent in time still has
+	// its claim released, with ctx, before Lambda kills the run.
+	work, cancel := workContext(ctx)
+	err := run(work, ev, log)
+	cancel()
 	var m malformed
 	var tm *triage.MalformedError
+	var u unsent
 	switch {
 	case errors.As(err, &m) || errors.As(err, &tm):
 		log.ErrorContext(ctx, "malformed event dropped", "reason", err.Error())
 		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	case err != nil:
+		if nd := stoppedNearDeadline(work); nd != nil {
+			err = fmt.Errorf("%w (%w)", err, nd)
+		}
+		if errors.As(err, &u) {
+			h.release(ctx, u.key, log)
+		}
 		log.ErrorContext(ctx, "event failed; returning the error so Lambda retries it", "kind", kind, "error", err.Error())
 		return err
 	}
@@ -180,21 +192,52 @@ func (h *Handler) route(ev events.EventBridgeEvent) (string, step) {
 	return "", nil
 }
 
-// send publishes an alert. When claimKey is set the claim is released if
-// publishing fails, so Lambda's retry notifies.
+// unsent is a notification that could not be published after its dedupe
+// claim key was taken. HandleEvent releases the claim with the
+// invocation's own context, which outlives the work context by the
+// deadline margin, so Lambda's retry notifies.
+type unsent struct {
+	key string
+	err error
+}
+
+func (u unsent) Error() string { return u.err.Error() }
+func (u unsent) Unwrap() error { return u.err }
+
+// send publishes an alert under claimKey's dedupe claim. When publishing
+// fails it returns an unsent error naming the claim, for HandleEvent to
+// release; a claim is never released after a successful publish. (A
+// Publish that SNS accepted but whose answer arrived after the work
+// context ended counts as failed: the retry may notify twice, which is
+// better than not at all.)
 func (h *Handler) send(ctx context.Context, a notify.Alert, claimKey string, log *slog.Logger) error {
 	id, err := h.Notify.Send(ctx, a.Message())
 	if err != nil {
-		if r, ok := h.Claims.(Releaser); ok && claimKey != "" {
-			if rerr := r.Release(ctx, claimKey); rerr != nil {
-				log.ErrorContext(ctx, "release dedupe claim after a failed notification", "key", claimKey, "error", rerr.Error())
-			}
+		err = fmt.Errorf("notify %s: %w", a.Kind, err)
+		if claimKey != "" {
+			return unsent{key: claimKey, err: err}
 		}
-		return fmt.Errorf("notify %s: %w", a.Kind, err)
+		return err
 	}
 	log.InfoContext(ctx, "notification sent", "kind", a.Kind, "severity", a.Severity, "priority", a.Priority, "subject", notify.Subject(a.Message().Subject), "messageId", id)
 	h.Metrics.Emit(map[string]string{"Kind": string(a.Kind)}, telemetry.Value{Name: telemetry.MetricNotificationsSent, Unit: telemetry.UnitCount, Value: 1})
 	return nil
+}
+
+// release drops the dedupe claim of a notification that was not sent, so
+// Lambda's retry of the event notifies. ctx is the invocation's context,
+// not the (ended) work context.
+func (h *Handler) release(ctx context.Context, key string, log *slog.Logger) {
+	r, ok := h.Claims.(Releaser)
+	if !ok {
+		return
+	}
+	if err := r.Release(ctx, key); err != nil {
+		log.ErrorContext(ctx, "release dedupe claim after a failed notification: Lambda's retry will find the event already notified and drop it; check the state table and notify by hand",
+			"key", key, "error", err.Error())
+		return
+	}
+	log.InfoContext(ctx, "dedupe claim released after a failed notification, so Lambda's retry notifies", "key", key)
 }
 
 // claim reports whether key is claimed for the first time within window;

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,11 +42,24 @@ type fakeSNS struct {
 	mu  sync.Mutex
 	in  []*sns.PublishInput
 	err error
+	// hang, when set, makes Publish wait for its ctx to end and fail
+	// with ctx's error, as a Publish that never answers does; deadline
+	// records the ctx deadline it was given.
+	hang     bool
+	deadline time.Time
 }
 
 var _ notify.Publisher = (*fakeSNS)(nil)
 
-func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+func (f *fakeSNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	f.mu.Lock()
+	hang := f.hang
+	f.deadline, _ = ctx.Deadline()
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return nil, fmt.Errorf("operation error SNS: Publish: %w", ctx.Err())
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -144,7 +158,10 @@ func (f *fakeClaims) Claim(_ context.Context, key string, _ time.Duration, _ map
 	return true, nil
 }
 
-func (f *fakeClaims) Release(_ context.Context, key string) error {
+func (f *fakeClaims) Release(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err // as DynamoDB's DeleteItem fails on an ended context
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.claimed, key)
