@@ -589,8 +589,12 @@ func faultsRespond(t *testing.T) {
 			si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultReset, Times: 1})
 		}},
 		{fault: "deadline mid-event", injected: "Publish +10s ×1; timeout 3s", timeout: 3 * time.Second, wantNotes: 1, arm: func(si *standin.Server) {
+			// respond stops its work a margin before the deadline
+			// (functions/respond/deadline.go): the slow Publish fails, the
+			// dedupe claim is released and the error returned, so the
+			// retry notifies.
 			si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultLatency, Delay: 10 * time.Second, Times: 1})
-		}, knownGap: "The invocation killed at its deadline mid-Publish keeps its dedupe claim (functions/respond/handler.go send releases it only when Publish returns an error), so Lambda's retry finds the finding 'already notified' and drops it. Fix: give Publish a context ending before the Lambda deadline (deadline less a margin) so it fails, releases the claim and returns the error for the retry."},
+		}},
 		{fault: "malformed event", injected: "events/respond-malformed.json, then a valid event", wantNotes: 1},
 		{fault: "duplicate delivery", injected: "same event twice", wantNotes: 1, deliveries: 2},
 	}
@@ -614,6 +618,11 @@ func faultsRespond(t *testing.T) {
 			countCalls(si, row)
 			if c := crashed(results); len(c) > 0 {
 				t.Errorf("respond crashed: %v", c)
+			}
+			for i, r := range results {
+				if r.Err != nil && r.Err.Type == lambdarun.ErrorTypeTimeout {
+					t.Errorf("invocation %d was killed at its deadline (%v); want respond to stop its work before it, release its claim and return the error", i+1, r.Err)
+				}
 			}
 			last := results[len(results)-1]
 			notes := len(publishedTo(si, notify.Security))
