@@ -198,7 +198,6 @@ func (r *rig) startWithTimeout(ctx context.Context, name string, si *standin.Ser
 	return lambdarun.Start(lambdarun.Config{Name: name, Bootstrap: bin, Timeout: set.Timeout, Env: env, Logs: logs})
 }
 
-
 // prefixWriter prefixes each line written through it.
 type prefixWriter struct {
 	mu     sync.Mutex
