@@ -181,4 +181,3 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	rep.build()
 	return rep, nil
 }
-
