@@ -65,7 +65,7 @@ func (r *Rule) needsTags() bool {
 		return true
 	}
 	for _, t := range r.params {
-		for _, f := range templateRefs(t.Tree.Root) {
+		for _, f := range t.fields() {
 			if f == "Tags" {
 				return true
 			}

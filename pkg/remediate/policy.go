@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"text/template"
-	"text/template/parse"
 	"time"
 
 	"github.com/postdeploy/postdeploy/pkg/notify"
@@ -63,8 +61,9 @@ type Rule struct {
 	Description string `json:"description,omitempty"`
 	Match       Match  `json:"match"`
 	Action      string `json:"action"`
-	// Params are the action's parameters: Go templates over the alarm,
-	// e.g. "{{.Dimensions.ServiceName}}".
+	// Params are the action's parameters: literal text and references
+	// to the alarm's fields in Go template syntax, e.g.
+	// "{{.Dimensions.ServiceName}}" (see template.go for the forms).
 	Params map[string]string `json:"params,omitempty"`
 	// DryRun makes this rule describe its call instead of making it.
 	DryRun bool `json:"dryRun,omitempty"`
@@ -82,7 +81,7 @@ type Rule struct {
 	// Runbook is a runbook id (notify.Runbooks) for the notifications.
 	Runbook string `json:"runbook,omitempty"`
 
-	params map[string]*template.Template
+	params map[string]*paramTemplate
 }
 
 // Match selects alarms. Every field set must match; globs use path.Match
@@ -204,12 +203,6 @@ func (p *Policy) defaults() {
 	}
 }
 
-// templateFields are the alarm fields a parameter template may use.
-var templateFields = map[string]bool{
-	"Name": true, "ARN": true, "AccountID": true, "Region": true, "NewState": true, "OldState": true,
-	"Reason": true, "Namespace": true, "MetricName": true, "Dimensions": true, "Tags": true, "Rule": true,
-}
-
 func (p *Policy) validate(errs *Errors) {
 	if p.OptInTag.Key == "" {
 		errs.add("optInTag.key", "required: only resources carrying this tag are ever acted on (e.g. postdeploy:remediate)")
@@ -295,22 +288,17 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 			errs.add(at+".params."+ps.Name, "required by %s: %s", r.Action, ps.Doc)
 		}
 	}
-	r.params = map[string]*template.Template{}
+	r.params = map[string]*paramTemplate{}
 	for _, k := range strict.SortedKeys(r.Params) {
 		pp := at + ".params." + k
 		if _, ok := matchParam(specs, k); !ok {
 			errs.add(pp, "unknown parameter of %s (valid: %s)", r.Action, strings.Join(paramNames(specs), ", "))
 			continue
 		}
-		t, err := template.New(pp).Option("missingkey=error").Parse(r.Params[k])
+		t, err := parseParamTemplate(pp, r.Params[k])
 		if err != nil {
-			errs.add(pp, "bad template: %v", err)
+			errs.add(pp, "%v", err)
 			continue
-		}
-		for _, f := range templateRefs(t.Tree.Root) {
-			if !templateFields[f] {
-				errs.add(pp, "template uses .%s; the alarm has %s", f, strings.Join(strict.SortedKeys(templateFields), ", "))
-			}
 		}
 		r.params[k] = t
 	}
@@ -322,56 +310,6 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 	}
 }
 
-// templateRefs lists the first field of every .Field chain in a template.
-func templateRefs(n parse.Node) []string {
-	var out []string
-	var walk func(parse.Node)
-	walk = func(n parse.Node) {
-		switch x := n.(type) {
-		case *parse.ListNode:
-			if x == nil {
-				return
-			}
-			for _, c := range x.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walk(x.Pipe)
-		case *parse.PipeNode:
-			if x == nil {
-				return
-			}
-			for _, c := range x.Cmds {
-				walk(c)
-			}
-		case *parse.CommandNode:
-			for _, a := range x.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			if len(x.Ident) > 0 {
-				out = append(out, x.Ident[0])
-			}
-		case *parse.ChainNode:
-			walk(x.Node)
-		case *parse.IfNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		case *parse.RangeNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		case *parse.WithNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		}
-	}
-	walk(n)
-	return out
-}
-
 // render fills the rule's parameter templates from the alarm.
 func (r *Rule) render(a Alarm) (Params, error) {
 	out := Params{}
@@ -379,16 +317,16 @@ func (r *Rule) render(a Alarm) (Params, error) {
 		t := r.params[k]
 		if t == nil { // a policy not built by ParsePolicy
 			var err error
-			if t, err = template.New(k).Option("missingkey=error").Parse(r.Params[k]); err != nil {
+			if t, err = parseParamTemplate(k, r.Params[k]); err != nil {
 				return nil, fmt.Errorf("rule %s: params.%s: %w", r.Name, k, err)
 			}
 		}
-		var b strings.Builder
-		if err := t.Execute(&b, a); err != nil {
-			return nil, fmt.Errorf("rule %s: params.%s %q: %w (the alarm has dimensions %s)", r.Name, k, r.Params[k], err, strings.Join(dimensionNames(a.Dimensions), ", "))
+		s, err := t.execute(a)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: params.%s %q: %w", r.Name, k, r.Params[k], err)
 		}
-		v := strings.TrimSpace(b.String())
-		if v == "" || v == "<no value>" {
+		v := strings.TrimSpace(s)
+		if v == "" {
 			return nil, fmt.Errorf("rule %s: params.%s %q is empty for alarm %s (its dimensions: %s)", r.Name, k, r.Params[k], a.Name, strings.Join(dimensionNames(a.Dimensions), ", "))
 		}
 		out[k] = v

@@ -124,7 +124,7 @@ rules:
 			`rules[2].maxPerHour: 0: must be at least 1`,
 			`rules[2].params.min: 5 is above max 2`,
 			`rules[2].params.step: must not be 0`,
-			`rules[3].params.instanceId: template uses .Dimension`,
+			`rules[3].params.instanceId: {{.Dimension.InstanceId}}: the alarm has no field .Dimension; supported: literal text and`,
 			`rules[4].params.instanceId: bad template`,
 			`rules[5].params.instanceId: "web-1" is not an instance id`,
 		}},
