@@ -24,9 +24,11 @@ type Handler struct {
 // Messages that are not alarms, malformed JSON and unknown states are
 // logged, counted and skipped. The error reports only records whose
 // state change the engine released after a failure of its own
-// dependencies (state table, tag reads) before acting: Lambda's retry of
-// the asynchronous invocation then handles them, and the records already
-// handled come back as duplicates.
+// dependencies (state table, tag reads) or after running out of time
+// (remediate.ErrOutOfTime: the engine stops a margin before ctx's
+// deadline) before acting: Lambda's retry of the asynchronous invocation
+// then handles them, and the records already handled come back as
+// duplicates.
 func (h *Handler) Handle(ctx context.Context, ev events.SNSEvent) error {
 	var errs []error
 	for i, rec := range ev.Records {

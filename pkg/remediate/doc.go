@@ -8,7 +8,10 @@
 // against the Policy (ParsePolicy: YAML or JSON, validated strictly, every
 // problem reported with its path), whose first matching Rule names an
 // Action from the explicit registry (registry.go) with parameters
-// templated from the alarm ("{{.Dimensions.ServiceName}}").
+// templated from the alarm ("{{.Dimensions.ServiceName}}": literal text
+// and field references only, evaluated by this package — see
+// template.go — so that text/template's reflective executor does not
+// switch off the linker's dead-code elimination of SDK methods).
 //
 // The safety layer, in the order Handle applies it:
 //
@@ -36,6 +39,12 @@
 //     check (service stable, capacity reached, runbook succeeded) and the
 //     alarm back to OK. A call that succeeded while the alarm stays in
 //     ALARM is reported not-fixed and escalated, never as fixed.
+//
+// All of it is bounded by the invocation's deadline less Engine.Margin.
+// Time running out before the call is Deferred: audited, the state
+// change released and ErrOutOfTime returned, so the delivery's retry
+// acts. Time running out after the call was sent is Unverified: audited,
+// escalated, and the state change kept, so the call is never repeated.
 //
 // Every decision is logged, written to the state table's audit trail for
 // the alarm, counted in the Remediations metric, and (except duplicates

@@ -42,16 +42,31 @@ const (
 	DryRun    Decision = "dry-run"   // would have acted: the exact call is in Call
 	Skipped   Decision = "skipped"   // a safety check said no; Reason says which
 	Escalated Decision = "escalated" // failed attempts exhausted: handed to people
-	Duplicate Decision = "duplicate" // this state change was already handled
-	Ignored   Decision = "ignored"   // no rule matches, or a state nothing acts on
-	Recovered Decision = "recovered" // the alarm is back to OK: incident closed
+	// Deferred: the invocation ran out of time before acting; nothing
+	// was changed and the state change was released for Lambda's retry.
+	Deferred Decision = "deferred"
+	// Unverified: the call was made, but the invocation's deadline cut
+	// verification short; escalated, never repeated.
+	Unverified Decision = "unverified"
+	Duplicate  Decision = "duplicate" // this state change was already handled
+	Ignored    Decision = "ignored"   // no rule matches, or a state nothing acts on
+	Recovered  Decision = "recovered" // the alarm is back to OK: incident closed
 )
 
 // severity ranks decisions to summarise several targets: the most severe
 // one is the alarm's.
 var severity = map[Decision]int{
-	Ignored: 0, Duplicate: 1, Skipped: 2, DryRun: 3, Acted: 4, Fixed: 5, Recovered: 5, Escalated: 6, Failed: 7, NotFixed: 8,
+	Ignored: 0, Duplicate: 1, Skipped: 2, DryRun: 3, Acted: 4, Fixed: 5, Recovered: 5, Escalated: 6, Unverified: 6, Failed: 7, Deferred: 7, NotFixed: 8,
 }
+
+// ErrOutOfTime marks a state change the engine gave up on because the
+// invocation was about to reach its deadline before anything was done:
+// Handle has released it, so a retry of the delivery handles it.
+var ErrOutOfTime = errors.New("ran out of time before acting")
+
+// DefaultMargin is the most time Handle keeps before the invocation's
+// deadline to record its decision and release or keep its claim.
+const DefaultMargin = 10 * time.Second
 
 // TargetOutcome is the decision about one resource.
 type TargetOutcome struct {
@@ -98,8 +113,11 @@ type Engine struct {
 	// DeliveryTTL is how long a handled state change is remembered
 	// (default 24h).
 	DeliveryTTL time.Duration
-	// Margin is kept before the invocation's deadline when verifying
-	// (default 10s), to audit and notify before Lambda stops the run.
+	// Margin is kept before the invocation's deadline (ctx.Deadline) to
+	// audit, notify and release or keep the claim before Lambda stops the
+	// run: the work of Handle — reads, the call, verification — ends this
+	// long before the deadline. Default DefaultMargin; never more than a
+	// quarter of the time left, so a short timeout still leaves time to act.
 	Margin time.Duration
 	// RunbookBaseURL prefixes runbook links when the policy sets none.
 	RunbookBaseURL string
@@ -142,11 +160,31 @@ func cooldownKey(prefix string, r *Rule, t Target) string {
 	return prefix + "cooldown#" + r.Name + "#" + t.Type + "#" + t.ID
 }
 
+// workContext bounds the engine's work by ctx's deadline less the margin.
+func (e *Engine) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	m := e.Margin
+	if m <= 0 {
+		m = DefaultMargin
+	}
+	m = min(m, time.Until(d)/4)
+	return context.WithDeadline(ctx, d.Add(-m))
+}
+
 // Handle decides and acts on one alarm state change. The error is for
 // failures of the engine's own dependencies (state table, tag reads)
-// before anything was done: the state change is released so a retry of
-// the delivery handles it. Everything else — skips, failed actions,
-// escalations — is an Outcome, audited and notified.
+// before anything was done, and for running out of time before acting
+// (ErrOutOfTime): the state change is released so a retry of the
+// delivery handles it. Everything else — skips, failed actions,
+// escalations, an action whose verification the deadline cut short — is
+// an Outcome, audited and notified, and the state change stays claimed,
+// so nothing is ever done twice.
+//
+// The work is bounded by ctx's deadline less Margin, which leaves the
+// time to record the decision and release or keep the claim.
 func (e *Engine) Handle(ctx context.Context, a Alarm) (Outcome, error) {
 	out := Outcome{Alarm: a.Name, State: a.NewState}
 	switch a.NewState {
@@ -175,8 +213,18 @@ func (e *Engine) Handle(ctx context.Context, a Alarm) (Outcome, error) {
 		e.log().InfoContext(ctx, "duplicate delivery skipped", "alarm", a.Name, "state", a.NewState, "stateChangeTime", a.Timestamp)
 		return out, nil
 	}
-	out, err = e.handleClaimed(ctx, a)
+	work, cancel := e.workContext(ctx)
+	defer cancel()
+	out, err = e.handleClaimed(work, a)
 	if err != nil {
+		if work.Err() != nil && !errors.Is(err, ErrOutOfTime) {
+			// Time ran out before a rule could act (matching, the
+			// incident): record it, then release like any other error.
+			to := TargetOutcome{Decision: Deferred, Reason: deferredReason("", err)}
+			e.decided(ctx, a, e.rule(out.Rule), to)
+			out.Decision, out.Reason, out.Targets = Deferred, to.Reason, []TargetOutcome{to}
+			err = fmt.Errorf("%w: %w", ErrOutOfTime, err)
+		}
 		// Nothing was done: let a retry of this delivery handle it.
 		if rerr := e.Store.Release(context.WithoutCancel(ctx), key); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -184,6 +232,25 @@ func (e *Engine) Handle(ctx context.Context, a Alarm) (Outcome, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// deferredReason says why nothing was done, for the audit trail.
+func deferredReason(t string, err error) string {
+	on := ""
+	if t != "" {
+		on = " on " + t
+	}
+	return fmt.Sprintf("ran out of time before acting%s (the function's deadline was near: %v); nothing was changed, and the state change was released so Lambda's retry of the delivery handles it", on, err)
+}
+
+// rule returns the policy's rule of that name, or nil.
+func (e *Engine) rule(name string) *Rule {
+	for i := range e.Policy.Rules {
+		if name != "" && e.Policy.Rules[i].Name == name {
+			return &e.Policy.Rules[i]
+		}
+	}
+	return nil
 }
 
 func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
@@ -256,10 +323,13 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 		out.Decision, out.Reason, out.Targets = Skipped, to.Reason, []TargetOutcome{to}
 		return out, nil
 	}
+	called, deferred := false, false
 	for _, t := range targets {
-		to := e.target(ctx, a, rule, act, params, t, dry)
+		to := e.target(ctx, a, rule, act, params, t, dry, called)
 		out.Targets = append(out.Targets, to)
-		if to.Decision == NotFixed || to.Decision == Escalated {
+		called = called || to.Called
+		deferred = deferred || to.Decision == Deferred
+		if to.Decision == NotFixed || to.Decision == Escalated || to.Decision == Unverified {
 			out.Escalated = true
 		}
 	}
@@ -267,6 +337,9 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 		if out.Decision == "" || severity[to.Decision] > severity[out.Decision] {
 			out.Decision, out.Reason = to.Decision, to.Reason
 		}
+	}
+	if deferred { // only when no call was made: see target
+		return out, fmt.Errorf("alarm %s, rule %s: %w", a.Name, rule.Name, ErrOutOfTime)
 	}
 	return out, nil
 }
@@ -285,16 +358,29 @@ func targetsOf(r *Rule, act Action, a Alarm) (Params, []Target, string) {
 	return params, targets, ""
 }
 
-// target runs the safety checks and the action on one resource.
-func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Params, t Target, dry bool) TargetOutcome {
+// target runs the safety checks and the action on one resource. called
+// says whether a call was already made on another resource of this
+// event: then running out of time here is a failure (the event is not
+// retried, so that call is not repeated), not a deferral.
+func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Params, t Target, dry, called bool) TargetOutcome {
 	to := TargetOutcome{Target: t}
 	finish := func(d Decision, reason string) TargetOutcome {
 		to.Decision, to.Reason = d, reason
 		e.decided(ctx, a, r, to)
 		return to
 	}
+	// outOfTime is the decision when ctx ended before the call was made.
+	outOfTime := func(err error) TargetOutcome {
+		if called {
+			return finish(Failed, fmt.Sprintf("ran out of time before acting on %s (the function's deadline was near: %v); nothing was changed on it, and the delivery is not retried because this event's other resources were already acted on: act on %s by hand", t, err, t))
+		}
+		return finish(Deferred, deferredReason(t.String(), err))
+	}
 	// Opt-in, read from the resource's own service.
 	ok, observed, err := act.OptedIn(ctx, t, e.Policy.OptInTag)
+	if err != nil && ctx.Err() != nil {
+		return outOfTime(err)
+	}
 	if err != nil {
 		return finish(Failed, fmt.Sprintf("could not read the tags of %s, so it was not touched: %v", t, err))
 	}
@@ -302,6 +388,9 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 		return finish(Skipped, fmt.Sprintf("%s is not opted in: %s; it was not touched", t, observed))
 	}
 	call, skip, err := act.Plan(ctx, t, p)
+	if err != nil && ctx.Err() != nil {
+		return outOfTime(err)
+	}
 	if err != nil {
 		return finish(Failed, fmt.Sprintf("could not plan %s on %s: %v", r.Action, t, err))
 	}
@@ -320,6 +409,9 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	ck := cooldownKey(prefix, r, t)
 	cd := e.Policy.cooldown(r)
 	claimed, err := e.Store.Claim(ctx, ck, cd, map[string]string{"alarm": a.Name, "call": to.Call, "at": now.UTC().Format(time.RFC3339)})
+	if err != nil && ctx.Err() != nil {
+		return outOfTime(err)
+	}
 	if err != nil {
 		return finish(Failed, fmt.Sprintf("could not check the cooldown of rule %s on %s, so nothing was done: %v", r.Name, t, err))
 	}
@@ -344,6 +436,9 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 			continue
 		}
 		_ = e.Store.Release(context.WithoutCancel(ctx), ck) // nothing was done: no cooldown
+		if err != nil && ctx.Err() != nil {
+			return outOfTime(err)
+		}
 		if err != nil {
 			return finish(Failed, fmt.Sprintf("could not check the rate limit of %s, so nothing was done: %v", l.what, err))
 		}
@@ -353,8 +448,19 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if dry {
 		return finish(DryRun, "dry run: would "+call.Note+" — "+to.Call)
 	}
+	if err := ctx.Err(); err != nil { // the last moment to back out
+		_ = e.Store.Release(context.WithoutCancel(ctx), ck)
+		return outOfTime(err)
+	}
 	to.Called = true
 	res, err := act.Do(ctx, call)
+	if err != nil && ctx.Err() != nil {
+		// The request may have landed: never repeat it.
+		to.Decision, to.Reason = Unverified, fmt.Sprintf("%s was sent, but the function's deadline came before its answer (%v): it may have taken effect. It is not repeated, so as never to act twice; check %s and the alarm now", call.API, err, t)
+		e.escalate(ctx, a, r, to)
+		e.decided(ctx, a, r, to)
+		return to
+	}
 	if err != nil {
 		to.Decision, to.Reason = Failed, fmt.Sprintf("%s failed: %v", call.API, err)
 		e.failedAttempt(ctx, a, r, &to)
@@ -365,10 +471,19 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if !verifiable {
 		return finish(Acted, res.Summary)
 	}
-	done, obs, alarmState := e.verify(ctx, a, r, v, t, call, res)
+	done, obs, alarmState, cut := e.verify(ctx, a, r, v, t, call, res)
 	to.Observed = obs
 	if done {
 		return finish(Fixed, fmt.Sprintf("%s; verified: %s; alarm is OK", res.Summary, obs))
+	}
+	if cut {
+		// Acted, but the deadline came first: not known to have failed,
+		// so not a failed attempt; escalated so a person looks.
+		to.Decision, to.Reason = Unverified, fmt.Sprintf("%s, but verification was cut short by the function's deadline: expected the action to take and the alarm back to OK within %s; observed so far: %s; alarm is %s. The call is not repeated for this state change; check %s and the alarm now",
+			res.Summary, e.Policy.verifyTimeout(r), obs, alarmState, t)
+		e.escalate(ctx, a, r, to)
+		e.decided(ctx, a, r, to)
+		return to
 	}
 	to.Decision, to.Reason = NotFixed, fmt.Sprintf("%s, but it did not fix the problem: expected the action to take and the alarm back to OK within %s; observed: %s; alarm is %s",
 		res.Summary, e.Policy.verifyTimeout(r), obs, alarmState)
@@ -382,6 +497,7 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 // failedAttempt counts a failed attempt and escalates when the incident
 // has had MaxAttempts.
 func (e *Engine) failedAttempt(ctx context.Context, a Alarm, r *Rule, to *TargetOutcome) {
+	ctx = context.WithoutCancel(ctx)
 	n, err := e.Store.RecordAttempt(ctx, a.ARN)
 	if err != nil {
 		e.log().ErrorContext(ctx, "could not count the failed attempt", "alarm", a.Name, "error", err)
@@ -393,31 +509,20 @@ func (e *Engine) failedAttempt(ctx context.Context, a Alarm, r *Rule, to *Target
 	}
 }
 
-// verify waits, within the rule's verify timeout and the invocation's
-// deadline, for the action to take and the alarm to return to OK.
-func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Target, c Call, res Result) (bool, string, string) {
+// verify waits, within the rule's verify timeout and ctx (which ends
+// the margin before the invocation's deadline), for the action to take
+// and the alarm to return to OK. cut says ctx ended first.
+func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Target, c Call, res Result) (done bool, observed, alarmState string, cut bool) {
 	deadline := e.now().Add(e.Policy.verifyTimeout(r))
-	if d, ok := ctx.Deadline(); ok {
-		margin := e.Margin
-		if margin <= 0 {
-			margin = 10 * time.Second
-		}
-		if d = d.Add(-margin); d.Before(deadline) {
-			deadline = d
-		}
-	}
 	interval := e.Policy.verifyInterval(r)
-	var (
-		actionDone bool
-		observed   = "not checked"
-		alarmState = a.NewState
-	)
+	var actionDone bool
+	observed, alarmState = "not checked", a.NewState
 	for {
 		if !actionDone {
 			done, obs, err := v.Verify(ctx, t, c, res)
 			switch {
 			case errors.Is(err, ErrFailed):
-				return false, obs, alarmState
+				return false, obs, alarmState, false
 			case err != nil:
 				observed = "could not check: " + err.Error()
 			default:
@@ -432,18 +537,21 @@ func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Tar
 				alarmState = st
 			}
 			if alarmState == StateOK {
-				return true, observed, alarmState
+				return true, observed, alarmState, false
 			}
 		}
+		if ctx.Err() != nil {
+			return false, observed, alarmState, true
+		}
 		left := deadline.Sub(e.now())
-		if left <= 0 || ctx.Err() != nil {
+		if left <= 0 {
 			if !actionDone {
 				observed = "after waiting, the action had still not taken: " + observed
 			}
-			return false, observed, alarmState
+			return false, observed, alarmState, false
 		}
-		if err := e.sleep(ctx, min(interval, left)); err != nil {
-			return false, observed, alarmState
+		if err := e.sleep(ctx, min(interval, left)); err != nil || ctx.Err() != nil {
+			return false, observed, alarmState, true
 		}
 	}
 }
@@ -489,13 +597,7 @@ func (e *Engine) recovered(ctx context.Context, a Alarm) (Outcome, error) {
 	out.Decision, out.TimeToRecover, out.Rule = Recovered, ttr, inc.Attrs["rule"]
 	out.Reason = fmt.Sprintf("alarm back to OK after %s (%d failed remediation attempts)", ttr.Round(time.Second), inc.Attempts)
 	e.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricTimeToRecover, Unit: telemetry.UnitSeconds, Value: ttr.Seconds()})
-	var rule *Rule
-	for i := range e.Policy.Rules {
-		if e.Policy.Rules[i].Name == out.Rule {
-			rule = &e.Policy.Rules[i]
-		}
-	}
-	e.decided(ctx, a, rule, TargetOutcome{Decision: Recovered, Reason: out.Reason})
+	e.decided(ctx, a, e.rule(out.Rule), TargetOutcome{Decision: Recovered, Reason: out.Reason})
 	return out, nil
 }
 
@@ -511,8 +613,8 @@ func (e *Engine) decided(ctx context.Context, a Alarm, r *Rule, to TargetOutcome
 	}
 	e.Metrics.Emit(map[string]string{"Action": action, "Outcome": string(to.Decision)},
 		telemetry.Value{Name: telemetry.MetricRemediations, Unit: telemetry.UnitCount, Value: 1})
-	if to.Decision == Duplicate || to.Decision == Ignored {
-		return
+	if to.Decision == Duplicate || to.Decision == Ignored || to.Decision == Deferred {
+		return // a deferred state change is notified when its retry decides
 	}
 	if e.Notify == nil {
 		return
@@ -541,9 +643,9 @@ func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) 
 	}
 	level := slog.LevelInfo
 	switch to.Decision {
-	case Failed, NotFixed, Escalated:
+	case Failed, NotFixed, Escalated, Unverified:
 		level = slog.LevelError
-	case Skipped:
+	case Skipped, Deferred:
 		level = slog.LevelWarn
 	}
 	args := make([]any, 0, 2*len(attrs))
@@ -584,7 +686,7 @@ func (e *Engine) escalate(ctx context.Context, a Alarm, r *Rule, to TargetOutcom
 
 var decisionTitle = map[Decision]string{
 	Fixed: "Fixed", Acted: "Done", NotFixed: "NOT fixed", Failed: "Remediation failed", DryRun: "Dry run",
-	Skipped: "Skipped", Escalated: "Escalated", Recovered: "Recovered",
+	Skipped: "Skipped", Escalated: "Escalated", Recovered: "Recovered", Unverified: "Acted, NOT verified", Deferred: "Deferred",
 }
 
 // alert writes the notification of a decision for a person: what was
@@ -594,7 +696,7 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 	if r != nil {
 		kind, action, ruleName = e.Policy.notifyKind(r), r.Action, r.Name
 	}
-	sev := map[Decision]string{Fixed: "INFO", Acted: "INFO", DryRun: "INFO", Recovered: "INFO", Skipped: "LOW", Failed: "HIGH", NotFixed: "HIGH", Escalated: "HIGH"}[to.Decision]
+	sev := map[Decision]string{Fixed: "INFO", Acted: "INFO", DryRun: "INFO", Recovered: "INFO", Skipped: "LOW", Deferred: "LOW", Failed: "HIGH", NotFixed: "HIGH", Escalated: "HIGH", Unverified: "HIGH"}[to.Decision]
 	title := decisionTitle[to.Decision] + ": alarm " + a.Name
 	if escalation {
 		kind, sev = notify.Escalation, "CRITICAL"
@@ -650,6 +752,11 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 		al.Remediation = []string{"Automation did not act (see the reason). If the alarm persists, " + byHand + "."}
 	case Acted:
 		al.Remediation = []string{"People were notified; " + byHand + "."}
+	case Unverified:
+		al.Remediation = []string{"The call was made but the function ran out of time before it could verify the fix. Check the resource and the alarm now; if the alarm stays in ALARM, " + byHand + ". Automation does not repeat the call for this state change.",
+			"Give the function a timeout above the rule's verifyTimeout plus about 15 s."}
+	case Deferred:
+		al.Remediation = []string{"Nothing was changed; Lambda retries the delivery. If the retries run out too, " + byHand + ", and raise the function's timeout."}
 	default:
 		al.Remediation = []string{"Automation could not fix this: " + byHand + " now. Automation stands down for this incident once it has had its attempt limit, until the alarm returns to OK."}
 	}

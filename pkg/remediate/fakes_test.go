@@ -32,6 +32,10 @@ type fakeECS struct {
 	seq      int
 	// onUpdate is called after each successful UpdateService.
 	onUpdate func()
+	// hook, if set, runs first in every call with its ctx and operation
+	// name; an error it returns is the call's (after UpdateService
+	// recorded the update: the request landed, its answer did not).
+	hook func(ctx context.Context, op string) error
 }
 
 type fakeService struct {
@@ -52,9 +56,14 @@ func newFakeECS(services map[string]map[string]string) *fakeECS {
 	return f
 }
 
-func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+func (f *fakeECS) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.hook != nil {
+		if err := f.hook(ctx, "DescribeServices"); err != nil {
+			return nil, err
+		}
+	}
 	if f.describeErr != nil {
 		return nil, f.describeErr
 	}
@@ -77,10 +86,15 @@ func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesIn
 	return out, nil
 }
 
-func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+func (f *fakeECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.updates = append(f.updates, *in)
+	if f.hook != nil {
+		if err := f.hook(ctx, "UpdateService"); err != nil {
+			return nil, err
+		}
+	}
 	if f.updateErr != nil {
 		return nil, f.updateErr
 	}
@@ -174,6 +188,8 @@ func (f *fakeEC2) RebootInstances(_ context.Context, in *ec2.RebootInstancesInpu
 // the following reads see in turn (the last one stays). It also answers
 // ListTagsForResource, counting calls.
 type fakeCloudWatch struct {
+	// hook, if set, runs first in DescribeAlarms; its error is the call's.
+	hook        func(ctx context.Context) error
 	mu          sync.Mutex
 	state       string   // "" is ALARM
 	afterAction []string // nil is OK at once
@@ -199,9 +215,14 @@ func (f *fakeCloudWatch) acted() {
 	}
 }
 
-func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+func (f *fakeCloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.hook != nil {
+		if err := f.hook(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if len(f.pending) > 0 {
 		f.state = f.pending[0]
 		if len(f.pending) > 1 {
