@@ -69,11 +69,11 @@ func failureMessage(o outcome) string {
 	var title string
 	switch o.Verdict {
 	case verdict.Failed:
-		title = fmt.Sprintf("Post-deploy verification FAILED: %d of %d checks failed", countCritical(bad, verdict.Failed), len(o.Checks))
+		title = fmt.Sprintf("Post-deploy verification FAILED: %d of %s failed", countCritical(bad, verdict.Failed), plural(len(o.Checks), "check"))
 	case verdict.Error:
-		title = fmt.Sprintf("Post-deploy verification could not run (ERROR): %d of %d checks could not be evaluated", countCritical(bad, verdict.Error), len(o.Checks))
+		title = fmt.Sprintf("Post-deploy verification could not run (ERROR): %d of %s could not be evaluated", countCritical(bad, verdict.Error), plural(len(o.Checks), "check"))
 	default:
-		title = fmt.Sprintf("Post-deploy verification was INCONCLUSIVE: %d of %d checks had too little data to judge", countCritical(bad, verdict.Inconclusive), len(o.Checks))
+		title = fmt.Sprintf("Post-deploy verification was INCONCLUSIVE: %d of %s had too little data to judge", countCritical(bad, verdict.Inconclusive), plural(len(o.Checks), "check"))
 	}
 	byVerdict := map[verdict.Verdict]int{}
 	for _, c := range bad {
@@ -166,7 +166,7 @@ func countCritical(cs []checkOutcome, v verdict.Verdict) int {
 
 // successSummary is the ≤2,048-character summary of a passed verification.
 func successSummary(o outcome) string {
-	head := fmt.Sprintf("Verified: %d checks passed (%s).", len(o.Checks), o.header())
+	head := fmt.Sprintf("Verified: %s passed (%s).", plural(len(o.Checks), "check"), o.header())
 	if o.Verdict != verdict.Succeeded {
 		head = fmt.Sprintf("Passed with limits.inconclusive=pass: verdict %s (%s).", o.Verdict, o.header())
 	}
