@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -60,6 +61,43 @@ type Verifier struct {
 	// (defaults 4 and 500ms, doubling).
 	ReportAttempts int
 	ReportBackoff  time.Duration
+
+	// finished remembers the jobs this warm instance has reported
+	// terminally, so a duplicate delivery that lands here is dropped at
+	// once instead of baking again only to be refused at report time.
+	finished finishedJobs
+}
+
+// finishedJobs is a small set of job ids, oldest forgotten first.
+type finishedJobs struct {
+	mu    sync.Mutex
+	ids   map[string]bool
+	order []string
+}
+
+const maxFinishedJobs = 1024
+
+func (f *finishedJobs) add(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ids == nil {
+		f.ids = map[string]bool{}
+	}
+	if f.ids[id] {
+		return
+	}
+	f.ids[id] = true
+	f.order = append(f.order, id)
+	if len(f.order) > maxFinishedJobs {
+		delete(f.ids, f.order[0])
+		f.order = f.order[1:]
+	}
+}
+
+func (f *finishedJobs) has(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ids[id]
 }
 
 // decision is what an invocation reports.
@@ -97,6 +135,11 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (
 		return errors.New("not a CodePipeline job event: CodePipeline.job.id is missing")
 	}
 	log := v.log().With("jobId", job.ID)
+	if v.finished.has(job.ID) {
+		// A job reported terminally can never legitimately come back.
+		log.WarnContext(ctx, "duplicate delivery of a job this instance already reported; not verifying again")
+		return nil
+	}
 	rep := reporter{api: v.CodePipeline, log: log, attempts: v.ReportAttempts, backoff: v.ReportBackoff, sleep: v.sleep}
 	if rep.attempts <= 0 {
 		rep.attempts = 4
@@ -119,6 +162,9 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (
 		err = rep.success(ctx, job.ID, d.token, d.text, d.percent, d.vars)
 	} else {
 		err = rep.failure(ctx, job.ID, d.failureType, d.text)
+	}
+	if d.final && (err == nil || errors.Is(err, ErrAlreadyReported)) {
+		v.finished.add(job.ID)
 	}
 	switch {
 	case errors.Is(err, ErrAlreadyReported):

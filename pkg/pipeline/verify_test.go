@@ -635,3 +635,33 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+func TestDuplicateDeliveryToAWarmInstance(t *testing.T) {
+	sm := &scripted{result: pass}
+	e := newEnv(sm)
+	ev := jobEvent(t, "job-dup", inlineSpec("0s", "1s", "health"), "")
+	for i := range 3 {
+		if err := e.invoke(t, ev, time.Minute); err != nil {
+			t.Fatalf("delivery %d: Handle error: %v", i+1, err)
+		}
+	}
+	if e.cp.reports() != 1 || sm.samples != 1 {
+		t.Errorf("3 deliveries of one job: %d reports, %d samples; want 1 report and 1 sample (duplicates dropped before baking)", e.cp.reports(), sm.samples)
+	}
+	// A continuation is not terminal: the next invocation must still run.
+	e2 := newEnv(&scripted{result: pass})
+	cont := jobEvent(t, "job-cont", inlineSpec("10s", "1s", "health"), "")
+	if err := e2.invoke(t, cont, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	tok := aws.ToString(e2.cp.successes[0].ContinuationToken)
+	if tok == "" {
+		t.Fatal("first invocation of a 10s bake in 3s did not continue")
+	}
+	if err := e2.invoke(t, jobEvent(t, "job-cont", inlineSpec("10s", "1s", "health"), tok), 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if len(e2.cp.successes) != 2 {
+		t.Errorf("continued job: %d reports; want the second invocation to report too", len(e2.cp.successes))
+	}
+}
