@@ -75,19 +75,16 @@ func failureMessage(o outcome) string {
 	default:
 		title = fmt.Sprintf("Post-deploy verification was INCONCLUSIVE: %d of %s had too little data to judge", countCritical(bad, verdict.Inconclusive), plural(len(o.Checks), "check"))
 	}
-	byVerdict := map[verdict.Verdict]int{}
-	for _, c := range bad {
-		byVerdict[c.Verdict]++
-	}
 	var also []string
 	for _, v := range []verdict.Verdict{verdict.Failed, verdict.Error, verdict.Inconclusive} {
-		n, what := byVerdict[v], strings.ToLower(v.String())
-		if v == o.Verdict {
-			n -= countCritical(bad, v) // the title counts the critical ones
-			what += " (non-critical)"
-		}
-		if n > 0 {
+		what := strings.ToLower(v.String())
+		if n := countCritical(bad, v); n > 0 && v != o.Verdict {
 			also = append(also, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	for _, v := range []verdict.Verdict{verdict.Failed, verdict.Error, verdict.Inconclusive} {
+		if n := countNonCritical(bad, v); n > 0 {
+			also = append(also, fmt.Sprintf("%d %s (non-critical)", n, strings.ToLower(v.String())))
 		}
 	}
 	if len(also) > 0 {
@@ -154,6 +151,16 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+func countNonCritical(cs []checkOutcome, v verdict.Verdict) int {
+	n := 0
+	for _, c := range cs {
+		if !c.Critical && c.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
 func countCritical(cs []checkOutcome, v verdict.Verdict) int {
 	n := 0
 	for _, c := range cs {
@@ -166,7 +173,16 @@ func countCritical(cs []checkOutcome, v verdict.Verdict) int {
 
 // successSummary is the ≤2,048-character summary of a passed verification.
 func successSummary(o outcome) string {
+	passed := 0
+	for _, c := range o.Checks {
+		if c.Verdict == verdict.Succeeded {
+			passed++
+		}
+	}
 	head := fmt.Sprintf("Verified: %s passed (%s).", plural(len(o.Checks), "check"), o.header())
+	if passed < len(o.Checks) {
+		head = fmt.Sprintf("Verified: every critical check passed; %d of %s passed in all (%s).", passed, plural(len(o.Checks), "check"), o.header())
+	}
 	if o.Verdict != verdict.Succeeded {
 		head = fmt.Sprintf("Passed with limits.inconclusive=pass: verdict %s (%s).", o.Verdict, o.header())
 	}
