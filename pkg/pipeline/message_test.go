@@ -76,4 +76,3 @@ func TestMessagesGolden(t *testing.T) {
 	slices.Sort(vars)
 	golden(t, "variables.golden", strings.Join(vars, "\n")+"\n")
 }
-
