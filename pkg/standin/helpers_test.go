@@ -16,15 +16,7 @@ var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 // startServer starts a stand-in seeded with sc on the fixed clock.
 func startServer(t testing.TB, sc Scenario) *Server {
 	t.Helper()
-	s, err := New(sc, WithClock(func() time.Time { return testNow }))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return StartT(t, sc, WithClock(func() time.Time { return testNow }))
 }
 
 // awsConfig builds a real SDK config pointed at the stand-in through the

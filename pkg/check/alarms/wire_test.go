@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
@@ -28,20 +26,8 @@ func TestRealClient(t *testing.T) {
 		{Name: "prod-api-health", Type: "CompositeAlarm", State: "ALARM", Reason: "rule true", Since: standin.Duration{Duration: 2 * time.Minute}},
 		{Name: "prod-db-cpu", State: "OK"},
 	}}
-	srv, err := standin.New(sc, standin.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatalf("standin.New: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("standin Start: %v", err)
-	}
-	t.Cleanup(srv.Close)
-	cw := cloudwatch.NewFromConfig(aws.Config{
-		Region:           standin.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider("standin", "standin", ""),
-		BaseEndpoint:     aws.String(srv.URL()),
-		RetryMaxAttempts: 1,
-	})
+	srv := standin.StartT(t, sc, standin.WithClock(func() time.Time { return now }))
+	cw := cloudwatch.NewFromConfig(srv.Config())
 	sampler, errs := New(Options{API: cw}, items(
 		spec.Alarms{Prefix: "prod-api-", IgnorePreexisting: true},
 		spec.Alarms{Names: []string{"prod-db-cpu", "prod-db-typo"}},

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
@@ -33,20 +31,8 @@ func TestRealClient(t *testing.T) {
 		constant("RequestCount", 100),
 		constant("TargetResponseTime", 0.9),
 	}}
-	srv, err := standin.New(sc, standin.WithClock(func() time.Time { return now }))
-	if err != nil {
-		t.Fatalf("standin.New: %v", err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatalf("standin Start: %v", err)
-	}
-	t.Cleanup(srv.Close)
-	cw := cloudwatch.NewFromConfig(aws.Config{
-		Region:           standin.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider("standin", "standin", ""),
-		BaseEndpoint:     aws.String(srv.URL()),
-		RetryMaxAttempts: 1,
-	})
+	srv := standin.StartT(t, sc, standin.WithClock(func() time.Time { return now }))
+	cw := cloudwatch.NewFromConfig(srv.Config())
 	elb := func(name, stat string) spec.MetricStat {
 		return spec.MetricStat{Namespace: "AWS/ApplicationELB", Name: name, Dimensions: lb, Stat: stat}
 	}
