@@ -9,7 +9,6 @@ import (
 	"embed"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -57,31 +56,26 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 	if err != nil {
 		return nil, err
 	}
-	dir := getenv("LAMBDA_TASK_ROOT")
-	if dir == "" {
-		dir = "."
-	}
 	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
-	clients := remediate.NewClients(awsCfg, router)
-	policy, err := remediate.LoadPolicy(ctx, cfg.PolicySource, clients.SSM, dir, shipped)
+	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
+	engine, err := remediate.NewEngine(ctx, remediate.Setup{
+		AWS:            awsCfg,
+		Alarms:         cloudwatch.NewFromConfig(awsCfg, cwProto),
+		Notify:         router,
+		Store:          state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
+		Metrics:        metrics,
+		Log:            log,
+		PolicySource:   cfg.PolicySource,
+		PolicyDir:      getenv("LAMBDA_TASK_ROOT"),
+		Shipped:        shipped,
+		DryRun:         cfg.DryRun,
+		RunbookBaseURL: cfg.RunbookBaseURL,
+	})
 	if err != nil {
 		return nil, err
 	}
-	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
 	return &Handler{
-		Engine: &remediate.Engine{
-			Policy:         policy,
-			Actions:        remediate.Actions(clients),
-			Store:          state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable),
-			Alarms:         cloudwatch.NewFromConfig(awsCfg, cwProto),
-			Notify:         router,
-			Metrics:        metrics,
-			Log:            log,
-			DryRun:         cfg.DryRun,
-			Region:         awsCfg.Region,
-			RunbookBaseURL: cfg.RunbookBaseURL,
-			Now:            time.Now,
-		},
+		Engine:  engine,
 		Log:     log,
 		Metrics: metrics,
 	}, nil

@@ -15,16 +15,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
@@ -65,13 +60,12 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
 	store := state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable)
 	alarms := cloudwatch.NewFromConfig(awsCfg, cwProto)
-	deploy := codedeploy.NewFromConfig(awsCfg)
 	h := &Handler{
 		Log:          log,
 		Metrics:      metrics,
 		Notify:       router,
 		Pipeline:     codepipeline.NewFromConfig(awsCfg),
-		Deploy:       deploy,
+		Deploy:       codedeploy.NewFromConfig(awsCfg),
 		Alarms:       alarms,
 		Claims:       store,
 		DedupeWindow: cfg.DedupeWindow,
@@ -90,36 +84,22 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 		log.InfoContext(ctx, "alarm remediation off: alarms are notified only (set "+config.EnvRemediationPolicy+" to hand them to the remediation engine)")
 	}
 	if cfg.RemediateAlarms {
-		ssmClient := ssm.NewFromConfig(awsCfg)
-		dir := getenv("LAMBDA_TASK_ROOT")
-		if dir == "" {
-			dir = "."
-		}
-		policy, err := remediate.LoadPolicy(ctx, cfg.PolicySource, ssmClient, dir, nil)
+		engine, err := remediate.NewEngine(ctx, remediate.Setup{
+			AWS:            awsCfg,
+			Alarms:         alarms,
+			Notify:         router,
+			Store:          store,
+			Metrics:        metrics,
+			Log:            log,
+			PolicySource:   cfg.PolicySource,
+			PolicyDir:      getenv("LAMBDA_TASK_ROOT"),
+			DryRun:         cfg.DryRun,
+			RunbookBaseURL: cfg.RunbookBaseURL,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%w (set %s=false to notify on alarms without remediating)", err, config.EnvRemediateAlarms)
 		}
-		h.Remediator = EngineRemediator{Engine: &remediate.Engine{
-			Policy: policy,
-			Actions: remediate.Actions(remediate.Clients{
-				EC2:         ec2.NewFromConfig(awsCfg),
-				ECS:         ecs.NewFromConfig(awsCfg),
-				AutoScaling: autoscaling.NewFromConfig(awsCfg),
-				CodeDeploy:  deploy,
-				Lambda:      lambdasvc.NewFromConfig(awsCfg),
-				SSM:         ssmClient,
-				Notify:      router,
-			}),
-			Store:          store,
-			Alarms:         alarms,
-			Notify:         router,
-			Metrics:        metrics,
-			Log:            log,
-			DryRun:         cfg.DryRun,
-			Region:         awsCfg.Region,
-			RunbookBaseURL: cfg.RunbookBaseURL,
-			Now:            time.Now,
-		}}
+		h.Remediator = EngineRemediator{Engine: engine}
 	}
 	return h, nil
 }
