@@ -6,8 +6,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/notify"
 )
 
 // Environment variables shared by every function. Log level and format
@@ -133,4 +136,33 @@ func LoadVerify(getenv Getenv) (Verify, error) {
 	}
 	c.SafetyMargin = l.duration(EnvSafetyMargin, DefaultSafetyMargin)
 	return c, errors.Join(l.errs...)
+}
+
+// notifyFormat reads EnvNotifyFormat: "text" (default) or "chatbot".
+func (l *loader) notifyFormat() notify.Format {
+	return notify.Format(l.oneOf(EnvNotifyFormat, string(notify.FormatText), string(notify.FormatText), string(notify.FormatChatbot)))
+}
+
+// runbookBaseURL reads EnvRunbookBaseURL, an optional http(s) URL.
+func (l *loader) runbookBaseURL() string {
+	v := l.str(EnvRunbookBaseURL, "")
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be an http(s) URL such as https://wiki.example.com/runbooks", EnvRunbookBaseURL, v))
+		return ""
+	}
+	return v
+}
+
+// policySource reads EnvRemediationPolicy: file:<path> or ssm:<name>;
+// hint is added to the error (e.g. how to switch remediation off).
+func (l *loader) policySource(hint string) string {
+	v := l.str(EnvRemediationPolicy, DefaultRemediationPolicy)
+	kind, ref, ok := strings.Cut(v, ":")
+	if !ok || (kind != "file" && kind != "ssm") || strings.TrimSpace(ref) == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be file:<path> or ssm:<parameter name>, e.g. %q or \"ssm:/postdeploy/remediation-policy\"%s", EnvRemediationPolicy, v, DefaultRemediationPolicy, hint))
+	}
+	return v
 }

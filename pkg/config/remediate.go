@@ -3,8 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/postdeploy/postdeploy/pkg/notify"
 )
@@ -49,19 +47,9 @@ func LoadRemediate(getenv Getenv) (Remediate, error) {
 	if c.StateTable == "" {
 		l.errs = append(l.errs, fmt.Errorf("%s: required: the DynamoDB state table that holds idempotency claims, cooldowns, rate limits, incidents and the audit trail", EnvStateTable))
 	}
-	c.PolicySource = l.str(EnvRemediationPolicy, DefaultRemediationPolicy)
-	kind, ref, ok := strings.Cut(c.PolicySource, ":")
-	if !ok || (kind != "file" && kind != "ssm") || strings.TrimSpace(ref) == "" {
-		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be file:<path> or ssm:<parameter name>, e.g. %q or \"ssm:/postdeploy/remediation-policy\"", EnvRemediationPolicy, c.PolicySource, DefaultRemediationPolicy))
-	}
+	c.PolicySource = l.policySource("")
 	c.DryRun = l.bool(EnvRemediateDryRun, false)
-	c.NotifyFormat = notify.Format(l.oneOf(EnvNotifyFormat, string(notify.FormatText), string(notify.FormatText), string(notify.FormatChatbot)))
-	c.RunbookBaseURL = l.str(EnvRunbookBaseURL, "")
-	if c.RunbookBaseURL != "" {
-		if u, err := url.Parse(c.RunbookBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			l.errs = append(l.errs, fmt.Errorf("%s=%q: must be an http(s) URL such as https://wiki.example.com/runbooks", EnvRunbookBaseURL, c.RunbookBaseURL))
-			c.RunbookBaseURL = ""
-		}
-	}
+	c.NotifyFormat = l.notifyFormat()
+	c.RunbookBaseURL = l.runbookBaseURL()
 	return c, errors.Join(l.errs...)
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -129,22 +128,12 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 			c.MinPriority = p
 		}
 	}
-	c.NotifyFormat = notify.Format(l.oneOf(EnvNotifyFormat, string(notify.FormatText), string(notify.FormatText), string(notify.FormatChatbot)))
-	c.RunbookBaseURL = l.str(EnvRunbookBaseURL, "")
-	if c.RunbookBaseURL != "" {
-		if u, err := url.Parse(c.RunbookBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			l.errs = append(l.errs, fmt.Errorf("%s=%q: must be an http(s) URL such as https://wiki.example.com/runbooks", EnvRunbookBaseURL, c.RunbookBaseURL))
-			c.RunbookBaseURL = ""
-		}
-	}
+	c.NotifyFormat = l.notifyFormat()
+	c.RunbookBaseURL = l.runbookBaseURL()
 	c.RollbackPolicy = l.oneOf(EnvRollbackPolicy, RollbackNotify, RollbackNotify, RollbackStage, RollbackStopDeployment)
 	c.RemediateAlarms = l.bool(EnvRemediateAlarms, l.str(EnvRemediationPolicy, "") != "")
 	if c.RemediateAlarms {
-		c.PolicySource = l.str(EnvRemediationPolicy, DefaultRemediationPolicy)
-		kind, ref, ok := strings.Cut(c.PolicySource, ":")
-		if !ok || (kind != "file" && kind != "ssm") || strings.TrimSpace(ref) == "" {
-			l.errs = append(l.errs, fmt.Errorf("%s=%q: must be file:<path> or ssm:<parameter name>, e.g. %q or \"ssm:/postdeploy/remediation-policy\" (or set %s=false)", EnvRemediationPolicy, c.PolicySource, DefaultRemediationPolicy, EnvRemediateAlarms))
-		}
+		c.PolicySource = l.policySource(fmt.Sprintf(" (or set %s=false)", EnvRemediateAlarms))
 		c.DryRun = l.bool(EnvRemediateDryRun, false)
 	}
 	return c, errors.Join(l.errs...)
