@@ -44,12 +44,12 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 	decoded := map[string]bool{}
 	for _, e := range errs {
 		decoded[e.Path] = true
-		if strings.Contains(e.Msg, "unknown check kind") {
+		if strings.HasPrefix(e.Msg, msgUnknownKind) {
 			decoded[parentPath(e.Path)+"#kind"] = true // the typo is the missing kind
 		}
 	}
 	for _, e := range s.Validate() {
-		if decoded[e.Path] || (decoded[e.Path+"#kind"] && strings.HasPrefix(e.Msg, "no check kind")) {
+		if decoded[e.Path] || (decoded[e.Path+"#kind"] && strings.HasPrefix(e.Msg, msgNoKind)) {
 			continue
 		}
 		errs = append(errs, e)
@@ -87,6 +87,13 @@ func interpolate(path, s string, vars map[string]string) (string, []strict.Probl
 	return strings.ReplaceAll(s, escaped, "#{"), probs
 }
 
+// The two messages Parse relates: a typo'd kind is reported once, not
+// again as a check with no kind.
+const (
+	msgUnknownKind = "unknown check kind or field"
+	msgNoKind      = "no check kind"
+)
+
 // unknownField explains an unknown key inside a check: usually a check
 // kind spelled wrong.
 func unknownField(t reflect.Type, k string, valid []string) string {
@@ -99,7 +106,7 @@ func unknownField(t reflect.Type, k string, valid []string) string {
 			plain = append(plain, n)
 		}
 	}
-	msg := fmt.Sprintf("unknown check kind or field %q (kinds: %s; fields: %s)", k, strings.Join(Kinds, ", "), strings.Join(plain, ", "))
+	msg := fmt.Sprintf(msgUnknownKind+" %q (kinds: %s; fields: %s)", k, strings.Join(Kinds, ", "), strings.Join(plain, ", "))
 	if s := strict.Closest(k, valid); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}

@@ -99,7 +99,7 @@ func (c Check) validate(p string) Errors {
 	var errs Errors
 	switch ks := c.kinds(); len(ks) {
 	case 0:
-		errs.Add(p, "no check kind: set exactly one of %s", strings.Join(Kinds, ", "))
+		errs.Add(p, msgNoKind+": set exactly one of %s", strings.Join(Kinds, ", "))
 	case 1:
 	default:
 		errs.Add(p, "several check kinds (%s): set exactly one per check", strings.Join(ks, ", "))
