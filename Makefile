@@ -38,13 +38,13 @@ test: node ## run every test: unit, handler, end-to-end and infra
 # binaries, written with the benchmarks' figures to BENCHMARKS.md.
 bench: build node ## run the benchmarks and write BENCHMARKS.md (cold start, package size, peak RSS, AWS calls)
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./functions/... | tee dist/bench.txt
-	$(GO) run ./pkg/benchreport -bench dist/bench.txt -out BENCHMARKS.md
+	$(GO) run ./pkg/devtools/benchreport -bench dist/bench.txt -out BENCHMARKS.md
 
 demo: node ## run the suite end to end locally: real binaries, local AWS stand-in, dynalite
-	$(GO) run ./pkg/demo
+	$(GO) run ./pkg/devtools/demo
 
 invoke: node ## replay one event against a function's real binary: make invoke FN=verify EVENT=events/<file>.json
-	$(GO) run ./pkg/demo invoke -fn $(FN) -event $(EVENT)
+	$(GO) run ./pkg/devtools/demo invoke -fn $(FN) -event $(EVENT)
 
 synth: build node ## synthesize the CDK stack offline into cdk.out (no AWS credentials needed; cdk-nag included)
 	node_modules/.bin/cdk synth --quiet $(CDK_ARGS)

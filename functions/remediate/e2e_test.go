@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
-	"github.com/postdeploy/postdeploy/pkg/lambdarun"
-	"github.com/postdeploy/postdeploy/pkg/standin"
+	"github.com/postdeploy/postdeploy/pkg/devtools/lambdarun"
+	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/state"
 )
 

@@ -26,7 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
-	"github.com/postdeploy/postdeploy/pkg/dynalite"
+	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/state"
@@ -212,7 +212,7 @@ func (c *clock) Sleep(_ context.Context, d time.Duration) error {
 }
 
 type rig struct {
-	h   *Handler
+	h   *remediate.Handler
 	ecs *ecsFake
 	ec2 *ec2Fake
 	sns *snsFake
@@ -244,7 +244,7 @@ func newRig(t *testing.T) *rig {
 	router := notify.Router{API: r.sns, Topics: topics()}
 	log := slog.New(slog.DiscardHandler)
 	metrics := telemetry.NewMetrics("Postdeploy", io.Discard)
-	r.h = &Handler{
+	r.h = &remediate.Handler{
 		Engine: &remediate.Engine{
 			Policy:  policy,
 			Actions: remediate.Actions(remediate.Clients{ECS: r.ecs, EC2: r.ec2, Notify: router}),

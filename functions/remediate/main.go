@@ -43,7 +43,7 @@ func main() {
 
 // newHandler reads the configuration, loads and validates the policy,
 // and builds every client once per cold start.
-func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*Handler, error) {
+func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*remediate.Handler, error) {
 	cfg, err := config.LoadRemediate(getenv)
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{
+	return &remediate.Handler{
 		Engine:  engine,
 		Log:     log,
 		Metrics: metrics,

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
-	"github.com/postdeploy/postdeploy/pkg/dynalite"
-	"github.com/postdeploy/postdeploy/pkg/lambdarun"
+	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
+	"github.com/postdeploy/postdeploy/pkg/devtools/lambdarun"
+	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/notify"
-	"github.com/postdeploy/postdeploy/pkg/standin"
 	"github.com/postdeploy/postdeploy/pkg/state"
 )
 

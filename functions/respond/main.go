@@ -3,7 +3,7 @@
 // suite's own verification verdicts — into triaged, deduplicated
 // notifications on the SNS topic of each alert kind and, where the policy
 // says so, actions (stage rollback, remediation). It only wires; the
-// handler beside it dispatches, and triage and rendering live in
+// handler and its decisions live in pkg/respond, triage and rendering in
 // pkg/triage and pkg/notify.
 package main
 
@@ -25,6 +25,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
+	"github.com/postdeploy/postdeploy/pkg/respond"
 	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/triage"
@@ -43,7 +44,7 @@ func main() {
 
 // newHandler reads the configuration and builds every client once per
 // cold start.
-func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*Handler, error) {
+func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*respond.Handler, error) {
 	cfg, err := config.LoadRespond(getenv)
 	if err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
 	store := state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable)
 	alarms := cloudwatch.NewFromConfig(awsCfg, cwProto)
-	h := &Handler{
+	h := &respond.Handler{
 		Log:          log,
 		Metrics:      metrics,
 		Notify:       router,
@@ -99,7 +100,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*H
 		if err != nil {
 			return nil, fmt.Errorf("%w (set %s=false to notify on alarms without remediating)", err, config.EnvRemediateAlarms)
 		}
-		h.Remediator = EngineRemediator{Engine: engine}
+		h.Remediator = respond.EngineRemediator{Engine: engine}
 	}
 	return h, nil
 }

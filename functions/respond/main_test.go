@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,4 +56,17 @@ func TestNewHandler(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), config.EnvStateTable) || !strings.Contains(err.Error(), config.TopicEnv(notify.Security)) {
 		t.Errorf("newHandler(empty env) error = %v; want every missing variable named", err)
 	}
+}
+
+func topicARN(k notify.Kind) string {
+	return "arn:aws:sns:us-east-1:123456789012:postdeploy-" + string(k)
+}
+
+func readEvent(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatalf("read sample event: %v", err)
+	}
+	return b
 }

@@ -1,7 +1,7 @@
 // Command verify is the CodePipeline Invoke action that verifies a
 // deployment after it lands: it runs the verification spec over the bake
 // window and reports success or failure to CodePipeline. It only wires;
-// the decisions live in pkg/pipeline and pkg/check.
+// the decisions live in pkg/verify and pkg/check.
 package main
 
 import (
@@ -24,9 +24,9 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/check/registry"
 	"github.com/postdeploy/postdeploy/pkg/config"
-	"github.com/postdeploy/postdeploy/pkg/pipeline"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
+	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
 func main() {
@@ -42,7 +42,7 @@ func main() {
 
 // newHandler reads the configuration and builds every client once per
 // cold start.
-func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*pipeline.Verifier, error) {
+func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*verify.Verifier, error) {
 	cfg, err := config.LoadVerify(getenv)
 	if err != nil {
 		return nil, err
@@ -61,16 +61,16 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*p
 		Inspector:  inspector2.NewFromConfig(awsCfg),
 		Now:        time.Now,
 	}
-	return &pipeline.Verifier{
+	return &verify.Verifier{
 		CodePipeline: codepipeline.NewFromConfig(awsCfg),
-		Loader: pipeline.Loader{
+		Loader: verify.Loader{
 			SSM: ssm.NewFromConfig(awsCfg),
-			S3: func(c aws.Credentials) pipeline.S3API {
+			S3: func(c aws.Credentials) verify.S3API {
 				return awsclient.S3(awsCfg, credentials.StaticCredentialsProvider{Value: c})
 			},
 		},
 		Build:        func(s spec.Spec) (check.Suite, error) { return registry.Build(s, clients) },
-		Events:       telemetry.Events{API: eventbridge.NewFromConfig(awsCfg), Bus: cfg.EventBus, Source: pipeline.EventSource},
+		Events:       telemetry.Events{API: eventbridge.NewFromConfig(awsCfg), Bus: cfg.EventBus, Source: verify.EventSource},
 		Metrics:      telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
 		Log:          log,
 		SafetyMargin: cfg.SafetyMargin,

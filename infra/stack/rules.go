@@ -3,8 +3,8 @@ package stack
 import (
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/postdeploy/postdeploy/pkg/pipeline"
 	"github.com/postdeploy/postdeploy/pkg/triage"
+	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
 // Route is one EventBridge rule that sends events to respond.
@@ -32,7 +32,7 @@ const (
 
 // Routes are every event pattern respond handles, named by the constants
 // the functions switch on: aws-lambda-go's for the pipeline services,
-// pkg/pipeline's for verify's verdicts, pkg/triage's for the security
+// pkg/verify's for verify's verdicts, pkg/triage's for the security
 // services. The detail filters drop only what respond ignores (an alarm
 // going to INSUFFICIENT_DATA, pipelines and deployments that did not
 // fail). AWS services publish to the default bus; verify's verdicts go
@@ -71,8 +71,8 @@ var Routes = []Route{
 	{
 		ID:          "VerificationCompleted",
 		Description: "postdeploy verify's verdicts",
-		Source:      pipeline.EventSource,
-		DetailTypes: []string{pipeline.EventDetailType},
+		Source:      verify.EventSource,
+		DetailTypes: []string{verify.EventDetailType},
 		OnSuiteBus:  true,
 	},
 	{

@@ -14,13 +14,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"sigs.k8s.io/yaml"
 
-	"github.com/postdeploy/postdeploy/pkg/pipeline"
 	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
 // MaxUserParameters is CodePipeline's limit on an action's
 // UserParameters, in characters.
-const MaxUserParameters = pipeline.MaxUserParameters
+const MaxUserParameters = verify.MaxUserParameters
 
 // DefaultActionName is the action's name when Props.ActionName is empty.
 const DefaultActionName = "Verify"
@@ -58,9 +58,9 @@ type Props struct {
 var paramName = regexp.MustCompile(`^/[A-Za-z0-9_.\-/]+$`)
 
 // UserParameters is the JSON object the action passes to verify, in the
-// shape pkg/pipeline reads ({"spec": ...}, {"ssmParameter": ...} or
+// shape pkg/verify reads ({"spec": ...}, {"ssmParameter": ...} or
 // {"artifactFile": ..., "artifact": ...}, plus "variables"); it is
-// checked with pkg/pipeline's own parser.
+// checked with pkg/verify's own parser.
 func UserParameters(p Props) (string, error) {
 	set := 0
 	for _, s := range []string{p.Spec, p.SpecParameter, p.SpecFile} {
@@ -71,7 +71,7 @@ func UserParameters(p Props) (string, error) {
 	if set != 1 {
 		return "", fmt.Errorf("verify action: set exactly one of Spec, SpecParameter and SpecFile (%d set)", set)
 	}
-	params := pipeline.Params{Variables: p.Variables}
+	params := verify.Params{Variables: p.Variables}
 	switch {
 	case p.Spec != "":
 		// The same strict parser verify runs: a bad spec fails synth,
@@ -108,7 +108,7 @@ func UserParameters(p Props) (string, error) {
 	if n := utf8.RuneCountInString(up); n > MaxUserParameters {
 		return "", fmt.Errorf("verify action: UserParameters would be %d characters; CodePipeline allows %d: put the spec in an SSM parameter (SpecParameter) or the artifact (SpecFile)", n, MaxUserParameters)
 	}
-	if _, err := pipeline.ParseParams(up); err != nil {
+	if _, err := verify.ParseParams(up); err != nil {
 		return "", fmt.Errorf("verify action: %w", err)
 	}
 	return up, nil

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/postdeploy/postdeploy/pkg/dynalite"
+	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/state"

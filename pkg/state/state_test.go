@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/postdeploy/postdeploy/pkg/dynalite"
+	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
 	"github.com/postdeploy/postdeploy/pkg/state"
 )
 

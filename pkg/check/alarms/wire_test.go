@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/spec"
-	"github.com/postdeploy/postdeploy/pkg/standin"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 

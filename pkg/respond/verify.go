@@ -1,0 +1,231 @@
+package respond
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
+)
+
+// VerificationDetail is the detail of functions/verify's "Post-Deploy
+// Verification Completed" event.
+type VerificationDetail struct {
+	Verdict      verdict.Verdict     `json:"verdict"`
+	Pipeline     string              `json:"pipeline"`
+	ExecutionID  string              `json:"executionId"`
+	Stage        string              `json:"stage"`
+	Action       string              `json:"action"`
+	JobID        string              `json:"jobId"`
+	Summary      string              `json:"summary"`
+	FailedChecks []string            `json:"failedChecks"`
+	Checks       []VerificationCheck `json:"checks"`
+}
+
+// VerificationCheck is one check's final verdict in a VerificationDetail.
+type VerificationCheck struct {
+	Check    string          `json:"check"`
+	Kind     string          `json:"kind"`
+	Target   string          `json:"target"`
+	Verdict  verdict.Verdict `json:"verdict"`
+	Observed string          `json:"observed"`
+	Expected string          `json:"expected"`
+}
+
+func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
+	var d VerificationDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return badDetail(ev, "detail", err)
+	}
+	if d.Verdict == 0 {
+		return badDetail(ev, "detail.verdict", errors.New("missing (want Succeeded, Failed, Inconclusive or Error)"))
+	}
+	if d.Pipeline == "" {
+		return badDetail(ev, "detail.pipeline", errors.New("missing"))
+	}
+	log = log.With("pipeline", d.Pipeline, "executionId", d.ExecutionID, "verdict", d.Verdict.String())
+	if d.Verdict == verdict.Succeeded {
+		log.InfoContext(ctx, "verification succeeded; nothing to do")
+		return nil
+	}
+	key := "notify#verification#" + d.Pipeline + "#" + firstNonEmpty(d.ExecutionID, d.JobID, ev.ID)
+	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "verification", "pipeline": d.Pipeline, "verdict": d.Verdict.String()}, log) {
+		log.InfoContext(ctx, "verification verdict already handled")
+		return nil
+	}
+	region := ev.Region
+	a := notify.Alert{
+		Kind:       notify.Deployments,
+		Severity:   "HIGH",
+		Service:    d.Pipeline,
+		Event:      ev.DetailType,
+		ThreadID:   "pipeline-" + d.Pipeline,
+		Resources:  ev.Resources,
+		Attributes: map[string]string{"pipeline": d.Pipeline, "verdict": d.Verdict.String()},
+		Where:      fmt.Sprintf("pipeline %s, stage %s, action %s, execution %s, account %s, %s", d.Pipeline, orDash(d.Stage), orDash(d.Action), orDash(d.ExecutionID), ev.AccountID, region),
+	}
+	if d.ExecutionID != "" {
+		a.Links = append(a.Links, notify.Link{Label: "Execution", URL: pipelineExecutionURL(region, d.Pipeline, d.ExecutionID)})
+	}
+	failed := d.FailedChecks
+	if len(failed) == 0 {
+		for _, c := range d.Checks {
+			if c.Verdict != verdict.Succeeded {
+				failed = append(failed, c.Check)
+			}
+		}
+	}
+	switch d.Verdict {
+	case verdict.Failed:
+		a.Title = fmt.Sprintf("Verification failed for %s: %s", d.Pipeline, orDash(strings.Join(failed, ", ")))
+		a.What = fmt.Sprintf("Post-deploy verification of %s judged the deployment Failed.", d.Pipeline)
+	default:
+		a.Severity = "MEDIUM"
+		a.Title = fmt.Sprintf("Verification %s for %s", strings.ToLower(d.Verdict.String()), d.Pipeline)
+		a.What = fmt.Sprintf("Post-deploy verification of %s could not decide (%s): the deployment is not proven healthy.", d.Pipeline, d.Verdict)
+	}
+	if d.Summary != "" {
+		a.What += " " + strings.TrimSuffix(oneLine(d.Summary), ".") + "."
+	}
+	for _, c := range d.Checks {
+		if c.Verdict == verdict.Succeeded {
+			continue
+		}
+		line := fmt.Sprintf("%s (%s) %s", c.Check, c.Kind, c.Verdict)
+		if c.Target != "" {
+			line += " on " + c.Target
+		}
+		if e := (verdict.Result{Observed: c.Observed, Expected: c.Expected}).Evidence(); e != "" {
+			line += ": " + e
+		}
+		a.Evidence = append(a.Evidence, line)
+	}
+	if d.Verdict == verdict.Failed {
+		a.Evidence = append(a.Evidence, h.rollback(ctx, d, log))
+	}
+	a.Apply(h.RunbookBaseURL, notify.RunbookVerification)
+	return h.send(ctx, a, key, log)
+}
+
+// rollback acts on a failed verification per the policy and says what it
+// did, for the message. Failures are reported, not returned: the person
+// reading the notification rolls back by hand.
+func (h *Handler) rollback(ctx context.Context, d VerificationDetail, log *slog.Logger) string {
+	switch h.rollbackPolicy() {
+	case config.RollbackStage:
+		target, err := h.rollbackStage(ctx, d)
+		if err != nil {
+			log.ErrorContext(ctx, "roll back stage", "error", err.Error())
+			return "Automatic rollback FAILED: " + err.Error() + ". Roll the stage back by hand (CodePipeline console: Start rollback)."
+		}
+		log.InfoContext(ctx, "stage rolled back", "stage", d.Stage, "target", target)
+		return fmt.Sprintf("Automatic rollback: stage %s is rolling back to execution %s (the last that succeeded in it).", d.Stage, target)
+	case config.RollbackStopDeployment:
+		ids, err := h.stopDeployments(ctx, d)
+		if err != nil {
+			log.ErrorContext(ctx, "stop deployment", "error", err.Error())
+			return "Automatic rollback FAILED: " + err.Error() + ". Stop the deployment with rollback by hand (CodeDeploy console)."
+		}
+		if len(ids) == 0 {
+			return "Automatic rollback: no CodeDeploy deployment of stage " + d.Stage + " is in progress; nothing to stop."
+		}
+		log.InfoContext(ctx, "deployments stopped with rollback", "deployments", ids)
+		return "Automatic rollback: stopped CodeDeploy deployment " + strings.Join(ids, ", ") + " with rollback."
+	}
+	return "No automatic rollback (policy: notify). Decide whether to roll back the stage."
+}
+
+// rollbackStage rolls the verified stage back to the most recent
+// execution that succeeded in it.
+func (h *Handler) rollbackStage(ctx context.Context, d VerificationDetail) (string, error) {
+	if h.Pipeline == nil {
+		return "", errors.New("no CodePipeline client configured")
+	}
+	if d.Stage == "" {
+		return "", errors.New("the verification event names no stage")
+	}
+	out, err := h.Pipeline.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{
+		PipelineName: aws.String(d.Pipeline),
+		Filter:       &cptypes.PipelineExecutionFilter{SucceededInStage: &cptypes.SucceededInStageFilter{StageName: aws.String(d.Stage)}},
+		MaxResults:   aws.Int32(10),
+	})
+	if err != nil {
+		return "", fmt.Errorf("list executions of %q that succeeded in stage %q: %w", d.Pipeline, d.Stage, err)
+	}
+	var target string
+	for _, s := range out.PipelineExecutionSummaries {
+		if id := aws.ToString(s.PipelineExecutionId); id != "" && id != d.ExecutionID {
+			target = id
+			break
+		}
+	}
+	if target == "" {
+		return "", fmt.Errorf("no earlier execution of %q succeeded in stage %q: nothing to roll back to", d.Pipeline, d.Stage)
+	}
+	if _, err := h.Pipeline.RollbackStage(ctx, &codepipeline.RollbackStageInput{
+		PipelineName: aws.String(d.Pipeline), StageName: aws.String(d.Stage), TargetPipelineExecutionId: aws.String(target),
+	}); err != nil {
+		return "", fmt.Errorf("roll back stage %q of %q to execution %s: %w", d.Stage, d.Pipeline, target, err)
+	}
+	return target, nil
+}
+
+// stopDeployments stops, with rollback, the in-flight CodeDeploy
+// deployments of the verified stage's CodeDeploy actions.
+func (h *Handler) stopDeployments(ctx context.Context, d VerificationDetail) ([]string, error) {
+	if h.Pipeline == nil || h.Deploy == nil {
+		return nil, errors.New("no CodePipeline or CodeDeploy client configured")
+	}
+	p, err := h.Pipeline.GetPipeline(ctx, &codepipeline.GetPipelineInput{Name: aws.String(d.Pipeline)})
+	if err != nil {
+		return nil, fmt.Errorf("get pipeline %q: %w", d.Pipeline, err)
+	}
+	var stopped []string
+	found := false
+	if p.Pipeline != nil {
+		for _, st := range p.Pipeline.Stages {
+			if aws.ToString(st.Name) != d.Stage {
+				continue
+			}
+			for _, ac := range st.Actions {
+				if ac.ActionTypeId == nil || !strings.HasPrefix(aws.ToString(ac.ActionTypeId.Provider), "CodeDeploy") {
+					continue
+				}
+				app, group := ac.Configuration["ApplicationName"], ac.Configuration["DeploymentGroupName"]
+				if app == "" || group == "" {
+					continue
+				}
+				found = true
+				ls, err := h.Deploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
+					ApplicationName: aws.String(app), DeploymentGroupName: aws.String(group),
+					IncludeOnlyStatuses: []cdtypes.DeploymentStatus{cdtypes.DeploymentStatusInProgress, cdtypes.DeploymentStatusReady, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusCreated},
+				})
+				if err != nil {
+					return stopped, fmt.Errorf("list deployments of %s/%s: %w", app, group, err)
+				}
+				for _, id := range ls.Deployments {
+					if _, err := h.Deploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
+						return stopped, fmt.Errorf("stop deployment %s with rollback: %w", id, err)
+					}
+					stopped = append(stopped, id)
+				}
+			}
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("stage %q of %q has no CodeDeploy action with ApplicationName and DeploymentGroupName", d.Stage, d.Pipeline)
+	}
+	return stopped, nil
+}

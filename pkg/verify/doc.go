@@ -1,0 +1,19 @@
+// Package pipeline speaks the CodePipeline job protocol for the verify
+// action: decode the job, load the spec (inline UserParameters, an SSM
+// parameter, or a file in the input artifact), sample the checks over the
+// bake window, hand over with a continuation token when the function's
+// deadline nears, and report exactly once — whatever a check, AWS or the
+// clock does.
+//
+// UserParameters is a JSON object with exactly one spec source:
+//
+//	{"spec": {...}}                                  inline (CodePipeline caps UserParameters at 1,000 characters)
+//	{"ssmParameter": "/postdeploy/api/verify"}       an SSM parameter (String or SecureString)
+//	{"artifactFile": "deploy/verify.yaml", "artifact": "BuildOutput"}   a file in an input artifact
+//
+// and optionally "variables": {"IMAGE_DIGEST": "#{Build.IMAGE_DIGEST}"},
+// which CodePipeline resolves and the spec refers to as #{IMAGE_DIGEST}.
+//
+// The job event carries temporary artifact credentials: it is never
+// logged, and the credentials are used only to read the artifact.
+package verify

@@ -1,0 +1,78 @@
+package verify
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s changed (run go test ./pkg/verify -update if intended):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
+	}
+}
+
+func sampleOutcome() outcome {
+	return outcome{
+		Verdict: verdict.Failed,
+		Samples: 7,
+		Elapsed: 3*time.Minute + 2*time.Second,
+		Where:   "pipeline shop-prod, stage Deploy, action Verify, execution 0f5e",
+		Checks: []checkOutcome{
+			{Name: "api-health", Kind: "http", Target: "https://api.example.com/health", Critical: true, Verdict: verdict.Failed,
+				Tally:    verdict.Tally{Succeeded: 5, Failed: 2},
+				Evidence: "sample 7: observed status 503 in 120ms; expected status == 200",
+				Last:     verdict.Result{Values: map[string]float64{"status": 503, "latency_ms": 120}}},
+			{Name: "no-new-alarms", Kind: "alarms", Target: `alarms with prefix "prod-api-"`, Critical: true, Verdict: verdict.Succeeded,
+				Tally: verdict.Tally{Succeeded: 7}, Last: verdict.Result{Values: map[string]float64{"in_alarm": 0}}},
+			{Name: "latency-vs-baseline", Kind: "compare", Target: "p95 Duration: canary vs baseline", Critical: false, Verdict: verdict.Inconclusive,
+				Tally:    verdict.Tally{Inconclusive: 7},
+				Evidence: "sample 7: observed 3 baseline and 2 canary points; expected at least 10 per series"},
+		},
+	}
+}
+
+func TestMessagesGolden(t *testing.T) {
+	o := sampleOutcome()
+	golden(t, "failure.golden", failureMessage(o))
+
+	ok := sampleOutcome()
+	ok.Verdict = verdict.Succeeded
+	ok.Checks[0].Verdict, ok.Checks[0].Evidence = verdict.Succeeded, ""
+	golden(t, "success.golden", successSummary(ok))
+	golden(t, "progress.golden", progressSummary(ok, 10*time.Minute))
+
+	errs := spec.Errors{{Path: "bake", Msg: `must be a duration like "30s" or "10m", got "ten"`}, {Path: "checks[0].http.url", Msg: "is required"}}
+	golden(t, "config.golden", configMessage("SSM parameter /postdeploy/shop/prod", errs))
+
+	var vars []string
+	for k, v := range outputVariables(ok) {
+		vars = append(vars, k+"="+v)
+	}
+	slices.Sort(vars)
+	golden(t, "variables.golden", strings.Join(vars, "\n")+"\n")
+}

@@ -1,0 +1,421 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
+)
+
+// The suite's verification event, for the responder and anyone else.
+const (
+	EventSource     = "postdeploy.verify"
+	EventDetailType = "Post-Deploy Verification Completed"
+)
+
+// CompletedEvent is the detail of the "Post-Deploy Verification
+// Completed" event.
+type CompletedEvent struct {
+	Verdict      verdict.Verdict  `json:"verdict"`
+	Pipeline     string           `json:"pipeline,omitempty"`
+	ExecutionID  string           `json:"executionId,omitempty"`
+	Stage        string           `json:"stage,omitempty"`
+	Action       string           `json:"action,omitempty"`
+	JobID        string           `json:"jobId"`
+	Summary      string           `json:"summary"`
+	FailedChecks []string         `json:"failedChecks"`
+	Checks       []verdict.Result `json:"checks"`
+	Samples      int              `json:"samples"`
+	BakeSeconds  int              `json:"bakeSeconds"`
+}
+
+// Verifier runs a CodePipeline job's verification and reports it.
+type Verifier struct {
+	CodePipeline CodePipelineAPI
+	Loader       Loader
+	// Build turns a parsed spec into the checks to run (registry.Build
+	// with the function's clients; tests pass their own).
+	Build   func(spec.Spec) (check.Suite, error)
+	Events  telemetry.Events
+	Metrics *telemetry.Metrics
+	Log     *slog.Logger
+	// SafetyMargin is kept free before the deadline to report.
+	SafetyMargin time.Duration
+	Now          func() time.Time
+	Sleep        func(context.Context, time.Duration) error
+	// ReportAttempts and ReportBackoff bound retries of a failed report
+	// (defaults 4 and 500ms, doubling).
+	ReportAttempts int
+	ReportBackoff  time.Duration
+
+	// finished remembers the jobs this warm instance has reported
+	// terminally, so a duplicate delivery that lands here is dropped at
+	// once instead of baking again only to be refused at report time.
+	finished finishedJobs
+}
+
+// finishedJobs is a small set of job ids, oldest forgotten first.
+type finishedJobs struct {
+	mu    sync.Mutex
+	ids   map[string]bool
+	order []string
+}
+
+const maxFinishedJobs = 1024
+
+func (f *finishedJobs) add(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ids == nil {
+		f.ids = map[string]bool{}
+	}
+	if f.ids[id] {
+		return
+	}
+	f.ids[id] = true
+	f.order = append(f.order, id)
+	if len(f.order) > maxFinishedJobs {
+		delete(f.ids, f.order[0])
+		f.order = f.order[1:]
+	}
+}
+
+func (f *finishedJobs) has(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ids[id]
+}
+
+// decision is what an invocation reports.
+type decision struct {
+	final       bool // a terminal report (not a continuation)
+	ok          bool // PutJobSuccessResult
+	failureType cptypes.FailureType
+	text        string // summary or failure message
+	token       string
+	percent     int
+	vars        map[string]string
+	event       *CompletedEvent
+}
+
+// jobInfo is where the job runs, from GetJobDetails.
+type jobInfo struct{ pipeline, executionID, stage, action string }
+
+func (j jobInfo) String() string {
+	var parts []string
+	for _, p := range [][2]string{{"pipeline", j.pipeline}, {"stage", j.stage}, {"action", j.action}, {"execution", j.executionID}} {
+		if p[1] != "" {
+			parts = append(parts, p[0]+" "+p[1])
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Handle is the Lambda handler. It reports the job exactly once per
+// invocation — success, continuation or failure — even when the spec is
+// bad, AWS fails or something panics. It returns an error only when no
+// report could be made, so Lambda's async retry delivers the job again.
+func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (err error) {
+	job := ev.CodePipelineJob
+	if job.ID == "" {
+		return errors.New("not a CodePipeline job event: CodePipeline.job.id is missing")
+	}
+	log := v.log().With("jobId", job.ID)
+	if v.finished.has(job.ID) {
+		// A job reported terminally can never legitimately come back.
+		log.WarnContext(ctx, "duplicate delivery of a job this instance already reported; not verifying again")
+		return nil
+	}
+	rep := reporter{api: v.CodePipeline, log: log, attempts: v.ReportAttempts, backoff: v.ReportBackoff, sleep: v.sleep}
+	if rep.attempts <= 0 {
+		rep.attempts = 4
+	}
+	if rep.backoff <= 0 {
+		rep.backoff = 500 * time.Millisecond
+	}
+	var d decision
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "verify panicked; failing the job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				d = decision{final: true, failureType: cptypes.FailureTypeJobFailed,
+					text: fmt.Sprintf("Post-deploy verification stopped on an internal error (a postdeploy bug, not your release): %v. Retry the stage; if it repeats, report it with job id %s.", p, job.ID)}
+			}
+		}()
+		d = v.run(ctx, log, job)
+	}()
+	if d.ok {
+		err = rep.success(ctx, job.ID, d.token, d.text, d.percent, d.vars)
+	} else {
+		err = rep.failure(ctx, job.ID, d.failureType, d.text)
+	}
+	if d.final && (err == nil || errors.Is(err, ErrAlreadyReported)) {
+		v.finished.add(job.ID)
+	}
+	switch {
+	case errors.Is(err, ErrAlreadyReported):
+		return nil
+	case err != nil:
+		log.ErrorContext(ctx, "could not report the job; returning an error so Lambda retries", "error", err.Error())
+		return err
+	}
+	if d.event != nil {
+		v.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricVerifications, Unit: telemetry.UnitCount, Value: 1})
+		v.Metrics.Emit(map[string]string{"Verdict": d.event.Verdict.String()}, telemetry.Value{Name: telemetry.MetricVerifications, Unit: telemetry.UnitCount, Value: 1})
+		if perr := v.Events.Publish(ctx, EventDetailType, d.event); perr != nil {
+			log.WarnContext(ctx, "could not publish the verification event", "error", perr.Error())
+		}
+	}
+	log.InfoContext(ctx, "job reported", "final", d.final, "success", d.ok, "failureType", string(d.failureType), "percent", d.percent)
+	return nil
+}
+
+func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePipelineJob) decision {
+	info := v.jobInfo(ctx, log, job.ID)
+	configFail := func(source string, err error) decision {
+		msg := configMessage(source, err)
+		problems := 1
+		var errs spec.Errors
+		if errors.As(err, &errs) {
+			problems = len(errs)
+		}
+		log.WarnContext(ctx, "configuration error", "source", source, "problems", problems)
+		return decision{final: true, failureType: cptypes.FailureTypeConfigurationError, text: msg,
+			event: &CompletedEvent{Verdict: verdict.Error, JobID: job.ID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action, Summary: clip(msg, MaxSummary), FailedChecks: []string{}, Checks: []verdict.Result{}}}
+	}
+	params, err := ParseParams(job.Data.ActionConfiguration.Configuration.UserParameters)
+	if err != nil {
+		return configFail("UserParameters", err)
+	}
+	raw, source, err := v.Loader.Load(ctx, params, job.Data)
+	if err != nil {
+		if errors.Is(err, ErrConfig) {
+			return configFail(source, err)
+		}
+		log.ErrorContext(ctx, "could not load the spec", "source", source, "error", err.Error())
+		return decision{final: true, failureType: cptypes.FailureTypeSystemUnavailable,
+			text: fmt.Sprintf("Post-deploy verification could not load its spec from %s: %v. This is usually transient (throttling, an AWS outage) or a missing permission: retry the stage.", source, err)}
+	}
+	s, err := spec.Parse(raw, params.Variables)
+	if err != nil {
+		return configFail(source, err)
+	}
+	errs := CheckTokenFits(s)
+	suite, err := v.Build(s)
+	if err != nil {
+		var be spec.Errors
+		if !errors.As(err, &be) {
+			be = spec.Errors{{Msg: err.Error()}}
+		}
+		errs = append(errs, be...)
+	}
+	if len(errs) > 0 {
+		return configFail(source, errs)
+	}
+	suite.OnPanic = func(kind string, value any, stack []byte) {
+		log.ErrorContext(ctx, "check panicked", "kind", kind, "panic", fmt.Sprint(value), "stack", string(stack))
+	}
+	hash := SpecHash(raw)
+	var st State
+	if tok := job.Data.ContinuationToken; tok != "" {
+		st, err = DecodeToken(tok, len(s.Checks))
+		if err != nil {
+			return decision{final: true, failureType: cptypes.FailureTypeJobFailed, text: "Post-deploy verification could not resume its bake: " + err.Error() + ". Retry the stage to start a fresh bake."}
+		}
+		if st.SpecHash != hash {
+			return configFail(source, spec.Errors{{Msg: "the spec changed during the bake (it is re-read on every continuation): retry the stage to verify with the new spec"}})
+		}
+	} else {
+		st = NewState(v.now(), hash, len(s.Checks))
+	}
+	return v.bake(ctx, log, s, suite, st, info, job.ID)
+}
+
+func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suite check.Suite, st State, info jobInfo, jobID string) decision {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = v.now().Add(15 * time.Minute) // Lambda's maximum
+	}
+	margin := min(v.SafetyMargin, deadline.Sub(v.now())/4)
+	cutoff := deadline.Add(-margin)
+	start := st.Start()
+	bake, interval := s.Bake.D(), s.Interval.D()
+	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
+	last := make([]verdict.Result, len(s.Checks))
+	nextAt := start.Add(time.Duration(st.Samples) * interval)
+	if now := v.now(); nextAt.Before(now) {
+		nextAt = now
+	}
+	taken := 0
+	for {
+		now := v.now()
+		if taken > 0 && !nextAt.Before(cutoff) {
+			return v.handOver(ctx, log, s, st, last, info, start)
+		}
+		if wait := nextAt.Sub(now); wait > 0 {
+			if err := v.sleep(ctx, wait); err != nil {
+				return v.handOver(ctx, log, s, st, last, info, start)
+			}
+		}
+		sampleAt := v.now()
+		sampleDeadline := cutoff
+		if half := sampleAt.Add(deadline.Sub(sampleAt) / 2); sampleDeadline.Before(half) {
+			sampleDeadline = half // the first sample of a short invocation still gets time
+		}
+		sctx, cancel := context.WithDeadline(ctx, sampleDeadline)
+		results := suite.Run(sctx, check.Sample{BakeStart: start, Now: sampleAt, Number: st.Samples})
+		cancel()
+		taken++
+		st.Samples++
+		for i, r := range results {
+			st.Checks[i].Add(r.Verdict)
+			if r.Verdict != verdict.Succeeded {
+				st.Checks[i].Last = fmt.Sprintf("sample %d: %s", st.Samples, r.Evidence())
+			}
+			last[i] = r
+			v.Metrics.Emit(map[string]string{"Kind": r.Kind}, telemetry.Value{Name: telemetry.MetricCheckDuration, Unit: telemetry.UnitMilliseconds, Value: float64(r.Duration.Milliseconds())})
+		}
+		log.DebugContext(ctx, "sample taken", "sample", st.Samples, "verdicts", verdictList(results))
+		if *s.Limits.FailFast {
+			for i, c := range s.Checks {
+				if _, decided := st.Checks[i].Decided(limits); decided && c.IsCritical() {
+					return v.finish(ctx, log, s, st, last, info, start, jobID, true)
+				}
+			}
+		}
+		nextAt = sampleAt.Add(interval)
+		if nextAt.Sub(start) > bake {
+			return v.finish(ctx, log, s, st, last, info, start, jobID, false)
+		}
+	}
+}
+
+func verdictList(rs []verdict.Result) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Check + "=" + r.Verdict.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+func (v *Verifier) outcome(s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, early bool) outcome {
+	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
+	o := outcome{Samples: st.Samples, Elapsed: v.now().Sub(start), Where: info.String(), EndedEarly: early, PassUnsure: s.Limits.Inconclusive == spec.PolicyPass}
+	var critical []verdict.Verdict
+	for i, c := range s.Checks {
+		co := checkOutcome{Name: c.Name, Kind: c.Kind(), Target: last[i].Target, Critical: c.IsCritical(), Tally: st.Checks[i].Tally, Last: last[i], Evidence: st.Checks[i].Last}
+		co.Verdict = co.Tally.Final(limits)
+		if co.Critical {
+			critical = append(critical, co.Verdict)
+		}
+		o.Checks = append(o.Checks, co)
+	}
+	o.Verdict = verdict.Succeeded
+	if len(critical) > 0 {
+		o.Verdict = verdict.Worst(critical...)
+	}
+	return o
+}
+
+func (v *Verifier) handOver(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time) decision {
+	o := v.outcome(s, st, last, info, start, false)
+	tok, err := EncodeToken(st)
+	if err != nil {
+		// Validation makes this unreachable for a valid spec; fail rather
+		// than leave the job hanging.
+		return decision{final: true, failureType: cptypes.FailureTypeJobFailed, text: "Post-deploy verification could not save its progress: " + err.Error()}
+	}
+	pct := 100
+	if b := s.Bake.D(); b > 0 {
+		pct = int(100 * o.Elapsed / b)
+	}
+	pct = min(pct, 99)
+	log.InfoContext(ctx, "handing over to the next invocation", "samples", st.Samples, "elapsed", o.Elapsed.String(), "percent", pct)
+	return decision{ok: true, token: tok, percent: pct, text: progressSummary(o, s.Bake.D())}
+}
+
+func (v *Verifier) finish(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, jobID string, early bool) decision {
+	o := v.outcome(s, st, last, info, start, early)
+	ev := &CompletedEvent{Verdict: o.Verdict, JobID: jobID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action,
+		Samples: o.Samples, BakeSeconds: int(o.Elapsed.Seconds()), FailedChecks: []string{}}
+	for _, c := range o.Checks {
+		r := c.Last
+		r.Verdict = c.Verdict
+		if c.Verdict != verdict.Succeeded {
+			ev.FailedChecks = append(ev.FailedChecks, c.Name)
+			if c.Evidence != "" {
+				r.Observed = c.Evidence
+			}
+		}
+		ev.Checks = append(ev.Checks, r)
+	}
+	log.InfoContext(ctx, "verification finished", "verdict", o.Verdict.String(), "samples", o.Samples, "failedChecks", strings.Join(ev.FailedChecks, ","))
+	if o.Verdict == verdict.Succeeded || (o.PassUnsure && o.Verdict != verdict.Failed) {
+		sum := successSummary(o)
+		ev.Summary = sum
+		return decision{final: true, ok: true, percent: 100, text: sum, vars: outputVariables(o), event: ev}
+	}
+	msg := failureMessage(o)
+	ev.Summary = clip(msg, MaxSummary)
+	return decision{final: true, failureType: cptypes.FailureTypeJobFailed, text: msg, event: ev}
+}
+
+// jobInfo looks up where the job runs, for messages and the event. It is
+// best effort: verification goes on without it.
+func (v *Verifier) jobInfo(ctx context.Context, log *slog.Logger, jobID string) jobInfo {
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	out, err := v.CodePipeline.GetJobDetails(cctx, &codepipeline.GetJobDetailsInput{JobId: aws.String(jobID)})
+	if err != nil {
+		log.WarnContext(ctx, "GetJobDetails failed; messages will not name the pipeline", "error", err.Error())
+		return jobInfo{}
+	}
+	var ji jobInfo
+	if out.JobDetails != nil && out.JobDetails.Data != nil && out.JobDetails.Data.PipelineContext != nil {
+		pc := out.JobDetails.Data.PipelineContext
+		ji.pipeline = aws.ToString(pc.PipelineName)
+		ji.executionID = aws.ToString(pc.PipelineExecutionId)
+		if pc.Stage != nil {
+			ji.stage = aws.ToString(pc.Stage.Name)
+		}
+		if pc.Action != nil {
+			ji.action = aws.ToString(pc.Action.Name)
+		}
+	}
+	return ji
+}
+
+func (v *Verifier) log() *slog.Logger {
+	if v.Log != nil {
+		return v.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) sleep(ctx context.Context, d time.Duration) error {
+	if v.Sleep != nil {
+		return v.Sleep(ctx, d)
+	}
+	return sleepCtx(ctx, d)
+}
