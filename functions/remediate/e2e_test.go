@@ -11,10 +11,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
 	"github.com/postdeploy/postdeploy/pkg/devtools/lambdarun"
 	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/state"
 )
+
+var db *dynalite.Shared
+
+func TestMain(m *testing.M) {
+	db = dynalite.StartShared(context.Background())
+	code := m.Run()
+	_ = db.Close()
+	os.Exit(code)
+}
 
 // TestBootstrapEndToEnd runs the real bootstrap under the Lambda Runtime
 // API harness against the AWS stand-in (ECS, EC2, CloudWatch, SNS over

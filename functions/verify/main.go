@@ -24,6 +24,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/check/registry"
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/verify"
@@ -70,7 +71,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*v
 			},
 		},
 		Build:        func(s spec.Spec) (check.Suite, error) { return registry.Build(s, clients) },
-		Events:       telemetry.Events{API: eventbridge.NewFromConfig(awsCfg), Bus: cfg.EventBus, Source: verify.EventSource},
+		Events:       telemetry.Events{API: eventbridge.NewFromConfig(awsCfg), Bus: cfg.EventBus, Source: contract.VerificationSource},
 		Metrics:      telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
 		Log:          log,
 		SafetyMargin: cfg.SafetyMargin,

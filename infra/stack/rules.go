@@ -3,8 +3,8 @@ package stack
 import (
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/triage"
-	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
 // Route is one EventBridge rule that sends events to respond.
@@ -23,16 +23,9 @@ type Route struct {
 	OnSuiteBus bool
 }
 
-// The CloudWatch alarm state-change event (aws-lambda-go has no
-// constants for it).
-const (
-	alarmSource     = "aws.cloudwatch"
-	alarmDetailType = "CloudWatch Alarm State Change"
-)
-
 // Routes are every event pattern respond handles, named by the constants
 // the functions switch on: aws-lambda-go's for the pipeline services,
-// pkg/verify's for verify's verdicts, pkg/triage's for the security
+// pkg/contract's for alarm state changes and verify's verdicts, pkg/triage's for the security
 // services. The detail filters drop only what respond ignores (an alarm
 // going to INSUFFICIENT_DATA, pipelines and deployments that did not
 // fail). AWS services publish to the default bus; verify's verdicts go
@@ -41,8 +34,8 @@ var Routes = []Route{
 	{
 		ID:          "AlarmStateChange",
 		Description: "CloudWatch alarms entering ALARM or returning to OK",
-		Source:      alarmSource,
-		DetailTypes: []string{alarmDetailType},
+		Source:      contract.AlarmSource,
+		DetailTypes: []string{contract.DetailTypeAlarmStateChange},
 		Detail:      map[string]any{"state": map[string]any{"value": []any{"ALARM", "OK"}}},
 	},
 	{
@@ -71,8 +64,8 @@ var Routes = []Route{
 	{
 		ID:          "VerificationCompleted",
 		Description: "postdeploy verify's verdicts",
-		Source:      verify.EventSource,
-		DetailTypes: []string{verify.EventDetailType},
+		Source:      contract.VerificationSource,
+		DetailTypes: []string{contract.VerificationDetailType},
 		OnSuiteBus:  true,
 	},
 	{

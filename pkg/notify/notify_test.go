@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -14,31 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/postdeploy/postdeploy/pkg/devtools/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
-}
 
 // fakeSNS records what was published.
 type fakeSNS struct {
@@ -80,7 +55,7 @@ func sampleAlert() Alert {
 
 func TestAlertGolden(t *testing.T) {
 	a := sampleAlert()
-	golden(t, "alert.txt", a.Text())
+	golden.Check(t, "testdata/alert.txt", a.Text())
 	js, err := a.Chatbot().JSON()
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +65,7 @@ func TestAlertGolden(t *testing.T) {
 		t.Fatalf("chatbot JSON does not decode: %v", err)
 	}
 	b, _ := json.MarshalIndent(pretty, "", "  ")
-	golden(t, "alert.chatbot.json", string(b)+"\n")
+	golden.Check(t, "testdata/alert.chatbot.json", string(b)+"\n")
 }
 
 func TestSendText(t *testing.T) {

@@ -89,13 +89,3 @@ func BenchmarkHandleAct(b *testing.B) {
 	b.ReportMetric(float64(counting.calls.Load())/float64(b.N), "ddb-calls/op")
 	b.ReportMetric(float64(r.ecs.updateCount())/float64(b.N), "ecs-calls/op")
 }
-
-func BenchmarkDecodeSNSMessage(b *testing.B) {
-	msg := snsMessage(b, "remediate-math-alarm.json", 0)
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, err := remediate.DecodeSNSMessage(msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

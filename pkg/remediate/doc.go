@@ -2,8 +2,8 @@
 // safely, verifiably, and with a full audit trail.
 //
 // An Alarm comes from the SNS notification CloudWatch publishes
-// (DecodeSNSMessage, AlarmFromSNS) or from the EventBridge "CloudWatch
-// Alarm State Change" event (AlarmFromEventBridge): metric alarms with one
+// (contract.DecodeSNSMessage, contract.AlarmFromSNS) or from the EventBridge "CloudWatch
+// Alarm State Change" event (contract.AlarmFromEventBridge): metric alarms with one
 // metric or metric math, and composite alarms. Engine.Handle matches it
 // against the Policy (ParsePolicy: YAML or JSON, validated strictly, every
 // problem reported with its path), whose first matching Rule names an

@@ -14,6 +14,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
@@ -135,6 +136,8 @@ type fakeEC2 struct {
 	instances map[string]map[string]string // id → tags
 	reboots   [][]string
 	status    ec2types.SummaryStatus
+	// onReboot is called after each RebootInstances.
+	onReboot func()
 }
 
 var _ remediate.EC2API = (*fakeEC2)(nil)
@@ -180,6 +183,9 @@ func (f *fakeEC2) RebootInstances(_ context.Context, in *ec2.RebootInstancesInpu
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reboots = append(f.reboots, in.InstanceIds)
+	if f.onReboot != nil {
+		f.onReboot()
+	}
 	return &ec2.RebootInstancesOutput{}, nil
 }
 
@@ -268,6 +274,37 @@ func (f *fakeNotifier) kinds() []notify.Kind {
 	var out []notify.Kind
 	for _, m := range f.msgs {
 		out = append(out, m.Kind)
+	}
+	return out
+}
+
+// fakeSNS records what a notify.Router publishes.
+type fakeSNS struct {
+	mu  sync.Mutex
+	pub []*sns.PublishInput
+}
+
+var _ notify.Publisher = (*fakeSNS)(nil)
+
+func (f *fakeSNS) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pub = append(f.pub, in)
+	return &sns.PublishOutput{MessageId: aws.String(fmt.Sprint(len(f.pub)))}, nil
+}
+
+// published lists "topic-kind decision" of each message.
+func (f *fakeSNS) published() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, p := range f.pub {
+		kind := *p.MessageAttributes["kind"].StringValue
+		dec := ""
+		if v, ok := p.MessageAttributes["decision"]; ok {
+			dec = " " + *v.StringValue
+		}
+		out = append(out, kind+dec)
 	}
 	return out
 }

@@ -1,17 +1,13 @@
 package remediate_test
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/postdeploy/postdeploy/pkg/devtools/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // The notifications people read, one golden file per decision. Run
 // `go test ./pkg/remediate -run Golden -update` after an intended change
@@ -53,23 +49,7 @@ func TestNotificationsGolden(t *testing.T) {
 			for _, m := range r.n.msgs {
 				b.WriteString("kind: " + string(m.Kind) + "\nsubject: " + m.Subject + "\n\n" + m.Body + "\n----\n")
 			}
-			got := b.String()
-			path := filepath.Join("testdata", "golden", tt.name+".txt")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden file (run with -update to create it): %v", err)
-			}
-			if d := cmp.Diff(string(want), got); d != "" {
-				t.Errorf("notifications differ from %s (-want +got; -update rewrites it):\n%s", path, d)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", tt.name+".txt"), b.String())
 		})
 	}
 }

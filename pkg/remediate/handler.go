@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
@@ -32,11 +33,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SNSEvent) error {
 	var errs []error
 	for i, rec := range ev.Records {
 		msgID := rec.SNS.MessageID
-		a, err := DecodeSNSMessage(rec.SNS.Message)
+		a, err := contract.DecodeSNSMessage(rec.SNS.Message)
 		if err != nil {
 			metric := telemetry.MetricEventsMalformed
 			level := slog.LevelWarn
-			if errors.Is(err, ErrNotAlarm) {
+			if errors.Is(err, contract.ErrNotAlarm) {
 				metric, level = telemetry.MetricEventsUnhandled, slog.LevelInfo
 			}
 			h.Log.Log(ctx, level, "SNS record skipped", "record", i, "messageId", msgID, "topic", rec.SNS.TopicArn, "subject", rec.SNS.Subject, "error", err.Error())

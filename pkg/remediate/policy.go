@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/strict"
@@ -198,7 +199,7 @@ func (p *Policy) defaults() {
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if r.Match.State == "" {
-			r.Match.State = StateAlarm
+			r.Match.State = contract.StateAlarm
 		}
 	}
 }
@@ -253,7 +254,7 @@ func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {
 			errs.add(at+".match.dimensions."+k, "%q is not a valid glob: %v", m.Dimensions[k], err)
 		}
 	}
-	if m.State != StateAlarm && m.State != StateInsufficientData {
+	if m.State != contract.StateAlarm && m.State != contract.StateInsufficientData {
 		errs.add(at+".match.state", "%q: must be ALARM or INSUFFICIENT_DATA (an OK transition closes the incident by itself)", m.State)
 	}
 	if r.Notify != "" && !validKind(r.Notify) {

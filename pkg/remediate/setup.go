@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
@@ -20,7 +19,7 @@ type Setup struct {
 	AWS     aws.Config
 	Alarms  AlarmAPI
 	Notify  Notifier
-	Store   *state.Store
+	Store   StateStore // a *state.Store
 	Metrics *telemetry.Metrics
 	Log     *slog.Logger
 	// PolicySource is "file:<path>" or "ssm:<name>"; file paths are

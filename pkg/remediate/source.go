@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -81,18 +80,4 @@ func (o Outcome) String() string {
 		s += ": " + o.Reason
 	}
 	return s
-}
-
-// Remediate handles an EventBridge "CloudWatch Alarm State Change" event
-// (functions/respond hands them over) and returns the outcome's summary.
-func (e *Engine) Remediate(ctx context.Context, ev events.EventBridgeEvent) (string, error) {
-	a, err := AlarmFromEventBridge(ev)
-	if err != nil {
-		return "", err
-	}
-	out, err := e.Handle(ctx, a)
-	if err != nil {
-		return "", err
-	}
-	return out.String(), nil
 }

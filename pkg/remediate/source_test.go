@@ -3,7 +3,6 @@ package remediate_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
@@ -76,26 +76,31 @@ func TestLoadPolicy(t *testing.T) {
 	}
 }
 
-// functions/respond hands EventBridge alarm events to Engine.Remediate.
-func TestEngineRemediateEventBridge(t *testing.T) {
+// respond hands EventBridge alarm events to the engine, and the same
+// state change may also arrive over SNS: the engine acts once.
+func TestEngineEventBridgeThenSNS(t *testing.T) {
 	r := newRig(t, shippedPolicy)
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "remediate-eventbridge-alarm.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev events.EventBridgeEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
+	var sns events.SNSEvent
+	for file, v := range map[string]any{"remediate-eventbridge-alarm.json": &ev, "remediate-ecs-alarm.json": &sns} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "events", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatal(err)
+		}
 	}
-	got, err := r.e.Remediate(context.Background(), ev)
+	a, err := contract.AlarmFromEventBridge(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(got, "alarm prod-api-cpu-high ALARM: fixed (rule ecs-cpu-redeploy, action ecs.redeploy)") {
-		t.Errorf("Remediate = %q; want the fixed summary", got)
+	out := r.handle(t, a)
+	if got := out.String(); !strings.HasPrefix(got, "alarm prod-api-cpu-high ALARM: fixed (rule ecs-cpu-redeploy, action ecs.redeploy)") {
+		t.Errorf("Handle(EventBridge alarm) = %q; want the fixed summary", got)
 	}
 	// The SNS delivery of the same state change is a duplicate.
-	a, err := remediate.DecodeSNSMessage(snsMessage(t, "remediate-ecs-alarm.json", 0))
+	a, err = contract.DecodeSNSMessage(sns.Records[0].SNS.Message)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +109,5 @@ func TestEngineRemediateEventBridge(t *testing.T) {
 	}
 	if n := r.ecs.updateCount(); n != 1 {
 		t.Errorf("ECS updates = %d; want 1", n)
-	}
-	ev.DetailType = "EC2 Instance State-change Notification"
-	if _, err := r.e.Remediate(context.Background(), ev); !errors.Is(err, remediate.ErrNotAlarm) {
-		t.Errorf("Remediate(EC2 event) = %v; want ErrNotAlarm", err)
 	}
 }

@@ -3,12 +3,14 @@ package remediate
 import (
 	"strings"
 	"testing"
+
+	"github.com/postdeploy/postdeploy/pkg/contract"
 )
 
 func templateAlarm() Alarm {
 	return Alarm{
 		Name: "prod-api-cpu-high", ARN: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:prod-api-cpu-high",
-		AccountID: "123456789012", Region: "us-east-1", NewState: StateAlarm, OldState: StateOK,
+		AccountID: "123456789012", Region: "us-east-1", NewState: contract.StateAlarm, OldState: contract.StateOK,
 		Reason: "Threshold Crossed", Namespace: "AWS/ECS", MetricName: "CPUUtilization",
 		Dimensions: map[string]string{"ClusterName": "prod", "ServiceName": "api"},
 		Tags:       map[string]string{"team": "payments", "CodeDeployApplication": "app"},

@@ -2,8 +2,6 @@ package respond
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -12,62 +10,25 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 )
 
-// alarmDetail is the detail of a "CloudWatch Alarm State Change" event
-// (aws-lambda-go has no type for it).
-type alarmDetail struct {
-	AlarmName     string     `json:"alarmName"`
-	State         alarmState `json:"state"`
-	PreviousState alarmState `json:"previousState"`
-	Configuration struct {
-		Description string `json:"description"`
-		Metrics     []struct {
-			ID         string `json:"id"`
-			Expression string `json:"expression"`
-			Label      string `json:"label"`
-			MetricStat *struct {
-				Metric struct {
-					Namespace  string            `json:"namespace"`
-					Name       string            `json:"name"`
-					Dimensions map[string]string `json:"dimensions"`
-				} `json:"metric"`
-				Period int    `json:"period"`
-				Stat   string `json:"stat"`
-			} `json:"metricStat"`
-		} `json:"metrics"`
-	} `json:"configuration"`
-}
-
-type alarmState struct {
-	Value     string `json:"value"`
-	Reason    string `json:"reason"`
-	Timestamp string `json:"timestamp"`
-}
-
 func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
-	var d alarmDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+	// Decoded once, here; the remediation engine gets the same Alarm.
+	d, err := contract.AlarmFromEventBridge(ev)
+	if err != nil {
 		return badDetail(ev, "detail", err)
 	}
-	if d.AlarmName == "" {
-		return badDetail(ev, "detail.alarmName", errors.New("missing"))
-	}
-	switch d.State.Value {
-	case "ALARM", "OK", "INSUFFICIENT_DATA":
-	default:
-		return badDetail(ev, "detail.state.value", fmt.Errorf("%q is not ALARM, OK or INSUFFICIENT_DATA", d.State.Value))
-	}
-	log = log.With("alarm", d.AlarmName, "state", d.State.Value)
+	log = log.With("alarm", d.Name, "state", d.NewState)
 
-	if d.State.Value == "INSUFFICIENT_DATA" || (d.State.Value == "OK" && d.PreviousState.Value != "ALARM") {
+	if d.NewState == contract.StateInsufficientData || (d.NewState == contract.StateOK && d.OldState != contract.StateAlarm) {
 		log.InfoContext(ctx, "alarm state change needs no notification")
 		return nil
 	}
 	// EventBridge delivers at least once: one notification per transition.
-	key := "notify#alarm#" + d.AlarmName + "#" + d.State.Value + "#" + firstNonEmpty(d.State.Timestamp, ev.ID)
-	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "alarm", "alarm": d.AlarmName, "state": d.State.Value}, log) {
+	key := "notify#" + d.StateChangeKey()
+	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "alarm", "alarm": d.Name, "state": d.NewState}, log) {
 		log.InfoContext(ctx, "alarm transition already handled")
 		return nil
 	}
@@ -75,7 +36,7 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	// limit, idempotency); respond reports what it did.
 	var remediation string
 	if h.Remediator != nil {
-		out, err := h.Remediator.Remediate(ctx, ev)
+		out, err := h.Remediator.Remediate(ctx, d)
 		switch {
 		case err != nil:
 			remediation = "automatic remediation failed: " + err.Error()
@@ -87,36 +48,35 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	kind, runbook := alarmKind(d)
 	a := notify.Alert{
 		Kind:       kind,
-		Service:    d.AlarmName,
+		Service:    d.Name,
 		Event:      ev.DetailType,
-		ThreadID:   "alarm-" + d.AlarmName,
+		ThreadID:   "alarm-" + d.Name,
 		Resources:  ev.Resources,
-		Attributes: map[string]string{"alarm": d.AlarmName},
-		Where:      fmt.Sprintf("alarm %s, account %s, %s", d.AlarmName, ev.AccountID, ev.Region),
-		Links:      []notify.Link{{Label: "Alarm", URL: fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#alarmsV2:alarm/%s", ev.Region, ev.Region, pathEscape(d.AlarmName))}},
+		Attributes: map[string]string{"alarm": d.Name},
+		Where:      fmt.Sprintf("alarm %s, account %s, %s", d.Name, ev.AccountID, ev.Region),
+		Links:      []notify.Link{{Label: "Alarm", URL: fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#alarmsV2:alarm/%s", ev.Region, ev.Region, pathEscape(d.Name))}},
 	}
-	if d.State.Value == "OK" {
+	if d.NewState == contract.StateOK {
 		a.Severity = "INFO"
-		a.Title = fmt.Sprintf("Resolved: %s is OK again", d.AlarmName)
-		a.What = fmt.Sprintf("Alarm %s returned to OK from ALARM.", d.AlarmName)
+		a.Title = fmt.Sprintf("Resolved: %s is OK again", d.Name)
+		a.What = fmt.Sprintf("Alarm %s returned to OK from ALARM.", d.Name)
 		a.Why = "The condition that raised the alarm has cleared; nothing to do unless it flaps."
-		a.Evidence = []string{"Reason: " + d.State.Reason}
+		a.Evidence = []string{"Reason: " + d.Reason}
 		return h.send(ctx, a, key, log)
 	}
 	a.Severity = "HIGH"
-	a.Title = fmt.Sprintf("ALARM: %s", d.AlarmName)
-	a.What = fmt.Sprintf("CloudWatch alarm %s went from %s to ALARM.", d.AlarmName, orDash(d.PreviousState.Value))
-	if d.Configuration.Description != "" {
-		a.What += " " + strings.TrimSuffix(d.Configuration.Description, ".") + "."
+	a.Title = fmt.Sprintf("ALARM: %s", d.Name)
+	a.What = fmt.Sprintf("CloudWatch alarm %s went from %s to ALARM.", d.Name, orDash(d.OldState))
+	if d.Description != "" {
+		a.What += " " + strings.TrimSuffix(d.Description, ".") + "."
 	}
-	a.Evidence = append(a.Evidence, "Reason: "+d.State.Reason)
-	for _, m := range d.Configuration.Metrics {
+	a.Evidence = append(a.Evidence, "Reason: "+d.Reason)
+	for _, m := range d.Metrics {
 		switch {
 		case m.Expression != "":
 			a.Evidence = append(a.Evidence, fmt.Sprintf("Expression %s = %s", m.ID, m.Expression))
-		case m.MetricStat != nil:
-			ms := m.MetricStat
-			a.Evidence = append(a.Evidence, fmt.Sprintf("Metric %s %s/%s%s, %s over %ds", m.ID, ms.Metric.Namespace, ms.Metric.Name, dims(ms.Metric.Dimensions), ms.Stat, ms.Period))
+		case m.MetricName != "":
+			a.Evidence = append(a.Evidence, fmt.Sprintf("Metric %s %s/%s%s, %s over %ds", m.ID, m.Namespace, m.MetricName, dims(m.Dimensions), m.Stat, m.Period))
 		}
 	}
 	if remediation != "" {
@@ -129,12 +89,12 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 // alarmKind routes an alarm to its topic by what it measures: CPU to
 // High CPU, capacity and health of infrastructure to Infrastructure,
 // activity anomalies to Security, anything else to Application.
-func alarmKind(d alarmDetail) (notify.Kind, string) {
-	text := strings.ToLower(d.AlarmName + " " + d.Configuration.Description)
+func alarmKind(d contract.Alarm) (notify.Kind, string) {
+	text := strings.ToLower(d.Name + " " + d.Description)
 	var names []string
-	for _, m := range d.Configuration.Metrics {
-		if m.MetricStat != nil {
-			names = append(names, strings.ToLower(m.MetricStat.Metric.Namespace+"/"+m.MetricStat.Metric.Name))
+	for _, m := range d.Metrics {
+		if m.MetricName != "" {
+			names = append(names, strings.ToLower(m.Namespace+"/"+m.MetricName))
 		}
 	}
 	metrics := strings.Join(names, " ")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/deadline"
 )
 
 // The work of an invocation (the dedupe claims, the look-ups, the
@@ -15,23 +17,11 @@ import (
 // the invocation would keep the claim and the retry would drop the event
 // as "already notified".
 //
-// The margin is a fifth of the time left when the event arrives, capped
-// at two seconds: a 3 s function stops its work at 2.4 s and keeps 600 ms
+// The margin follows pkg/deadline (a quarter of the time left), capped at
+// two seconds: a 3 s function stops its work at 2.25 s and keeps 750 ms
 // for the release (one DynamoDB DeleteItem, tens of milliseconds), while a
 // long timeout does not give up more than the 2 s the release needs.
-const (
-	maxDeadlineMargin      = 2 * time.Second
-	deadlineMarginFraction = 5
-)
-
-// deadlineMargin is how long before the Lambda deadline the work stops,
-// given the time remaining: min(2s, remaining/5), and never negative.
-func deadlineMargin(remaining time.Duration) time.Duration {
-	if remaining <= 0 {
-		return 0
-	}
-	return min(maxDeadlineMargin, remaining/deadlineMarginFraction)
-}
+const maxDeadlineMargin = 2 * time.Second
 
 // nearDeadline is the cause of a work context that ended at its margin.
 type nearDeadline struct{ margin time.Duration }
@@ -41,16 +31,11 @@ func (n nearDeadline) Error() string {
 }
 
 // workContext returns the context the event's work runs under: ctx
-// ending deadlineMargin before ctx's deadline, with nearDeadline as its
+// ending its margin before ctx's deadline, with nearDeadline as its
 // cause. Without a deadline (tests, local runs) the work is bounded by
 // ctx alone.
 func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	margin := deadlineMargin(time.Until(deadline))
-	return context.WithDeadlineCause(ctx, deadline.Add(-margin), nearDeadline{margin: margin})
+	return deadline.WithCutoff(ctx, time.Now(), maxDeadlineMargin, func(m time.Duration) error { return nearDeadline{margin: m} })
 }
 
 // stoppedNearDeadline returns the nearDeadline cause when work ended at

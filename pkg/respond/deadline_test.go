@@ -10,28 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
-func TestDeadlineMargin(t *testing.T) {
-	tests := []struct {
-		name      string
-		remaining time.Duration
-		want      time.Duration
-	}{
-		{"none left", 0, 0},
-		{"past the deadline", -time.Second, 0},
-		{"1s function: a fifth", time.Second, 200 * time.Millisecond},
-		{"3s function: a fifth", 3 * time.Second, 600 * time.Millisecond},
-		{"10s function: the cap", 10 * time.Second, 2 * time.Second},
-		{"15min function: the cap", 15 * time.Minute, 2 * time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := deadlineMargin(tt.remaining); got != tt.want {
-				t.Errorf("deadlineMargin(%v) = %v; want %v", tt.remaining, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestWorkContextWithoutDeadline(t *testing.T) {
 	work, cancel := workContext(context.Background())
 	defer cancel()

@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,7 +38,7 @@ func (h *Handler) deployment(ctx context.Context, ev events.EventBridgeEvent, lo
 		log.InfoContext(ctx, "deployment failure already notified")
 		return nil
 	}
-	region := firstNonEmpty(d.Region, ev.Region)
+	region := cmp.Or(d.Region, ev.Region)
 	a := notify.Alert{
 		Kind:       notify.Deployments,
 		Severity:   "HIGH",
@@ -178,7 +179,7 @@ func (h *Handler) build(ctx context.Context, ev events.EventBridgeEvent, log *sl
 		log.InfoContext(ctx, "build state change needs no notification")
 		return nil
 	}
-	key := "notify#build#" + firstNonEmpty(d.BuildID, ev.ID)
+	key := "notify#build#" + cmp.Or(d.BuildID, ev.ID)
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "build", "project": d.ProjectName}, log) {
 		log.InfoContext(ctx, "build failure already notified")
 		return nil

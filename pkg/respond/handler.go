@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/triage"
@@ -49,7 +50,7 @@ type AlarmAPI interface {
 // Remediator hands an alarm state change to the remediation engine and
 // says what it did, in one line for the notification.
 type Remediator interface {
-	Remediate(ctx context.Context, ev events.EventBridgeEvent) (string, error)
+	Remediate(ctx context.Context, a contract.Alarm) (string, error)
 }
 
 // Releaser is implemented by state stores that can drop a claim (pkg/state's
@@ -95,15 +96,7 @@ const (
 	kindFinding      = "finding"
 )
 
-// The suite's own verification event.
-const (
-	VerifySource     = "postdeploy.verify"
-	VerifyDetailType = "Post-Deploy Verification Completed"
-	alarmSource      = "aws.cloudwatch"
-	alarmDetailType  = "CloudWatch Alarm State Change"
-)
-
-// errMalformed marks a detail respond cannot read: counted, logged with
+// malformed marks a detail respond cannot read: counted, logged with
 // the reason, and dropped (retrying cannot fix it).
 type malformed struct{ err error }
 
@@ -126,7 +119,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
 		}
 		_ = json.Unmarshal(payload, &partial) // best effort, for the metric's dimension
 		h.logger().ErrorContext(ctx, "malformed event dropped: the EventBridge envelope does not decode",
-			"source", partial.Source, "detailType", partial.DetailType, "reason", err.Error())
+			"source", partial.Source, "detailType", partial.DetailType, "error", err.Error())
 		h.Metrics.Emit(map[string]string{"Source": partial.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	}
@@ -155,7 +148,7 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 	var u unsent
 	switch {
 	case errors.As(err, &m) || errors.As(err, &tm):
-		log.ErrorContext(ctx, "malformed event dropped", "reason", err.Error())
+		log.ErrorContext(ctx, "malformed event dropped", "error", err.Error())
 		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	case err != nil:
@@ -176,7 +169,7 @@ type step func(context.Context, events.EventBridgeEvent, *slog.Logger) error
 
 func (h *Handler) route(ev events.EventBridgeEvent) (string, step) {
 	switch src, dt := ev.Source, ev.DetailType; {
-	case src == alarmSource && dt == alarmDetailType:
+	case src == contract.AlarmSource && dt == contract.DetailTypeAlarmStateChange:
 		return kindAlarm, h.alarm
 	case src == events.CodePipelineEventSource && (dt == events.CodePipelineExecutionEventDetailType || dt == events.CodePipelineActionEventDetailType):
 		return kindPipeline, h.pipeline
@@ -184,7 +177,7 @@ func (h *Handler) route(ev events.EventBridgeEvent) (string, step) {
 		return kindDeployment, h.deployment
 	case src == events.CodeBuildEventSource && dt == events.CodeBuildStateChangeDetailType:
 		return kindBuild, h.build
-	case src == VerifySource && dt == VerifyDetailType:
+	case src == contract.VerificationSource && dt == contract.VerificationDetailType:
 		return kindVerification, h.verification
 	case triage.IsSecurity(src, dt):
 		return kindFinding, h.findings

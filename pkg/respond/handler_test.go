@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -28,12 +26,12 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/contract"
+	"github.com/postdeploy/postdeploy/pkg/devtools/golden"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/triage"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden messages in testdata/")
 
 var testNow = time.Date(2026, 11, 22, 3, 30, 0, 0, time.UTC)
 
@@ -168,7 +166,7 @@ func (f *fakeClaims) Release(ctx context.Context, key string) error {
 	return nil
 }
 
-// recordingRemediator records the alarm events it was handed.
+// recordingRemediator records the alarm state changes it was handed.
 type recordingRemediator struct {
 	out    string
 	alarms []string
@@ -176,8 +174,8 @@ type recordingRemediator struct {
 
 var _ Remediator = (*recordingRemediator)(nil)
 
-func (f *recordingRemediator) Remediate(_ context.Context, ev events.EventBridgeEvent) (string, error) {
-	f.alarms = append(f.alarms, ev.ID)
+func (f *recordingRemediator) Remediate(_ context.Context, a contract.Alarm) (string, error) {
+	f.alarms = append(f.alarms, a.Name+" "+a.NewState)
 	return f.out, nil
 }
 
@@ -293,27 +291,6 @@ func (r *rig) metric(name, dim, val string) float64 {
 	return sum
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (go test -update writes it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
-}
-
 func TestHandleRoutesEachEvent(t *testing.T) {
 	tests := []struct {
 		file      string
@@ -367,7 +344,7 @@ func TestHandleRoutesEachEvent(t *testing.T) {
 			if got := r.metric(telemetry.MetricNotificationsSent, "Kind", string(tt.kind)); got != 1 {
 				t.Errorf("NotificationsSent{Kind=%s} = %v; want 1", tt.kind, got)
 			}
-			golden(t, strings.TrimSuffix(tt.file, ".json")+".txt", aws.ToString(in.Message))
+			golden.Check(t, "testdata/"+strings.TrimSuffix(tt.file, ".json")+".txt", aws.ToString(in.Message))
 		})
 	}
 }
@@ -561,8 +538,8 @@ func TestAlarmGoesToRemediation(t *testing.T) {
 	if err := r.invoke(t, readEvent(t, "respond-alarm-cpu.json")); err != nil {
 		t.Fatal(err)
 	}
-	if len(rem.alarms) != 1 || rem.alarms[0] != "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92" {
-		t.Errorf("remediator got %v; want the alarm event", rem.alarms)
+	if len(rem.alarms) != 1 || rem.alarms[0] != "prod-api-high-cpu ALARM" {
+		t.Errorf("remediator got %v; want the alarm's state change", rem.alarms)
 	}
 	if body := aws.ToString(r.sns.in[0].Message); !strings.Contains(body, "Automatic remediation: scaled prod-api-asg") {
 		t.Errorf("message does not report the remediation:\n%s", body)

@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,7 +38,7 @@ func (h *Handler) pipeline(ctx context.Context, ev events.EventBridgeEvent, log 
 		log.InfoContext(ctx, "pipeline state change needs no notification")
 		return nil
 	}
-	region := firstNonEmpty(d.Region, ev.Region)
+	region := cmp.Or(d.Region, ev.Region)
 	var fa failedAction
 	var notes []string
 	if ev.DetailType == events.CodePipelineActionEventDetailType {
@@ -149,13 +150,4 @@ func (h *Handler) lookupFailure(ctx context.Context, pipeline, execution string)
 		}
 	}
 	return fa, notes, nil
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -1,12 +1,12 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
-
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
@@ -26,13 +26,9 @@ type EngineRemediator struct {
 
 var _ Remediator = EngineRemediator{}
 
-// Remediate runs the engine on the event's alarm and summarises the
-// outcome in one line.
-func (r EngineRemediator) Remediate(ctx context.Context, ev events.EventBridgeEvent) (string, error) {
-	a, err := remediate.AlarmFromEventBridge(ev)
-	if err != nil {
-		return "", fmt.Errorf("read the alarm for remediation: %w", err)
-	}
+// Remediate runs the engine on the alarm and summarises the outcome in
+// one line.
+func (r EngineRemediator) Remediate(ctx context.Context, a contract.Alarm) (string, error) {
 	out, err := r.Engine.Handle(ctx, a)
 	if err != nil {
 		return "", fmt.Errorf("remediation engine: %w", err)
@@ -44,7 +40,7 @@ func (r EngineRemediator) Remediate(ctx context.Context, ev events.EventBridgeEv
 func outcomeLine(o remediate.Outcome) string {
 	switch o.Decision {
 	case remediate.Ignored:
-		return "none (" + firstNonEmpty(o.Reason, "no rule of the remediation policy matches this alarm") + ")"
+		return "none (" + cmp.Or(o.Reason, "no rule of the remediation policy matches this alarm") + ")"
 	case remediate.Duplicate:
 		return "already handled for this state change (see the remediation notification)"
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
@@ -31,6 +32,10 @@ func TestEngineRemediator(t *testing.T) {
 	if err := json.Unmarshal(readEvent(t, "respond-alarm-cpu.json"), &ev); err != nil {
 		t.Fatal(err)
 	}
+	a, err := contract.AlarmFromEventBridge(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		engine  *fakeEngine
@@ -49,7 +54,7 @@ func TestEngineRemediator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := EngineRemediator{Engine: tt.engine}.Remediate(context.Background(), ev)
+			got, err := EngineRemediator{Engine: tt.engine}.Remediate(context.Background(), a)
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Errorf("Remediate = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
 			}

@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -73,10 +74,10 @@ func findingAlert(f triage.Finding, a triage.Assessment, ev events.EventBridgeEv
 		Kind:      notify.Security,
 		Severity:  f.Severity.String(),
 		Priority:  a.Priority.String(),
-		Service:   firstNonEmpty(f.Resource.Repository, f.Resource.InstanceID, f.Resource.ID),
+		Service:   cmp.Or(f.Resource.Repository, f.Resource.InstanceID, f.Resource.ID),
 		Title:     titleOn(f.Title, res),
 		Event:     ev.DetailType,
-		ThreadID:  "security-" + firstNonEmpty(f.Resource.Repository, f.Resource.InstanceID, f.Resource.ID),
+		ThreadID:  "security-" + cmp.Or(f.Resource.Repository, f.Resource.InstanceID, f.Resource.ID),
 		Resources: nonEmpty(f.Resource.ID),
 		Attributes: map[string]string{
 			"source": f.Source, "score": strconv.FormatFloat(a.Score, 'f', -1, 64), "findingType": f.Type,

@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,36 +17,13 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
-// VerificationDetail is the detail of functions/verify's "Post-Deploy
-// Verification Completed" event.
-type VerificationDetail struct {
-	Verdict      verdict.Verdict     `json:"verdict"`
-	Pipeline     string              `json:"pipeline"`
-	ExecutionID  string              `json:"executionId"`
-	Stage        string              `json:"stage"`
-	Action       string              `json:"action"`
-	JobID        string              `json:"jobId"`
-	Summary      string              `json:"summary"`
-	FailedChecks []string            `json:"failedChecks"`
-	Checks       []VerificationCheck `json:"checks"`
-}
-
-// VerificationCheck is one check's final verdict in a VerificationDetail.
-type VerificationCheck struct {
-	Check    string          `json:"check"`
-	Kind     string          `json:"kind"`
-	Target   string          `json:"target"`
-	Verdict  verdict.Verdict `json:"verdict"`
-	Observed string          `json:"observed"`
-	Expected string          `json:"expected"`
-}
-
 func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
-	var d VerificationDetail
+	var d contract.VerificationCompleted
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		return badDetail(ev, "detail", err)
 	}
@@ -60,7 +38,7 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 		log.InfoContext(ctx, "verification succeeded; nothing to do")
 		return nil
 	}
-	key := "notify#verification#" + d.Pipeline + "#" + firstNonEmpty(d.ExecutionID, d.JobID, ev.ID)
+	key := "notify#verification#" + d.Pipeline + "#" + cmp.Or(d.ExecutionID, d.JobID, ev.ID)
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "verification", "pipeline": d.Pipeline, "verdict": d.Verdict.String()}, log) {
 		log.InfoContext(ctx, "verification verdict already handled")
 		return nil
@@ -107,7 +85,7 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 		if c.Target != "" {
 			line += " on " + c.Target
 		}
-		if e := (verdict.Result{Observed: c.Observed, Expected: c.Expected}).Evidence(); e != "" {
+		if e := c.Evidence(); e != "" {
 			line += ": " + e
 		}
 		a.Evidence = append(a.Evidence, line)
@@ -122,7 +100,7 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 // rollback acts on a failed verification per the policy and says what it
 // did, for the message. Failures are reported, not returned: the person
 // reading the notification rolls back by hand.
-func (h *Handler) rollback(ctx context.Context, d VerificationDetail, log *slog.Logger) string {
+func (h *Handler) rollback(ctx context.Context, d contract.VerificationCompleted, log *slog.Logger) string {
 	switch h.rollbackPolicy() {
 	case config.RollbackStage:
 		target, err := h.rollbackStage(ctx, d)
@@ -149,7 +127,7 @@ func (h *Handler) rollback(ctx context.Context, d VerificationDetail, log *slog.
 
 // rollbackStage rolls the verified stage back to the most recent
 // execution that succeeded in it.
-func (h *Handler) rollbackStage(ctx context.Context, d VerificationDetail) (string, error) {
+func (h *Handler) rollbackStage(ctx context.Context, d contract.VerificationCompleted) (string, error) {
 	if h.Pipeline == nil {
 		return "", errors.New("no CodePipeline client configured")
 	}
@@ -184,7 +162,7 @@ func (h *Handler) rollbackStage(ctx context.Context, d VerificationDetail) (stri
 
 // stopDeployments stops, with rollback, the in-flight CodeDeploy
 // deployments of the verified stage's CodeDeploy actions.
-func (h *Handler) stopDeployments(ctx context.Context, d VerificationDetail) ([]string, error) {
+func (h *Handler) stopDeployments(ctx context.Context, d contract.VerificationCompleted) ([]string, error) {
 	if h.Pipeline == nil || h.Deploy == nil {
 		return nil, errors.New("no CodePipeline or CodeDeploy client configured")
 	}

@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,20 +58,20 @@ func (d guardDutyFinding) finding(env envelope) (Finding, *fieldErr) {
 		return Finding{}, &fieldErr{"detail.severity", fmt.Errorf("%s is not a GuardDuty severity (a number from 0.0 to 10.0)", truncate(string(d.Severity), 40))}
 	}
 	f := Finding{
-		ID:           firstNonEmpty(d.Arn, d.ID),
+		ID:           cmp.Or(d.Arn, d.ID),
 		Source:       SourceGuardDuty,
 		Type:         d.Type,
-		Title:        firstNonEmpty(d.Title, d.Type),
+		Title:        cmp.Or(d.Title, d.Type),
 		Description:  d.Description,
 		Severity:     GuardDutySeverity(v),
 		SourceScore:  v,
 		ActiveThreat: true,
-		FirstSeen:    parseTime(firstNonEmpty(d.Service.EventFirstSeen, d.CreatedAt)),
-		LastSeen:     parseTime(firstNonEmpty(d.Service.EventLastSeen, d.UpdatedAt)),
+		FirstSeen:    parseTime(cmp.Or(d.Service.EventFirstSeen, d.CreatedAt)),
+		LastSeen:     parseTime(cmp.Or(d.Service.EventLastSeen, d.UpdatedAt)),
 		Resource: Resource{
 			Type:    d.Resource.ResourceType,
-			Account: firstNonEmpty(d.AccountID, env.Account),
-			Region:  firstNonEmpty(d.Region, env.Region),
+			Account: cmp.Or(d.AccountID, env.Account),
+			Region:  cmp.Or(d.Region, env.Region),
 		},
 		RemediationURL: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-active.html",
 	}
@@ -91,7 +92,7 @@ func (d guardDutyFinding) finding(env envelope) (Finding, *fieldErr) {
 			}
 		}
 	case r.AccessKeyDetails != nil:
-		f.Resource.ID = firstNonEmpty(r.AccessKeyDetails.UserName, r.AccessKeyDetails.AccessKeyID)
+		f.Resource.ID = cmp.Or(r.AccessKeyDetails.UserName, r.AccessKeyDetails.AccessKeyID)
 	case r.EksClusterDetails != nil:
 		f.Resource.ID = r.EksClusterDetails.Name
 	}

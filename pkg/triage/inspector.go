@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"strings"
 
 	i2types "github.com/aws/aws-sdk-go-v2/service/inspector2/types"
@@ -112,7 +113,7 @@ func (d InspectorFinding) finding(env envelope) (Finding, *fieldErr) {
 		return Finding{}, missing("detail.resources")
 	}
 	r := d.Resources[0]
-	f.Resource = Resource{Type: r.Type, ID: r.ID, Region: firstNonEmpty(r.Region, env.Region), Account: firstNonEmpty(d.AWSAccountID, env.Account), Tags: r.Tags}
+	f.Resource = Resource{Type: r.Type, ID: r.ID, Region: cmp.Or(r.Region, env.Region), Account: cmp.Or(d.AWSAccountID, env.Account), Tags: r.Tags}
 	if img := r.Details.AwsEcrContainerImage; img != nil {
 		f.Resource.Repository = img.RepositoryName
 		f.Resource.ImageDigest = img.ImageHash
@@ -193,13 +194,4 @@ func FromInspector2(x i2types.Finding) Finding {
 		}
 	}
 	return f
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

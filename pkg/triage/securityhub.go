@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"cmp"
 	"errors"
 	"strconv"
 	"strings"
@@ -74,8 +75,8 @@ func (d asffFinding) finding(env envelope) (Finding, *fieldErr) {
 		Product:        d.ProductName,
 		Title:          d.Title,
 		Description:    d.Description,
-		FirstSeen:      parseTime(firstNonEmpty(d.FirstObservedAt, d.CreatedAt)),
-		LastSeen:       parseTime(firstNonEmpty(d.LastObservedAt, d.UpdatedAt)),
+		FirstSeen:      parseTime(cmp.Or(d.FirstObservedAt, d.CreatedAt)),
+		LastSeen:       parseTime(cmp.Or(d.LastObservedAt, d.UpdatedAt)),
 		Remediation:    d.Remediation.Recommendation.Text,
 		RemediationURL: d.Remediation.Recommendation.URL,
 		Status:         d.Workflow.Status,
@@ -129,7 +130,7 @@ func (d asffFinding) finding(env envelope) (Finding, *fieldErr) {
 		return Finding{}, missing("Resources")
 	}
 	r := d.Resources[0]
-	f.Resource = Resource{Type: r.Type, ID: r.ID, Region: firstNonEmpty(r.Region, d.Region, env.Region), Account: firstNonEmpty(d.AwsAccountID, env.Account), Tags: r.Tags}
+	f.Resource = Resource{Type: r.Type, ID: r.ID, Region: cmp.Or(r.Region, d.Region, env.Region), Account: cmp.Or(d.AwsAccountID, env.Account), Tags: r.Tags}
 	fillResource(&f.Resource)
 	if f.Title == "" {
 		return Finding{}, missing("Title")
@@ -221,8 +222,8 @@ func (d ocsfFinding) finding(env envelope) (Finding, *fieldErr) {
 		Product:     d.Metadata.Product.Name,
 		Title:       fi.Title,
 		Description: fi.Desc,
-		FirstSeen:   parseTime(firstNonEmpty(fi.FirstSeenTime, fi.CreatedTimeDT)),
-		LastSeen:    parseTime(firstNonEmpty(fi.LastSeenTime, fi.ModifiedTimeDT)),
+		FirstSeen:   parseTime(cmp.Or(fi.FirstSeenTime, fi.CreatedTimeDT)),
+		LastSeen:    parseTime(cmp.Or(fi.LastSeenTime, fi.ModifiedTimeDT)),
 		Status:      d.Status,
 		Remediation: d.Remediation.Desc,
 		Type:        d.ClassName,
@@ -289,7 +290,7 @@ func (d ocsfFinding) finding(env envelope) (Finding, *fieldErr) {
 		return Finding{}, missing("resources")
 	}
 	r := d.Resources[0]
-	f.Resource = Resource{Type: r.Type, ID: r.UID, Region: firstNonEmpty(r.Region, d.Cloud.Region, env.Region), Account: firstNonEmpty(d.Cloud.Account.UID, env.Account)}
+	f.Resource = Resource{Type: r.Type, ID: r.UID, Region: cmp.Or(r.Region, d.Cloud.Region, env.Region), Account: cmp.Or(d.Cloud.Account.UID, env.Account)}
 	if len(r.Tags) > 0 {
 		f.Resource.Tags = make(map[string]string, len(r.Tags))
 		for _, t := range r.Tags {

@@ -1,5 +1,5 @@
-// Package pipeline speaks the CodePipeline job protocol for the verify
-// action: decode the job, load the spec (inline UserParameters, an SSM
+// Package verify is the verify function's handler. It speaks the
+// CodePipeline job protocol for the verify action: decode the job, load the spec (inline UserParameters, an SSM
 // parameter, or a file in the input artifact), sample the checks over the
 // bake window, hand over with a continuation token when the function's
 // deadline nears, and report exactly once — whatever a check, AWS or the

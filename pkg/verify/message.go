@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -190,7 +191,7 @@ func successSummary(o outcome) string {
 	for _, c := range o.Checks {
 		s := c.Name + ": " + c.Verdict.String()
 		if c.Verdict != verdict.Succeeded {
-			s += " — " + shorten(firstNonEmpty(c.Evidence, c.Last.Evidence()), 160)
+			s += " — " + shorten(cmp.Or(c.Evidence, c.Last.Evidence()), 160)
 		} else if v := keyValues(c.Last.Values); v != "" {
 			s += " (" + v + ")"
 		}
@@ -245,15 +246,6 @@ func joinWithin(items []string, sep string, limit int) string {
 		}
 	}
 	return clip(items[0], limit)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 var varKeyUnsafe = regexp.MustCompile(`[^A-Za-z0-9@_-]+`)

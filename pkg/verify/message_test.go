@@ -1,40 +1,15 @@
 package verify
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/postdeploy/postdeploy/pkg/devtools/golden"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o750); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s changed (run go test ./pkg/verify -update if intended):\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
-}
 
 func sampleOutcome() outcome {
 	return outcome{
@@ -58,21 +33,21 @@ func sampleOutcome() outcome {
 
 func TestMessagesGolden(t *testing.T) {
 	o := sampleOutcome()
-	golden(t, "failure.golden", failureMessage(o))
+	golden.Check(t, "testdata/failure.golden", failureMessage(o))
 
 	ok := sampleOutcome()
 	ok.Verdict = verdict.Succeeded
 	ok.Checks[0].Verdict, ok.Checks[0].Evidence = verdict.Succeeded, ""
-	golden(t, "success.golden", successSummary(ok))
-	golden(t, "progress.golden", progressSummary(ok, 10*time.Minute))
+	golden.Check(t, "testdata/success.golden", successSummary(ok))
+	golden.Check(t, "testdata/progress.golden", progressSummary(ok, 10*time.Minute))
 
 	errs := spec.Errors{{Path: "bake", Msg: `must be a duration like "30s" or "10m", got "ten"`}, {Path: "checks[0].http.url", Msg: "is required"}}
-	golden(t, "config.golden", configMessage("SSM parameter /postdeploy/shop/prod", errs))
+	golden.Check(t, "testdata/config.golden", configMessage("SSM parameter /postdeploy/shop/prod", errs))
 
 	var vars []string
 	for k, v := range outputVariables(ok) {
 		vars = append(vars, k+"="+v)
 	}
 	slices.Sort(vars)
-	golden(t, "variables.golden", strings.Join(vars, "\n")+"\n")
+	golden.Check(t, "testdata/variables.golden", strings.Join(vars, "\n")+"\n")
 }

@@ -16,32 +16,12 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/contract"
+	"github.com/postdeploy/postdeploy/pkg/deadline"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
-
-// The suite's verification event, for the responder and anyone else.
-const (
-	EventSource     = "postdeploy.verify"
-	EventDetailType = "Post-Deploy Verification Completed"
-)
-
-// CompletedEvent is the detail of the "Post-Deploy Verification
-// Completed" event.
-type CompletedEvent struct {
-	Verdict      verdict.Verdict  `json:"verdict"`
-	Pipeline     string           `json:"pipeline,omitempty"`
-	ExecutionID  string           `json:"executionId,omitempty"`
-	Stage        string           `json:"stage,omitempty"`
-	Action       string           `json:"action,omitempty"`
-	JobID        string           `json:"jobId"`
-	Summary      string           `json:"summary"`
-	FailedChecks []string         `json:"failedChecks"`
-	Checks       []verdict.Result `json:"checks"`
-	Samples      int              `json:"samples"`
-	BakeSeconds  int              `json:"bakeSeconds"`
-}
 
 // Verifier runs a CodePipeline job's verification and reports it.
 type Verifier struct {
@@ -109,7 +89,7 @@ type decision struct {
 	token       string
 	percent     int
 	vars        map[string]string
-	event       *CompletedEvent
+	event       *contract.VerificationCompleted
 }
 
 // jobInfo is where the job runs, from GetJobDetails.
@@ -176,7 +156,7 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (
 	if d.event != nil {
 		v.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricVerifications, Unit: telemetry.UnitCount, Value: 1})
 		v.Metrics.Emit(map[string]string{"Verdict": d.event.Verdict.String()}, telemetry.Value{Name: telemetry.MetricVerifications, Unit: telemetry.UnitCount, Value: 1})
-		if perr := v.Events.Publish(ctx, EventDetailType, d.event); perr != nil {
+		if perr := v.Events.Publish(ctx, contract.VerificationDetailType, d.event); perr != nil {
 			log.WarnContext(ctx, "could not publish the verification event", "error", perr.Error())
 		}
 	}
@@ -195,7 +175,7 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 		}
 		log.WarnContext(ctx, "configuration error", "source", source, "problems", problems)
 		return decision{final: true, failureType: cptypes.FailureTypeConfigurationError, text: msg,
-			event: &CompletedEvent{Verdict: verdict.Error, JobID: job.ID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action, Summary: clip(msg, MaxSummary), FailedChecks: []string{}, Checks: []verdict.Result{}}}
+			event: &contract.VerificationCompleted{Verdict: verdict.Error, JobID: job.ID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action, Summary: clip(msg, MaxSummary), FailedChecks: []string{}, Checks: []verdict.Result{}}}
 	}
 	params, err := ParseParams(job.Data.ActionConfiguration.Configuration.UserParameters)
 	if err != nil {
@@ -246,12 +226,11 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 }
 
 func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suite check.Suite, st State, info jobInfo, jobID string) decision {
-	deadline, ok := ctx.Deadline()
+	end, ok := ctx.Deadline()
 	if !ok {
-		deadline = v.now().Add(15 * time.Minute) // Lambda's maximum
+		end = v.now().Add(15 * time.Minute) // Lambda's maximum
 	}
-	margin := min(v.SafetyMargin, deadline.Sub(v.now())/4)
-	cutoff := deadline.Add(-margin)
+	cutoff := end.Add(-deadline.Margin(end.Sub(v.now()), v.SafetyMargin))
 	start := st.Start()
 	bake, interval := s.Bake.D(), s.Interval.D()
 	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
@@ -273,7 +252,7 @@ func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suit
 		}
 		sampleAt := v.now()
 		sampleDeadline := cutoff
-		if half := sampleAt.Add(deadline.Sub(sampleAt) / 2); sampleDeadline.Before(half) {
+		if half := sampleAt.Add(end.Sub(sampleAt) / 2); sampleDeadline.Before(half) {
 			sampleDeadline = half // the first sample of a short invocation still gets time
 		}
 		sctx, cancel := context.WithDeadline(ctx, sampleDeadline)
@@ -350,7 +329,7 @@ func (v *Verifier) handOver(ctx context.Context, log *slog.Logger, s spec.Spec, 
 
 func (v *Verifier) finish(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, jobID string, early bool) decision {
 	o := v.outcome(s, st, last, info, start, early)
-	ev := &CompletedEvent{Verdict: o.Verdict, JobID: jobID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action,
+	ev := &contract.VerificationCompleted{Verdict: o.Verdict, JobID: jobID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action,
 		Samples: o.Samples, BakeSeconds: int(o.Elapsed.Seconds()), FailedChecks: []string{}}
 	for _, c := range o.Checks {
 		r := c.Last

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -47,13 +46,6 @@ var retention = []struct {
 	{5 * time.Minute, 63 * 24 * time.Hour},
 	{time.Hour, 455 * 24 * time.Hour},
 }
-
-// standardStats are CloudWatch's plain statistics; extendedStat matches
-// the extended ones (p95, p99.9, tm90, TM(10%:90%), PR(:300), IQM, …).
-var (
-	standardStats = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount", "IQM"}
-	extendedStat  = regexp.MustCompile(`^(p|tm|wm|tc|ts)\d{1,2}(\.\d+)?$|^(p100|tm100|wm100|tc100|ts100)$|^(TM|WM|TC|TS|PR)\([^()]*\)$`)
-)
 
 // compiled is one compare check, validated, with defaults applied.
 type compiled struct {
@@ -186,8 +178,8 @@ func validateSeries(path string, s spec.Series, period time.Duration) spec.Error
 	switch {
 	case s.Stat == "":
 		errs.Add(spec.Field(path, "stat"), "required: the statistic to compare, e.g. \"p95\" or \"Average\"")
-	case !slices.Contains(standardStats, s.Stat) && !extendedStat.MatchString(s.Stat):
-		errs.Add(spec.Field(path, "stat"), "unknown statistic %q: use one of %s, or a percentile such as p95 or p99.9", s.Stat, strings.Join(standardStats, ", "))
+	case !check.ValidStatistic(s.Stat):
+		errs.Add(spec.Field(path, "stat"), "unknown statistic %q: use one of Average, Sum, Minimum, Maximum, SampleCount, IQM, or a percentile such as p95 or p99.9", s.Stat)
 	}
 	if s.Unit != "" && !slices.Contains(types.StandardUnit("").Values(), types.StandardUnit(s.Unit)) {
 		errs.Add(spec.Field(path, "unit"), "unknown unit %q: use a CloudWatch unit such as Milliseconds, Seconds, Count or Percent, or leave it out", s.Unit)

@@ -46,7 +46,10 @@ type Clients struct {
 // every problem with its path.
 type Factory func(c Clients, items []check.Item) (check.Sampler, spec.Errors)
 
-// factories is the registry. Add a kind here and nowhere else.
+// factories is the registry: the one place a kind is tied to the code
+// that runs it. A new kind also needs its spec shape (a field of
+// spec.Check, its name in spec.Kinds and its validation in pkg/spec);
+// TestEverySpecKindIsRegistered fails until both sides agree.
 var factories = map[string]Factory{
 	spec.KindHTTP: func(c Clients, items []check.Item) (check.Sampler, spec.Errors) {
 		return httpcheck.New(c.httpOptions(), items)

@@ -143,8 +143,8 @@ func (r *report) benchFigures(add func(figure)) {
 		{"pkg/check/httpcheck", "BenchmarkSample100ProbesTLS", "ms/first-sample", "100 HTTPS probes, first sample (100 handshakes)", "—", nil},
 		{"pkg/check/alarms", "BenchmarkAlarms250", "calls/op", "250 alarms: DescribeAlarms calls per sample", fmt.Sprintf("≤ %d", targetAlarmCalls), func(v float64) bool { return v > targetAlarmCalls }},
 		{"pkg/check/metrics", "BenchmarkMetrics500", "calls/op", "500 metric queries: GetMetricData calls per sample", fmt.Sprint(targetMetricDataCalls), func(v float64) bool { return v > targetMetricDataCalls }},
-		{"functions/respond", "BenchmarkTriageRoute", "findings/s", "triage in process (decode, score, dedupe, render, route)", "—", nil},
-		{"functions/respond", "BenchmarkTriageRoute", "findings/cpu-s", "triage in process, per CPU-second", "—", nil},
+		{"pkg/respond", "BenchmarkTriageRoute", "findings/s", "triage in process (decode, score, dedupe, render, route)", "—", nil},
+		{"pkg/respond", "BenchmarkTriageRoute", "findings/cpu-s", "triage in process, per CPU-second", "—", nil},
 		{"pkg/remediate", "BenchmarkHandleDuplicate", "ddb-calls/op", "remediate redelivery: DynamoDB calls", "—", nil},
 		{"pkg/remediate", "BenchmarkHandleAct", "ddb-calls/op", "remediate first delivery (act + verify): DynamoDB calls", "—", nil},
 	}

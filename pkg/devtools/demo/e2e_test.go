@@ -263,7 +263,7 @@ func TestVerifyBrokenNamesTheFailingCheckOnce(t *testing.T) {
 func TestInvokeCommand(t *testing.T) {
 	requireFunction(t, "verify")
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"invoke", "-fn", "verify", "-event", "../../events/verify-inline.json"}, &out, &errOut)
+	code := run(context.Background(), []string{"invoke", "-fn", "verify", "-event", "../../../events/verify-inline.json"}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("invoke exit code = %d; want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
@@ -276,7 +276,7 @@ func TestInvokeCommand(t *testing.T) {
 
 func TestInvokeCommandRejectsUnknownFunction(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"invoke", "-fn", "nope", "-event", "../../events/verify-inline.json"}, &out, &errOut)
+	code := run(context.Background(), []string{"invoke", "-fn", "nope", "-event", "../../../events/verify-inline.json"}, &out, &errOut)
 	if code == 0 || !strings.Contains(errOut.String(), `no function "nope": want one of`) {
 		t.Errorf("invoke -fn nope = %d, stderr %q; want non-zero and the list of functions", code, errOut.String())
 	}
@@ -312,7 +312,7 @@ func TestRespondThrottledPublishStillNotifiesOnce(t *testing.T) {
 	fn, si := startOps(t, "respond", "respond.yaml", func(si *standin.Server) {
 		si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultThrottle, Times: 2})
 	})
-	payload, err := os.ReadFile("../../events/respond-inspector-finding.json")
+	payload, err := os.ReadFile("../../../events/respond-inspector-finding.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func invoke(ctx context.Context, name, eventPath, seed string, follow bool, out 
 	}
 	if seed == "" {
 		for _, def := range []string{"invoke-" + name + ".yaml", name + ".yaml"} {
-			if p := filepath.Join(root, "pkg", "demo", "scenarios", def); fileExists(p) {
+			if p := filepath.Join(root, "pkg", "devtools", "demo", "scenarios", def); fileExists(p) {
 				seed = p
 				break
 			}

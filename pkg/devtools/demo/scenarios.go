@@ -95,7 +95,7 @@ const (
 
 // scenarioFile is the path of a file under pkg/devtools/demo/scenarios.
 func (r *rig) scenarioFile(name string) string {
-	return filepath.Join(r.root, "pkg", "demo", "scenarios", name)
+	return filepath.Join(r.root, "pkg", "devtools", "demo", "scenarios", name)
 }
 
 // newStandin starts a stand-in seeded from a scenario file.

@@ -1,0 +1,84 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/postdeploy/postdeploy/pkg/contract"
+)
+
+// verify waits, within the rule's verify timeout and ctx (which ends
+// the margin before the invocation's deadline), for the action to take
+// and the alarm to return to OK. cut says ctx ended first.
+func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Target, c Call, res Result) (done bool, observed, alarmState string, cut bool) {
+	deadline := e.now().Add(e.Policy.verifyTimeout(r))
+	interval := e.Policy.verifyInterval(r)
+	var actionDone bool
+	observed, alarmState = "not checked", a.NewState
+	for {
+		if !actionDone {
+			done, obs, err := v.Verify(ctx, t, c, res)
+			switch {
+			case errors.Is(err, ErrFailed):
+				return false, obs, alarmState, false
+			case err != nil:
+				observed = "could not check: " + err.Error()
+			default:
+				actionDone, observed = done, obs
+			}
+		}
+		if actionDone {
+			st, err := e.alarmState(ctx, a.Name)
+			if err != nil {
+				e.log().WarnContext(ctx, "could not read alarm state", "alarm", a.Name, "error", err)
+			} else {
+				alarmState = st
+			}
+			if alarmState == contract.StateOK {
+				return true, observed, alarmState, false
+			}
+		}
+		if ctx.Err() != nil {
+			return false, observed, alarmState, true
+		}
+		left := deadline.Sub(e.now())
+		if left <= 0 {
+			if !actionDone {
+				observed = "after waiting, the action had still not taken: " + observed
+			}
+			return false, observed, alarmState, false
+		}
+		if err := e.sleep(ctx, min(interval, left)); err != nil || ctx.Err() != nil {
+			return false, observed, alarmState, true
+		}
+	}
+}
+
+func (e *Engine) alarmState(ctx context.Context, name string) (string, error) {
+	if e.Alarms == nil {
+		return "", errors.New("no CloudWatch client")
+	}
+	out, err := e.Alarms.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{
+		AlarmNames: []string{name},
+		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
+	})
+	if err != nil {
+		return "", fmt.Errorf("describe alarm %s: %w", name, err)
+	}
+	for _, m := range out.MetricAlarms {
+		if aws.ToString(m.AlarmName) == name {
+			return string(m.StateValue), nil
+		}
+	}
+	for _, c := range out.CompositeAlarms {
+		if aws.ToString(c.AlarmName) == name {
+			return string(c.StateValue), nil
+		}
+	}
+	return "", fmt.Errorf("describe alarm %s: not found", name)
+}
