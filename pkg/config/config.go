@@ -34,6 +34,16 @@ const (
 	// EnvSafetyMargin is how long before the Lambda deadline verify stops
 	// sampling to report (default 20s).
 	EnvSafetyMargin = "POSTDEPLOY_SAFETY_MARGIN"
+	// EnvTokenKeySecret is the ARN (or name) of the Secrets Manager secret
+	// whose value authenticates continuation tokens (HMAC-SHA256). verify
+	// reads its AWSCURRENT and AWSPREVIOUS versions once per cold start,
+	// signs with the current one and accepts either, so a rotation never
+	// breaks a bake in flight. The stack creates the secret.
+	EnvTokenKeySecret = "POSTDEPLOY_TOKEN_KEY_SECRET"
+	// EnvLocalProbes, set to "loopback" by the local harness only (make
+	// demo, tests), lets probes reach services on 127.0.0.1/::1. Never set
+	// by the stack; a spec cannot set it.
+	EnvLocalProbes = "POSTDEPLOY_LOCAL_PROBES"
 )
 
 // Defaults.
