@@ -79,6 +79,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 		MinPriority:    cfg.MinPriority,
 		RunbookBaseURL: cfg.RunbookBaseURL,
 		RollbackPolicy: cfg.RollbackPolicy,
+		VerifyFunction: cfg.VerifyFunction,
 		Now:            time.Now,
 	}
 	if !cfg.RemediateAlarms {

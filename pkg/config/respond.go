@@ -52,6 +52,12 @@ const (
 	// RollbackStage to the last successful execution) or "stop-deployment"
 	// (stop the stage's in-flight CodeDeploy deployment with rollback).
 	EnvRollbackPolicy = "POSTDEPLOY_ROLLBACK_POLICY"
+	// EnvVerifyFunction is the name or ARN of the verify function. respond
+	// rolls back only after CodePipeline confirms that the execution's
+	// verify action failed and that the action is an Invoke of this
+	// function (its FunctionName configuration). Required when
+	// POSTDEPLOY_ROLLBACK_POLICY is not "notify".
+	EnvVerifyFunction = "POSTDEPLOY_VERIFY_FUNCTION"
 	// EnvRemediateAlarms passes alarm state changes to the remediation
 	// engine as well as notifying (default: true when
 	// POSTDEPLOY_REMEDIATION_POLICY is set, false otherwise — with no
@@ -74,17 +80,19 @@ const (
 // Respond is functions/respond's configuration.
 type Respond struct {
 	Common
-	Topics          map[notify.Kind]string
-	StateTable      string
-	DedupeWindow    time.Duration
-	Weights         triage.Weights
-	SLAs            map[triage.Priority]time.Duration
-	CriticalityTag  string
-	Assets          map[string]triage.Criticality
-	MinPriority     triage.Priority
-	NotifyFormat    notify.Format
-	RunbookBaseURL  string
-	RollbackPolicy  string
+	Topics         map[notify.Kind]string
+	StateTable     string
+	DedupeWindow   time.Duration
+	Weights        triage.Weights
+	SLAs           map[triage.Priority]time.Duration
+	CriticalityTag string
+	Assets         map[string]triage.Criticality
+	MinPriority    triage.Priority
+	NotifyFormat   notify.Format
+	RunbookBaseURL string
+	RollbackPolicy string
+	// VerifyFunction is the verify function's name or ARN (EnvVerifyFunction).
+	VerifyFunction  string
 	RemediateAlarms bool
 	// PolicySource and DryRun configure the remediation engine when
 	// RemediateAlarms is on (see LoadRemediate).
@@ -131,6 +139,7 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 	c.NotifyFormat = l.notifyFormat()
 	c.RunbookBaseURL = l.runbookBaseURL()
 	c.RollbackPolicy = l.oneOf(EnvRollbackPolicy, RollbackNotify, RollbackNotify, RollbackStage, RollbackStopDeployment)
+	c.VerifyFunction = l.verifyFunction(c.RollbackPolicy)
 	c.RemediateAlarms = l.bool(EnvRemediateAlarms, l.str(EnvRemediationPolicy, "") != "")
 	if c.RemediateAlarms {
 		c.PolicySource = l.policySource(fmt.Sprintf(" (or set %s=false)", EnvRemediateAlarms))
@@ -177,4 +186,20 @@ func (l *loader) assets() map[string]triage.Criticality {
 		out[strings.TrimSpace(name)] = c
 	}
 	return out
+}
+
+// verifyFunction reads EnvVerifyFunction: required when the rollback
+// policy acts, since respond rolls back only for a failed Invoke of this
+// function.
+func (l *loader) verifyFunction(policy string) string {
+	v := l.str(EnvVerifyFunction, "")
+	switch {
+	case v == "" && policy != RollbackNotify && policy != "":
+		l.errs = append(l.errs, fmt.Errorf("%s: required with %s=%s: the verify function's name or ARN, so respond rolls back only a stage whose verify action (an Invoke of that function) CodePipeline reports Failed",
+			EnvVerifyFunction, EnvRollbackPolicy, policy))
+	case strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: a function name or ARN has no spaces or control characters (e.g. postdeploy-verify)", EnvVerifyFunction, v))
+		return ""
+	}
+	return v
 }

@@ -67,12 +67,13 @@ func TestLoadRespondSettings(t *testing.T) {
 		EnvDedupeWindow: "6h", EnvTriageWeights: "severity=1,likelihood=1,impact=1,compliance=1",
 		EnvAssetCriticality: "prod-api=critical, tools=low", EnvNotifyMinPriority: "P2", EnvNotifyFormat: "chatbot",
 		EnvRunbookBaseURL: "https://wiki.example.com/runbooks", EnvRollbackPolicy: "rollback-stage", EnvRemediateAlarms: "false",
+		EnvVerifyFunction: "postdeploy-verify",
 	}))
 	if err != nil {
 		t.Fatalf("LoadRespond error: %v", err)
 	}
 	if c.DedupeWindow != 6*time.Hour || c.MinPriority != triage.P2 || c.NotifyFormat != notify.FormatChatbot ||
-		c.RollbackPolicy != RollbackStage || c.RemediateAlarms || c.Weights != (triage.Weights{Severity: 1, Likelihood: 1, Impact: 1, Compliance: 1}) {
+		c.RollbackPolicy != RollbackStage || c.VerifyFunction != "postdeploy-verify" || c.RemediateAlarms || c.Weights != (triage.Weights{Severity: 1, Likelihood: 1, Impact: 1, Compliance: 1}) {
 		t.Errorf("LoadRespond = %+v; want every setting read", c)
 	}
 	if diff := cmp.Diff(map[string]triage.Criticality{"prod-api": triage.CriticalityCritical, "tools": triage.CriticalityLow}, c.Assets); diff != "" {
@@ -96,5 +97,36 @@ func TestLoadRespondReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("LoadRespond error does not name %s:\n%v", name, err)
 		}
+	}
+}
+
+// TestLoadRespondVerifyFunction: a rollback policy that acts needs the
+// verify function's name, which respond compares with the FunctionName of
+// the failed action CodePipeline reports before it rolls back.
+func TestLoadRespondVerifyFunction(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr bool
+	}{
+		{"notify needs none", nil, "", false},
+		{"rollback-stage without it", map[string]string{EnvRollbackPolicy: RollbackStage}, "", true},
+		{"stop-deployment without it", map[string]string{EnvRollbackPolicy: RollbackStopDeployment}, "", true},
+		{"rollback-stage with a name", map[string]string{EnvRollbackPolicy: RollbackStage, EnvVerifyFunction: "postdeploy-verify"}, "postdeploy-verify", false},
+		{"stop-deployment with an ARN", map[string]string{EnvRollbackPolicy: RollbackStopDeployment, EnvVerifyFunction: "arn:aws:lambda:us-east-1:123456789012:function:postdeploy-verify"},
+			"arn:aws:lambda:us-east-1:123456789012:function:postdeploy-verify", false},
+		{"a name with a space", map[string]string{EnvRollbackPolicy: RollbackStage, EnvVerifyFunction: "postdeploy verify"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadRespond(respondEnv(tt.env))
+			if (err != nil) != tt.wantErr || c.VerifyFunction != tt.want {
+				t.Fatalf("LoadRespond(%v) = VerifyFunction %q, %v; want %q, error %v", tt.env, c.VerifyFunction, err, tt.want, tt.wantErr)
+			}
+			if tt.wantErr && !strings.Contains(err.Error(), EnvVerifyFunction) {
+				t.Errorf("LoadRespond(%v) error = %v; want one naming %s", tt.env, err, EnvVerifyFunction)
+			}
+		})
 	}
 }

@@ -83,7 +83,13 @@ type Handler struct {
 	// RollbackPolicy is config.RollbackNotify, RollbackStage or
 	// RollbackStopDeployment.
 	RollbackPolicy string
+	// VerifyFunction is the verify function's name or ARN: a rollback
+	// needs CodePipeline to report the failed action as an Invoke of it.
+	VerifyFunction string
 	Now            func() time.Time
+
+	// sleep replaces the wait between CodePipeline reads in tests.
+	sleep func(context.Context, time.Duration) error
 }
 
 // Event kinds, the Kind dimension of EventsHandled.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,32 +68,75 @@ func (f *fakeSNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*
 	return &sns.PublishOutput{MessageId: aws.String("m-1")}, nil
 }
 
-// fakePipeline answers with canned outputs and records rollbacks.
+// fakePipeline answers with canned outputs and records rollbacks. Like
+// CodePipeline, it knows one execution (knownExecution): any other id is
+// PipelineExecutionNotFoundException, and ListActionExecutions returns
+// only the action executions of the execution its filter names.
 type fakePipeline struct {
 	execution  *codepipeline.GetPipelineExecutionOutput
 	actions    *codepipeline.ListActionExecutionsOutput
 	executions *codepipeline.ListPipelineExecutionsOutput
 	pipeline   *codepipeline.GetPipelineOutput
-	err        error
-	rollbacks  []*codepipeline.RollbackStageInput
+	// listAnswers, when set, replaces actions: the nth ListActionExecutions
+	// call gets listAnswers[n] (the last one once they run out).
+	listAnswers []*codepipeline.ListActionExecutionsOutput
+	listCalls   int
+	// err fails every call; rollbackErr fails RollbackStage only.
+	err, rollbackErr error
+	// rollbackVia, when set, sends RollbackStage through a real client
+	// (with respond's per-call options) instead of answering it.
+	rollbackVia *codepipeline.Client
+	rollbacks   []*codepipeline.RollbackStageInput
 }
 
 var _ PipelineAPI = (*fakePipeline)(nil)
 
-func (f *fakePipeline) GetPipelineExecution(context.Context, *codepipeline.GetPipelineExecutionInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error) {
-	return f.execution, f.err
+const knownExecution = "3c81b4fe-6a4b-4f58-9c87-EXAMPLE"
+
+func (f *fakePipeline) GetPipelineExecution(_ context.Context, in *codepipeline.GetPipelineExecutionInput, _ ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if id := aws.ToString(in.PipelineExecutionId); id != knownExecution {
+		return nil, &cptypes.PipelineExecutionNotFoundException{Message: aws.String("The pipeline execution ID '" + id + "' does not exist")}
+	}
+	return f.execution, nil
 }
-func (f *fakePipeline) ListActionExecutions(context.Context, *codepipeline.ListActionExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
-	return f.actions, f.err
+func (f *fakePipeline) ListActionExecutions(_ context.Context, in *codepipeline.ListActionExecutionsInput, _ ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := f.actions
+	if len(f.listAnswers) > 0 {
+		out = f.listAnswers[min(f.listCalls, len(f.listAnswers)-1)]
+	}
+	f.listCalls++
+	want := ""
+	if in.Filter != nil {
+		want = aws.ToString(in.Filter.PipelineExecutionId)
+	}
+	res := &codepipeline.ListActionExecutionsOutput{}
+	for _, ax := range out.ActionExecutionDetails {
+		if id := aws.ToString(ax.PipelineExecutionId); want == "" || id == "" || id == want {
+			res.ActionExecutionDetails = append(res.ActionExecutionDetails, ax)
+		}
+	}
+	return res, nil
 }
 func (f *fakePipeline) ListPipelineExecutions(context.Context, *codepipeline.ListPipelineExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListPipelineExecutionsOutput, error) {
 	return f.executions, f.err
 }
-func (f *fakePipeline) RollbackStage(_ context.Context, in *codepipeline.RollbackStageInput, _ ...func(*codepipeline.Options)) (*codepipeline.RollbackStageOutput, error) {
+func (f *fakePipeline) RollbackStage(ctx context.Context, in *codepipeline.RollbackStageInput, optFns ...func(*codepipeline.Options)) (*codepipeline.RollbackStageOutput, error) {
+	f.rollbacks = append(f.rollbacks, in)
+	if f.rollbackVia != nil {
+		return f.rollbackVia.RollbackStage(ctx, in, optFns...)
+	}
 	if f.err != nil {
 		return nil, f.err
 	}
-	f.rollbacks = append(f.rollbacks, in)
+	if f.rollbackErr != nil {
+		return nil, f.rollbackErr
+	}
 	return &codepipeline.RollbackStageOutput{PipelineExecutionId: aws.String("rollback-exec")}, nil
 }
 func (f *fakePipeline) GetPipeline(context.Context, *codepipeline.GetPipelineInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineOutput, error) {
@@ -183,6 +227,8 @@ var cmpIgnoreSmithy = cmpopts.IgnoreUnexported(codepipeline.RollbackStageInput{}
 
 type rig struct {
 	h        *Handler
+	logs     *bytes.Buffer
+	slept    []time.Duration
 	sns      *fakeSNS
 	pipeline *fakePipeline
 	deploy   *fakeDeploy
@@ -196,7 +242,7 @@ func topicARN(k notify.Kind) string {
 
 func newRig(t testing.TB) *rig {
 	t.Helper()
-	r := &rig{sns: &fakeSNS{}, claims: &fakeClaims{}, metrics: &bytes.Buffer{}}
+	r := &rig{sns: &fakeSNS{}, claims: &fakeClaims{}, metrics: &bytes.Buffer{}, logs: &bytes.Buffer{}}
 	r.pipeline = &fakePipeline{
 		execution: &codepipeline.GetPipelineExecutionOutput{PipelineExecution: &cptypes.PipelineExecution{
 			Status: cptypes.PipelineExecutionStatusFailed, StatusSummary: aws.String("Stage Build failed: action UnitTests failed"),
@@ -212,6 +258,7 @@ func newRig(t testing.TB) *rig {
 					ErrorDetails:             &cptypes.ErrorDetails{Code: aws.String("JobFailed")},
 				}},
 			},
+			verifyAction(cptypes.ActionExecutionStatusFailed, "postdeploy-verify"),
 		}},
 		executions: &codepipeline.ListPipelineExecutionsOutput{PipelineExecutionSummaries: []cptypes.PipelineExecutionSummary{
 			{PipelineExecutionId: aws.String("3c81b4fe-6a4b-4f58-9c87-EXAMPLE")},
@@ -245,6 +292,7 @@ func newRig(t testing.TB) *rig {
 		topics[k] = topicARN(k)
 	}
 	r.h = &Handler{
+		Log:      slog.New(slog.NewJSONHandler(r.logs, nil)),
 		Metrics:  m,
 		Notify:   notify.Router{API: r.sns, Topics: topics},
 		Pipeline: r.pipeline,
@@ -254,9 +302,30 @@ func newRig(t testing.TB) *rig {
 		}}},
 		Claims:         r.claims,
 		RunbookBaseURL: "https://runbooks.example.com/postdeploy",
+		VerifyFunction: "postdeploy-verify",
 		Now:            func() time.Time { return testNow },
 	}
+	r.h.sleep = func(ctx context.Context, d time.Duration) error {
+		r.slept = append(r.slept, d)
+		return ctx.Err()
+	}
 	return r
+}
+
+// verifyAction is the verify action of the sample execution as
+// ListActionExecutions reports it: an AWS Lambda Invoke action
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-Lambda.html)
+// whose configuration names the function it invokes.
+func verifyAction(status cptypes.ActionExecutionStatus, function string) cptypes.ActionExecutionDetail {
+	start := testNow.Add(-10 * time.Minute)
+	return cptypes.ActionExecutionDetail{
+		PipelineExecutionId: aws.String(knownExecution), ActionExecutionId: aws.String("a1b2c3d4-verify"),
+		StageName: aws.String("Deploy"), ActionName: aws.String("Verify"), Status: status, StartTime: &start,
+		Input: &cptypes.ActionExecutionInput{
+			ActionTypeId:  &cptypes.ActionTypeId{Owner: cptypes.ActionOwnerAws, Category: cptypes.ActionCategoryInvoke, Provider: aws.String("Lambda"), Version: aws.String("1")},
+			Configuration: map[string]string{"FunctionName": function, "UserParameters": "spec: ssm:/postdeploy/prod-api"},
+		},
+	}
 }
 
 func readEvent(t testing.TB, name string) []byte {
@@ -458,7 +527,7 @@ func TestVerificationRollbackPolicy(t *testing.T) {
 	t.Run("a failed rollback is reported in the message", func(t *testing.T) {
 		r := newRig(t)
 		r.h.RollbackPolicy = config.RollbackStage
-		r.pipeline.err = errors.New("AccessDeniedException: not authorized to perform codepipeline:RollbackStage")
+		r.pipeline.rollbackErr = errors.New("AccessDeniedException: not authorized to perform codepipeline:RollbackStage")
 		if err := r.invoke(t, ev); err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
@@ -39,6 +40,17 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 		return nil
 	}
 	key := "notify#verification#" + d.Pipeline + "#" + cmp.Or(d.ExecutionID, d.JobID, ev.ID)
+	// A Failed verdict under a policy that acts is confirmed through
+	// CodePipeline before anything else (confirm.go). An event CodePipeline
+	// does not confirm is notified under its own event id, so a forged
+	// event naming a real execution cannot take the claim that the
+	// genuine verdict's rollback needs.
+	var refused error
+	if d.Verdict == verdict.Failed && h.rollbackPolicy() != config.RollbackNotify {
+		if refused = h.confirmVerifyFailed(ctx, d); refused != nil {
+			key = "notify#verification-refused#" + d.Pipeline + "#" + cmp.Or(ev.ID, d.ExecutionID, d.JobID)
+		}
+	}
 	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "verification", "pipeline": d.Pipeline, "verdict": d.Verdict.String()}, log) {
 		log.InfoContext(ctx, "verification verdict already handled")
 		return nil
@@ -91,38 +103,54 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 		a.Evidence = append(a.Evidence, line)
 	}
 	if d.Verdict == verdict.Failed {
-		a.Evidence = append(a.Evidence, h.rollback(ctx, d, log))
+		a.Evidence = append(a.Evidence, h.rollback(ctx, d, refused, log))
 	}
 	a.Apply(h.RunbookBaseURL, notify.RunbookVerification)
 	return h.send(ctx, a, key, log)
 }
 
-// rollback acts on a failed verification per the policy and says what it
-// did, for the message. Failures are reported, not returned: the person
-// reading the notification rolls back by hand.
-func (h *Handler) rollback(ctx context.Context, d contract.VerificationCompleted, log *slog.Logger) string {
-	switch h.rollbackPolicy() {
+// rollback acts on a failed verification per the policy, unless
+// CodePipeline did not confirm it (refused), and says what it did, for
+// the message. Every decision is logged and counted (Rollbacks{Policy,
+// Decision}); failures are reported, not returned: the person reading the
+// notification rolls back by hand.
+func (h *Handler) rollback(ctx context.Context, d contract.VerificationCompleted, refused error, log *slog.Logger) string {
+	policy := h.rollbackPolicy()
+	if policy == config.RollbackNotify {
+		return "No automatic rollback (policy: notify). Decide whether to roll back the stage."
+	}
+	decide := func(decision string, attrs ...any) {
+		log.InfoContext(ctx, "rollback decision", append([]any{"policy", policy, "decision", decision}, attrs...)...)
+		h.Metrics.Emit(map[string]string{"Policy": policy, "Decision": strings.SplitN(decision, ":", 2)[0]},
+			telemetry.Value{Name: telemetry.MetricRollbacks, Unit: telemetry.UnitCount, Value: 1})
+	}
+	if refused != nil {
+		decide(refused.Error())
+		return "Automatic rollback " + refused.Error() + ". Nothing was rolled back: check the execution in the CodePipeline console before acting by hand."
+	}
+	switch policy {
 	case config.RollbackStage:
 		target, err := h.rollbackStage(ctx, d)
 		if err != nil {
-			log.ErrorContext(ctx, "roll back stage", "error", err.Error())
+			decide("failed: "+err.Error(), "stage", d.Stage)
 			return "Automatic rollback FAILED: " + err.Error() + ". Roll the stage back by hand (CodePipeline console: Start rollback)."
 		}
-		log.InfoContext(ctx, "stage rolled back", "stage", d.Stage, "target", target)
+		decide("rolled back", "stage", d.Stage, "target", target)
 		return fmt.Sprintf("Automatic rollback: stage %s is rolling back to execution %s (the last that succeeded in it).", d.Stage, target)
 	case config.RollbackStopDeployment:
 		ids, err := h.stopDeployments(ctx, d)
 		if err != nil {
-			log.ErrorContext(ctx, "stop deployment", "error", err.Error())
+			decide("failed: "+err.Error(), "stopped", ids)
 			return "Automatic rollback FAILED: " + err.Error() + ". Stop the deployment with rollback by hand (CodeDeploy console)."
 		}
 		if len(ids) == 0 {
+			decide("nothing to stop", "stage", d.Stage)
 			return "Automatic rollback: no CodeDeploy deployment of stage " + d.Stage + " is in progress; nothing to stop."
 		}
-		log.InfoContext(ctx, "deployments stopped with rollback", "deployments", ids)
+		decide("stopped", "deployments", ids)
 		return "Automatic rollback: stopped CodeDeploy deployment " + strings.Join(ids, ", ") + " with rollback."
 	}
-	return "No automatic rollback (policy: notify). Decide whether to roll back the stage."
+	return "No automatic rollback (unknown policy " + policy + ")."
 }
 
 // rollbackStage rolls the verified stage back to the most recent

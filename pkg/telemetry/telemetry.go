@@ -35,6 +35,8 @@ const (
 	MetricEventsUnhandled   = "EventsUnhandled"   // count, dimension Source
 	MetricEventsMalformed   = "EventsMalformed"   // count, dimension Source
 	MetricNotificationsSent = "NotificationsSent" // count, dimension Kind
+	MetricRollbacks         = "Rollbacks"         // count, dimensions Policy, Decision (rolled back, stopped, nothing to stop, failed, refused)
+	MetricFindingsRefused   = "FindingsRefused"   // count, dimension Source: one finding of a batch that could not be read
 )
 
 // Units of the metrics, as CloudWatch names them.
