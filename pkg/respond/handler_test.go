@@ -149,6 +149,9 @@ type fakeDeploy struct {
 	group      *codedeploy.GetDeploymentGroupOutput
 	list       *codedeploy.ListDeploymentsOutput
 	stops      []*codedeploy.StopDeploymentInput
+	// stopVia, when set, sends StopDeployment through a real client (with
+	// respond's per-call options) instead of answering it.
+	stopVia *codedeploy.Client
 }
 
 var _ DeployAPI = (*fakeDeploy)(nil)
@@ -162,8 +165,11 @@ func (f *fakeDeploy) GetDeploymentGroup(context.Context, *codedeploy.GetDeployme
 func (f *fakeDeploy) ListDeployments(context.Context, *codedeploy.ListDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error) {
 	return f.list, nil
 }
-func (f *fakeDeploy) StopDeployment(_ context.Context, in *codedeploy.StopDeploymentInput, _ ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error) {
+func (f *fakeDeploy) StopDeployment(ctx context.Context, in *codedeploy.StopDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error) {
 	f.stops = append(f.stops, in)
+	if f.stopVia != nil {
+		return f.stopVia.StopDeployment(ctx, in, optFns...)
+	}
 	return &codedeploy.StopDeploymentOutput{Status: cdtypes.StopStatusPending}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
+	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
@@ -180,9 +181,12 @@ func (h *Handler) rollbackStage(ctx context.Context, d contract.VerificationComp
 	if target == "" {
 		return "", fmt.Errorf("no earlier execution of %q succeeded in stage %q: nothing to roll back to", d.Pipeline, d.Stage)
 	}
+	// One call per decision: a 5xx may arrive after CodePipeline started
+	// the rollback, so only an error that proves the request was not
+	// processed is retried (awsclient.MutatingRetryer).
 	if _, err := h.Pipeline.RollbackStage(ctx, &codepipeline.RollbackStageInput{
 		PipelineName: aws.String(d.Pipeline), StageName: aws.String(d.Stage), TargetPipelineExecutionId: aws.String(target),
-	}); err != nil {
+	}, func(o *codepipeline.Options) { o.Retryer = awsclient.MutatingRetryer() }); err != nil {
 		return "", fmt.Errorf("roll back stage %q of %q to execution %s: %w", d.Stage, d.Pipeline, target, err)
 	}
 	return target, nil
@@ -222,7 +226,10 @@ func (h *Handler) stopDeployments(ctx context.Context, d contract.VerificationCo
 					return stopped, fmt.Errorf("list deployments of %s/%s: %w", app, group, err)
 				}
 				for _, id := range ls.Deployments {
-					if _, err := h.Deploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)}); err != nil {
+					// One call per deployment stopped, never retried after a
+					// 5xx (awsclient.MutatingRetryer).
+					if _, err := h.Deploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)},
+						func(o *codedeploy.Options) { o.Retryer = awsclient.MutatingRetryer() }); err != nil {
 						return stopped, fmt.Errorf("stop deployment %s with rollback: %w", id, err)
 					}
 					stopped = append(stopped, id)
