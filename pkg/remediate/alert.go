@@ -9,7 +9,7 @@ import (
 
 var decisionTitle = map[Decision]string{
 	Fixed: "Fixed", Acted: "Done", NotFixed: "NOT fixed", Failed: "Remediation failed", DryRun: "Dry run",
-	Skipped: "Skipped", Escalated: "Escalated", Recovered: "Recovered", Unverified: "Acted, NOT verified", Deferred: "Deferred",
+	Skipped: "Skipped", Refused: "Refused", Escalated: "Escalated", Recovered: "Recovered", Unverified: "Acted, NOT verified", Deferred: "Deferred",
 }
 
 // alert writes the notification of a decision for a person: what was
@@ -19,7 +19,7 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 	if r != nil {
 		kind, action, ruleName = e.Policy.notifyKind(r), r.Action, r.Name
 	}
-	sev := map[Decision]string{Fixed: "INFO", Acted: "INFO", DryRun: "INFO", Recovered: "INFO", Skipped: "LOW", Deferred: "LOW", Failed: "HIGH", NotFixed: "HIGH", Escalated: "HIGH", Unverified: "HIGH"}[to.Decision]
+	sev := map[Decision]string{Fixed: "INFO", Acted: "INFO", DryRun: "INFO", Recovered: "INFO", Skipped: "LOW", Deferred: "LOW", Refused: "MEDIUM", Failed: "HIGH", NotFixed: "HIGH", Escalated: "HIGH", Unverified: "HIGH"}[to.Decision]
 	title := decisionTitle[to.Decision] + ": alarm " + a.Name
 	if escalation {
 		kind, sev = notify.Escalation, "CRITICAL"
@@ -49,7 +49,7 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 	if r != nil && r.Description != "" {
 		al.Why = r.Description
 	}
-	if a.Reason != "" {
+	if a.Reason != "" && to.Decision != Refused { // a refused message's text is not evidence
 		al.Evidence = append(al.Evidence, "Alarm reason: "+a.Reason)
 	}
 	if to.Call != "" {
@@ -73,6 +73,8 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 		al.Remediation = []string{"Dry run: nothing was changed. To let automation act, set dryRun: false on the rule and in the policy (and unset the dry-run switch of the function)."}
 	case Skipped:
 		al.Remediation = []string{"Automation did not act (see the reason). If the alarm persists, " + byHand + "."}
+	case Refused:
+		al.Remediation = []string{"Nothing was done: CloudWatch did not confirm the message (see the reason). If the alarm is real and still in ALARM, " + byHand + ". If no CloudWatch alarm sent it, find out who can publish to the alarm topic or put events on the bus."}
 	case Acted:
 		al.Remediation = []string{"People were notified; " + byHand + "."}
 	case Unverified:

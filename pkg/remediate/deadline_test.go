@@ -40,7 +40,7 @@ func TestOutOfTimeBeforeActingReleasesForTheRetry(t *testing.T) {
 				return fmt.Errorf("describe ECS service: %w", ctx.Err())
 			}
 		}},
-		{"during the current-state read, before the incident opens", func(r *rig, cancel context.CancelFunc) {
+		{"during the CloudWatch read that confirms the message", func(r *rig, cancel context.CancelFunc) {
 			r.cw.hook = func(ctx context.Context) error {
 				r.cw.hook = nil
 				cancel()
@@ -53,6 +53,7 @@ func TestOutOfTimeBeforeActingReleasesForTheRetry(t *testing.T) {
 			r := newRig(t, testPolicy)
 			a := ecsAlarm("api", "ALARM", start)
 			r.cw.set(a.NewState)
+			r.cw.define(a)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tt.arm(r, cancel)
@@ -129,6 +130,7 @@ func TestOutOfTimeAfterActingNeverActsTwice(t *testing.T) {
 			r := newRig(t, testPolicy)
 			a := ecsAlarm("api", "ALARM", start)
 			r.cw.set(a.NewState)
+			r.cw.define(a)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			tt.arm(r, cancel)

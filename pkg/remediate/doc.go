@@ -18,8 +18,13 @@
 //  1. idempotency: the state change (alarm ARN, new state, state change
 //     time) is claimed with a conditional write in the state table, so
 //     at-least-once delivery and concurrent invocations act once;
-//  2. current state: an alarm already back to OK when its (late or
-//     out-of-order) delivery arrives is not acted on;
+//  2. CloudWatch, not the message (confirm.go): the alarm is read from
+//     CloudWatch in the function's own account and region; it must
+//     exist, have the message's ARN and be in the delivered state now,
+//     and rules and parameters see CloudWatch's definition of it
+//     (dimensions, metric-math metrics, a composite's child alarms),
+//     never the message's. Anything else is Refused; an unreadable
+//     CloudWatch is an error (Lambda retries), never a decision;
 //  3. attempts: an incident (one per alarm, opened on ALARM, closed on OK
 //     with time-to-recover emitted as an EMF metric) that has had
 //     limits.maxAttempts failed attempts is escalated, not retried;

@@ -202,12 +202,12 @@ func (e *Engine) rule(name string) *Rule {
 	return nil
 }
 
-func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
-	out := Outcome{Alarm: a.Name, State: a.NewState}
-	if e.Region != "" && a.Region != e.Region {
-		out.Decision, out.Reason = Ignored, fmt.Sprintf("alarm is in region %s; this function acts in %s only", a.Region, e.Region)
-		e.audit(ctx, a, nil, TargetOutcome{Decision: Ignored, Reason: out.Reason})
-		return out, nil
+func (e *Engine) handleClaimed(ctx context.Context, msg Alarm) (Outcome, error) {
+	// Never act on a message alone: from here on, the alarm is
+	// CloudWatch's (confirm.go).
+	a, current, out, ok, err := e.confirmed(ctx, msg)
+	if !ok {
+		return out, err
 	}
 	rule, err := e.match(ctx, &a)
 	if err != nil {
@@ -221,17 +221,12 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 	out.Rule, out.Action = rule.Name, rule.Action
 	dry := e.DryRun || e.Policy.DryRun || rule.DryRun
 
-	// Deliveries can arrive late or out of order: never act on an alarm
-	// that has already recovered.
-	st, stErr := e.alarmState(ctx, a.Name)
-	if stErr != nil {
-		e.log().WarnContext(ctx, "could not read the alarm's current state; deciding on the delivered one", "alarm", a.Name, "error", stErr)
-	}
-	if stErr == nil && st == contract.StateOK {
-		to := TargetOutcome{Decision: Skipped, Reason: fmt.Sprintf("the alarm is already back to OK (this %s delivery is from %s): nothing to fix", a.NewState, a.Timestamp.Format(time.RFC3339))}
-		e.decided(ctx, a, rule, to)
-		out.Decision, out.Reason, out.Targets = Skipped, to.Reason, []TargetOutcome{to}
-		return out, nil
+	// The alarm must be in the delivered state now: deliveries arrive
+	// late and out of order, and a message may not be CloudWatch's.
+	if current != a.NewState {
+		o := e.refuse(ctx, a, rule, staleReason(a, current), true)
+		o.Rule, o.Action = rule.Name, rule.Action
+		return o, nil
 	}
 
 	inc, _, err := e.Store.OpenIncident(ctx, a.ARN, a.Timestamp, map[string]string{"alarm": a.Name, "rule": rule.Name})
@@ -294,9 +289,17 @@ func (e *Engine) handleClaimed(ctx context.Context, a Alarm) (Outcome, error) {
 }
 
 // recovered closes the alarm's incident on its OK transition and
-// reports the time to recover.
-func (e *Engine) recovered(ctx context.Context, a Alarm) (Outcome, error) {
-	out := Outcome{Alarm: a.Name, State: a.NewState}
+// reports the time to recover, once CloudWatch confirms the alarm is OK.
+func (e *Engine) recovered(ctx context.Context, msg Alarm) (Outcome, error) {
+	a, current, out, ok, err := e.confirmed(ctx, msg)
+	if !ok {
+		return out, err
+	}
+	if current != contract.StateOK {
+		// A late OK of an alarm that fired again: audited and counted;
+		// not notified, as no OK but a recovery ever is.
+		return e.refuse(ctx, a, nil, staleReason(a, current), false), nil
+	}
 	inc, closed, err := e.Store.CloseIncident(ctx, a.ARN, a.Timestamp)
 	if err != nil {
 		return out, err
@@ -312,4 +315,42 @@ func (e *Engine) recovered(ctx context.Context, a Alarm) (Outcome, error) {
 	e.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricTimeToRecover, Unit: telemetry.UnitSeconds, Value: ttr.Seconds()})
 	e.decided(ctx, a, e.rule(out.Rule), TargetOutcome{Decision: Recovered, Reason: out.Reason})
 	return out, nil
+}
+
+// confirmed is confirm behind the region check. ok is false when the
+// caller must stop and return out and err: CloudWatch could not be read
+// (err), or did not confirm the message (out is the Refused decision,
+// recorded and notified). Otherwise a is the alarm as CloudWatch defines
+// it, current its state now, and out the outcome to fill in.
+func (e *Engine) confirmed(ctx context.Context, msg Alarm) (a Alarm, current string, out Outcome, ok bool, err error) {
+	out = Outcome{Alarm: msg.Name, State: msg.NewState}
+	refusal := ""
+	if e.Region != "" && msg.Region != e.Region {
+		refusal = fmt.Sprintf("the alarm is in region %s; this function acts on its own region's alarms (%s) only", msg.Region, e.Region)
+	} else if a, current, refusal, err = e.confirm(ctx, msg); err != nil {
+		return Alarm{}, "", out, false, err
+	}
+	if refusal != "" {
+		return Alarm{}, "", e.refuse(ctx, msg, nil, refusal, true), false, nil
+	}
+	return a, current, out, true, nil
+}
+
+// staleReason says why an alarm CloudWatch reports in another state than
+// the delivered one is not acted on.
+func staleReason(a Alarm, current string) string {
+	return fmt.Sprintf("CloudWatch reports alarm %s in state %s now, not %s as delivered (state change of %s): a late delivery, or a message CloudWatch did not send; nothing is decided on it",
+		a.Name, current, a.NewState, a.Timestamp.Format(time.RFC3339))
+}
+
+// refuse records a message CloudWatch did not confirm as a Refused
+// decision: logged, audited, counted and, when notify is set, notified.
+func (e *Engine) refuse(ctx context.Context, a Alarm, r *Rule, reason string, notify bool) Outcome {
+	to := TargetOutcome{Decision: Refused, Reason: reason}
+	if notify {
+		e.decided(ctx, a, r, to)
+	} else {
+		e.counted(ctx, a, r, to)
+	}
+	return Outcome{Alarm: a.Name, State: a.NewState, Decision: Refused, Reason: reason, Targets: []TargetOutcome{to}}
 }

@@ -163,6 +163,7 @@ func (r *rig) handle(t *testing.T, a remediate.Alarm) remediate.Outcome {
 	if !r.pinned {
 		r.cw.set(a.NewState)
 	}
+	r.cw.defineIfAbsent(a) // CloudWatch has the alarm the delivery names
 	out, err := r.e.Handle(context.Background(), a)
 	if err != nil {
 		t.Fatalf("Handle(%s %s at %s) error: %v", a.Name, a.NewState, a.Timestamp, err)
@@ -388,15 +389,16 @@ func TestSafetyLayer(t *testing.T) {
 		{
 			name:   "alarm from another region",
 			alarms: []remediate.Alarm{func() remediate.Alarm { a := ecsAlarm("api", "ALARM", start); a.Region = "eu-west-1"; return a }()},
-			want:   []remediate.Decision{remediate.Ignored},
-			reason: "region eu-west-1",
+			want:   []remediate.Decision{remediate.Refused},
+			reason: "the alarm is in region eu-west-1; this function acts on its own region's alarms (us-east-1) only",
+			notify: []notify.Kind{notify.Infrastructure},
 		},
 		{
-			name:   "alarm already back to OK when the delivery arrives: nothing done",
+			name:   "alarm already back to OK when the delivery arrives: refused, nothing done",
 			setup:  func(r *rig) { r.pinned = true; r.cw.set("OK") },
 			alarms: []remediate.Alarm{ecsAlarm("api", "ALARM", start)},
-			want:   []remediate.Decision{remediate.Skipped},
-			reason: "the alarm is already back to OK",
+			want:   []remediate.Decision{remediate.Refused},
+			reason: "CloudWatch reports alarm prod-api-cpu-high in state OK now, not ALARM as delivered",
 			notify: []notify.Kind{notify.HighCPU},
 		},
 		{
@@ -515,16 +517,19 @@ func (m manyTargets) Targets(a remediate.Alarm, _ remediate.Params) ([]remediate
 	return out, nil
 }
 
-func TestAlarmTagsReadOnlyWhenARuleNeedsThem(t *testing.T) {
-	tagged := testPolicy + "    name: unused\n"
-	_ = tagged
-	policy := `
+// teamAPIPolicy redeploys the ECS service of alarms tagged team=api.
+const teamAPIPolicy = `
 optInTag: {key: "postdeploy:remediate"}
 rules:
   - name: team-api-only
     match: {alarmName: "prod-*-cpu-high", tags: {team: api}}
     action: ecs.redeploy
-    params: {cluster: "{{.Dimensions.ClusterName}}", service: "{{.Dimensions.ServiceName}}"}
+    params: {cluster: "{{.Dimensions.ClusterName}}", service: "{{.Dimensions.ServiceName}}"}`
+
+func TestAlarmTagsReadOnlyWhenARuleNeedsThem(t *testing.T) {
+	tagged := testPolicy + "    name: unused\n"
+	_ = tagged
+	policy := teamAPIPolicy + `
   - name: ec2
     match: {namespace: AWS/EC2}
     action: ec2.reboot
@@ -563,6 +568,7 @@ func TestOneActionFromConcurrentDuplicateDeliveries(t *testing.T) {
 	n := &fakeNotifier{}
 	policy := loadPolicy(t, shippedPolicy)
 	alarm := ecsAlarm("api", "ALARM", start)
+	cw.define(alarm)
 	const invocations, deliveries = 8, 1000
 	var wg sync.WaitGroup
 	var decisions sync.Map
@@ -613,6 +619,7 @@ func TestStoreFailureReleasesTheStateChange(t *testing.T) {
 	policy := strings.Replace(testPolicy, `namespace: AWS/ECS,`, `namespace: AWS/ECS, tags: {team: api},`, 1)
 	r.e.Policy = loadPolicy(t, policy)
 	a := ecsAlarm("api", "ALARM", start)
+	r.cw.define(a)
 	if _, err := r.e.Handle(context.Background(), a); err == nil {
 		t.Fatalf("Handle with unreadable alarm tags = nil error; want an error (retry)")
 	}

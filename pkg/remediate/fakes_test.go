@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -189,22 +191,47 @@ func (f *fakeEC2) RebootInstances(_ context.Context, in *ec2.RebootInstancesInpu
 	return &ec2.RebootInstancesOutput{}, nil
 }
 
-// fakeCloudWatch is the alarms' state: the current state, and after an
-// action (acted, hooked to the fake services' mutating calls) the states
-// the following reads see in turn (the last one stays). It also answers
+// fakeCloudWatch is CloudWatch's alarms: their definitions (define),
+// the current state, and after an action (acted, hooked to the fake
+// services' mutating calls) the states the following reads see in turn
+// (the last one stays). DescribeAlarms answers, as CloudWatch does, only
+// the alarms it holds, with their ARN and definition. It also answers
 // ListTagsForResource, counting calls.
 type fakeCloudWatch struct {
 	// hook, if set, runs first in DescribeAlarms; its error is the call's.
 	hook        func(ctx context.Context) error
 	mu          sync.Mutex
-	state       string   // "" is ALARM
-	afterAction []string // nil is OK at once
+	defs        map[string]remediate.Alarm // by name
+	state       string                     // "" is ALARM
+	afterAction []string                   // nil is OK at once
 	pending     []string
 	tags        map[string]string
 	tagCalls    int
+	describes   int
 }
 
 var _ remediate.AlarmAPI = (*fakeCloudWatch)(nil)
+
+// define adds (or replaces) an alarm's definition: its name, ARN and
+// metrics (a composite's Rule) as CloudWatch holds them.
+func (f *fakeCloudWatch) define(a remediate.Alarm) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.defs == nil {
+		f.defs = map[string]remediate.Alarm{}
+	}
+	f.defs[a.Name] = a
+}
+
+// defineIfAbsent defines a unless an alarm of that name is defined.
+func (f *fakeCloudWatch) defineIfAbsent(a remediate.Alarm) {
+	f.mu.Lock()
+	_, ok := f.defs[a.Name]
+	f.mu.Unlock()
+	if !ok {
+		f.define(a)
+	}
+}
 
 func (f *fakeCloudWatch) set(st string) {
 	f.mu.Lock()
@@ -224,6 +251,7 @@ func (f *fakeCloudWatch) acted() {
 func (f *fakeCloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.describes++
 	if f.hook != nil {
 		if err := f.hook(ctx); err != nil {
 			return nil, err
@@ -239,7 +267,51 @@ func (f *fakeCloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.Desc
 	if st == "" {
 		st = "ALARM"
 	}
-	return &cloudwatch.DescribeAlarmsOutput{MetricAlarms: []cwtypes.MetricAlarm{{AlarmName: aws.String(in.AlarmNames[0]), StateValue: cwtypes.StateValue(st)}}}, nil
+	out := &cloudwatch.DescribeAlarmsOutput{}
+	for _, name := range in.AlarmNames {
+		a, ok := f.defs[name]
+		if !ok {
+			continue
+		}
+		reason := a.Reason
+		if reason == "" {
+			reason = "CloudWatch's reason for " + a.Name
+		}
+		if a.Composite {
+			out.CompositeAlarms = append(out.CompositeAlarms, cwtypes.CompositeAlarm{
+				AlarmName: aws.String(a.Name), AlarmArn: aws.String(a.ARN), AlarmRule: aws.String(a.Rule),
+				StateValue: cwtypes.StateValue(st), StateReason: aws.String(reason),
+			})
+			continue
+		}
+		m := cwtypes.MetricAlarm{AlarmName: aws.String(a.Name), AlarmArn: aws.String(a.ARN), StateValue: cwtypes.StateValue(st),
+			StateReason: aws.String(reason)}
+		if len(a.Metrics) == 1 && a.Metrics[0].ID == "" && a.Metrics[0].Expression == "" {
+			q := a.Metrics[0]
+			m.Namespace, m.MetricName, m.Dimensions = aws.String(q.Namespace), aws.String(q.MetricName), cwDims(q.Dimensions)
+		} else {
+			for _, q := range a.Metrics {
+				dq := cwtypes.MetricDataQuery{Id: aws.String(q.ID)}
+				if q.Expression != "" {
+					dq.Expression = aws.String(q.Expression)
+				}
+				if q.MetricName != "" {
+					dq.MetricStat = &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String(q.Namespace), MetricName: aws.String(q.MetricName), Dimensions: cwDims(q.Dimensions)}, Stat: aws.String("Sum"), Period: aws.Int32(60)}
+				}
+				m.Metrics = append(m.Metrics, dq)
+			}
+		}
+		out.MetricAlarms = append(out.MetricAlarms, m)
+	}
+	return out, nil
+}
+
+func cwDims(d map[string]string) []cwtypes.Dimension {
+	var out []cwtypes.Dimension
+	for _, k := range slices.Sorted(maps.Keys(d)) {
+		out = append(out, cwtypes.Dimension{Name: aws.String(k), Value: aws.String(d[k])})
+	}
+	return out
 }
 
 func (f *fakeCloudWatch) ListTagsForResource(_ context.Context, _ *cloudwatch.ListTagsForResourceInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.ListTagsForResourceOutput, error) {

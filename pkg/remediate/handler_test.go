@@ -2,15 +2,18 @@ package remediate_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/state"
@@ -39,16 +42,55 @@ func newHandlerRig(t *testing.T) *handlerRig {
 	r.e.Notify = router
 	r.e.Actions = remediate.Actions(remediate.Clients{ECS: r.ecs, EC2: r.ec2, Notify: router})
 	r.h = &remediate.Handler{Engine: r.e, Log: quiet, Metrics: r.e.Metrics}
+	// CloudWatch holds the alarms the events/ files name — not those of
+	// the remediate-forged-* files: messages no CloudWatch alarm sent.
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "remediate-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasPrefix(filepath.Base(f), "remediate-forged-") })
+	for _, a := range eventAlarms(t, files...) {
+		r.cw.define(a)
+	}
 	return r
+}
+
+// eventAlarms decodes every alarm notification in the events/ files
+// (records that are not alarms are left out).
+func eventAlarms(t *testing.T, files ...string) []remediate.Alarm {
+	t.Helper()
+	var out []remediate.Alarm
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.SNSEvent
+		if json.Unmarshal(b, &ev) != nil {
+			continue
+		}
+		for _, rec := range ev.Records {
+			if a, err := contract.DecodeSNSMessage(rec.SNS.Message); err == nil {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // invoke runs the handler the way the Lambda runtime does, on the bytes
 // of an events/ file.
 func (r *handlerRig) invoke(t *testing.T, file string) error {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", file))
+	path := filepath.Join("..", "..", "events", file)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// CloudWatch has the alarm in the state the file delivers, as it
+	// would when the delivery is prompt.
+	if as := eventAlarms(t, path); len(as) > 0 && !r.pinned {
+		r.cw.set(as[len(as)-1].NewState)
 	}
 	_, err = lambda.NewHandler(r.h.Handle).Invoke(context.Background(), b)
 	return err
@@ -103,6 +145,22 @@ func TestHandler(t *testing.T) {
 			name:      "composite alarm escalates to people",
 			files:     []string{"remediate-composite.json"},
 			published: []string{"escalation", "infrastructure acted"},
+		},
+		{
+			name:      "an alarm of another account (forged notification): refused, nothing touched",
+			files:     []string{"remediate-forged-other-account.json"},
+			published: []string{"infrastructure refused"},
+		},
+		{
+			name:      "an alarm CloudWatch does not have (forged notification): refused, nothing touched",
+			files:     []string{"remediate-forged-no-such-alarm.json"},
+			published: []string{"infrastructure refused"},
+		},
+		{
+			name:      "a real alarm whose notification claims another service: the alarm's own service is acted on",
+			files:     []string{"remediate-forged-dimensions.json"},
+			updates:   []string{"prod/api force=true"},
+			published: []string{"high-cpu fixed"},
 		},
 		{
 			name:      "metric math alarm scales the service within bounds",

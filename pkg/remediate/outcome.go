@@ -8,12 +8,16 @@ type Decision string
 // The decisions, as audited and as the Outcome dimension of the
 // Remediations metric.
 const (
-	Fixed     Decision = "fixed"     // acted, and the action took and the alarm cleared
-	Acted     Decision = "acted"     // acted; nothing to verify (notify)
-	NotFixed  Decision = "not-fixed" // the call succeeded but the action did not take or the alarm stayed in ALARM: escalated
-	Failed    Decision = "failed"    // the call (or reading what it needed) failed
-	DryRun    Decision = "dry-run"   // would have acted: the exact call is in Call
-	Skipped   Decision = "skipped"   // a safety check said no; Reason says which
+	Fixed    Decision = "fixed"     // acted, and the action took and the alarm cleared
+	Acted    Decision = "acted"     // acted; nothing to verify (notify)
+	NotFixed Decision = "not-fixed" // the call succeeded but the action did not take or the alarm stayed in ALARM: escalated
+	Failed   Decision = "failed"    // the call (or reading what it needed) failed
+	DryRun   Decision = "dry-run"   // would have acted: the exact call is in Call
+	Skipped  Decision = "skipped"   // a safety check said no; Reason says which
+	// Refused: CloudWatch did not confirm the message (no such alarm,
+	// another ARN, another account or region, not in the delivered
+	// state now); nothing was decided on it.
+	Refused   Decision = "refused"
 	Escalated Decision = "escalated" // failed attempts exhausted: handed to people
 	// Deferred: the invocation ran out of time before acting; nothing
 	// was changed and the state change was released for Lambda's retry.
@@ -29,7 +33,7 @@ const (
 // severity ranks decisions to summarise several targets: the most severe
 // one is the alarm's.
 var severity = map[Decision]int{
-	Ignored: 0, Duplicate: 1, Skipped: 2, DryRun: 3, Acted: 4, Fixed: 5, Recovered: 5, Escalated: 6, Unverified: 6, Failed: 7, Deferred: 7, NotFixed: 8,
+	Ignored: 0, Duplicate: 1, Skipped: 2, Refused: 2, DryRun: 3, Acted: 4, Fixed: 5, Recovered: 5, Escalated: 6, Unverified: 6, Failed: 7, Deferred: 7, NotFixed: 8,
 }
 
 // TargetOutcome is the decision about one resource.

@@ -16,13 +16,7 @@ import (
 // decision: a failure to record is logged.
 func (e *Engine) decided(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) {
 	ctx = context.WithoutCancel(ctx)
-	e.audit(ctx, a, r, to)
-	action := ""
-	if r != nil {
-		action = r.Action
-	}
-	e.Metrics.Emit(map[string]string{"Action": action, "Outcome": string(to.Decision)},
-		telemetry.Value{Name: telemetry.MetricRemediations, Unit: telemetry.UnitCount, Value: 1})
+	e.counted(ctx, a, r, to)
 	if to.Decision == Duplicate || to.Decision == Ignored || to.Decision == Deferred {
 		return // a deferred state change is notified when its retry decides
 	}
@@ -32,6 +26,19 @@ func (e *Engine) decided(ctx context.Context, a Alarm, r *Rule, to TargetOutcome
 	if _, err := e.Notify.Send(ctx, e.alert(a, r, to, false).Message()); err != nil {
 		e.log().ErrorContext(ctx, "could not notify the decision", "alarm", a.Name, "decision", to.Decision, "error", err)
 	}
+}
+
+// counted records one decision in the log, the audit trail and the
+// Remediations metric, without a notification.
+func (e *Engine) counted(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) {
+	ctx = context.WithoutCancel(ctx)
+	e.audit(ctx, a, r, to)
+	action := ""
+	if r != nil {
+		action = r.Action
+	}
+	e.Metrics.Emit(map[string]string{"Action": action, "Outcome": string(to.Decision)},
+		telemetry.Value{Name: telemetry.MetricRemediations, Unit: telemetry.UnitCount, Value: 1})
 }
 
 func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) {
@@ -55,7 +62,7 @@ func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) 
 	switch to.Decision {
 	case Failed, NotFixed, Escalated, Unverified:
 		level = slog.LevelError
-	case Skipped, Deferred:
+	case Skipped, Deferred, Refused:
 		level = slog.LevelWarn
 	}
 	args := make([]any, 0, 2*len(attrs))

@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-
 	"github.com/postdeploy/postdeploy/pkg/contract"
 )
 
@@ -60,25 +56,13 @@ func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Tar
 }
 
 func (e *Engine) alarmState(ctx context.Context, name string) (string, error) {
-	if e.Alarms == nil {
-		return "", errors.New("no CloudWatch client")
-	}
-	out, err := e.Alarms.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{
-		AlarmNames: []string{name},
-		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
-	})
+	found, err := e.describeAlarms(ctx, []string{name})
 	if err != nil {
 		return "", fmt.Errorf("describe alarm %s: %w", name, err)
 	}
-	for _, m := range out.MetricAlarms {
-		if aws.ToString(m.AlarmName) == name {
-			return string(m.StateValue), nil
-		}
+	def, ok := found[name]
+	if !ok {
+		return "", fmt.Errorf("describe alarm %s: not found", name)
 	}
-	for _, c := range out.CompositeAlarms {
-		if aws.ToString(c.AlarmName) == name {
-			return string(c.StateValue), nil
-		}
-	}
-	return "", fmt.Errorf("describe alarm %s: not found", name)
+	return def.state, nil
 }
