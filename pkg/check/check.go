@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/postdeploy/postdeploy/pkg/spec"
@@ -60,19 +59,54 @@ type Suite struct {
 // Run takes one sample of every check, groups in parallel, and returns one
 // result per check indexed by the check's position in the spec. A sampler
 // that panics, or that returns the wrong number of results, yields Error
-// results for its checks; the other groups are unaffected.
+// results for its checks; the other groups are unaffected. Run returns by
+// ctx's deadline whatever the samplers do: a group that has not answered
+// by then gets Error results saying so (samplers honour ctx, so this only
+// catches one that does not; its goroutine is left to finish).
 func (s Suite) Run(ctx context.Context, at Sample) []verdict.Result {
-	out := make([]verdict.Result, s.Count)
-	var wg sync.WaitGroup
-	for _, g := range s.Groups {
-		wg.Go(func() {
-			rs := s.sampleSafely(ctx, g, at)
-			for i, it := range g.Items {
-				out[it.Index] = rs[i]
-			}
-		})
+	type answer struct {
+		group int
+		rs    []verdict.Result
 	}
-	wg.Wait()
+	start := time.Now()
+	out := make([]verdict.Result, s.Count)
+	answers := make(chan answer, len(s.Groups))
+	for i, g := range s.Groups {
+		go func() { answers <- answer{i, s.sampleSafely(ctx, g, at)} }()
+	}
+	answered := make([]bool, len(s.Groups))
+	take := func(a answer) {
+		answered[a.group] = true
+		for i, it := range s.Groups[a.group].Items {
+			out[it.Index] = a.rs[i]
+		}
+	}
+	for pending := len(s.Groups); pending > 0; pending-- {
+		select {
+		case a := <-answers:
+			take(a)
+		case <-ctx.Done():
+			// Take what has arrived, then answer for the rest.
+			for drained := false; !drained; {
+				select {
+				case a := <-answers:
+					take(a)
+				default:
+					drained = true
+				}
+			}
+			for gi, g := range s.Groups {
+				if answered[gi] {
+					continue
+				}
+				msg := fmt.Sprintf("%s check did not finish before the sample's deadline (%v)", g.Kind, context.Cause(ctx))
+				for i, r := range errorResults(g, msg, time.Since(start)) {
+					out[g.Items[i].Index] = r
+				}
+			}
+			return out
+		}
+	}
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
@@ -81,5 +82,33 @@ func TestUnused(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Unused = %q; want %q", got, want)
+	}
+}
+
+// TestSuiteRunReturnsAtDeadline: a sampler that ignores its context does
+// not hold the sample past the deadline; its checks are Errors naming
+// why, and the other groups keep their results.
+func TestSuiteRunReturnsAtDeadline(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	stuck := samplerFunc(func(context.Context, Sample) []verdict.Result {
+		<-release
+		return []verdict.Result{{Verdict: verdict.Succeeded}}
+	})
+	ok := samplerFunc(func(context.Context, Sample) []verdict.Result {
+		return []verdict.Result{{Verdict: verdict.Succeeded}}
+	})
+	s := Suite{Count: 2, Groups: []Group{
+		{Kind: "http", Items: items(0), Sampler: ok},
+		{Kind: "metric", Items: items(1), Sampler: stuck},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	got := s.Run(ctx, Sample{})
+	if got[0].Verdict != verdict.Succeeded {
+		t.Errorf("result[0] = %v %q; want Succeeded (its group answered)", got[0].Verdict, got[0].Observed)
+	}
+	if want := "metric check did not finish before the sample's deadline"; got[1].Verdict != verdict.Error || !strings.Contains(got[1].Observed, want) || got[1].Check != "c1" {
+		t.Errorf("result[1] = %s %v %q; want c1 Error containing %q", got[1].Check, got[1].Verdict, got[1].Observed, want)
 	}
 }

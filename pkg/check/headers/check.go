@@ -112,7 +112,7 @@ func (s *Sampler) CloseIdleConnections() { s.client.CloseIdleConnections() }
 func (t target) Request() httpcheck.Request { return t.req }
 
 // Judge runs the target's rules on one response.
-func (t target) Judge(resp *httpcheck.Response) verdict.Result {
+func (t target) Judge(_ context.Context, resp *httpcheck.Response) verdict.Result {
 	r := verdict.Result{
 		Target: t.req.URL,
 		Values: map[string]float64{

@@ -12,10 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/check/expect"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
@@ -32,7 +30,7 @@ type probe struct {
 	accept     []int // nil: any 2xx
 	maxLatency time.Duration
 	expect     string
-	program    *vm.Program
+	program    *expect.Program
 }
 
 // Sampler takes one sample of every http check given to New.
@@ -107,9 +105,11 @@ func newProbe(it check.Item) (probe, spec.Errors) {
 // Variables lists what an expect expression can use, for messages.
 const Variables = `status (int), headers (map, e.g. headers["Content-Type"]), body (string), json (decoded body or nil; json?.field), latency (duration; latency < duration("500ms"))`
 
-// Compile compiles an expect expression against Env; it must yield a bool.
-func Compile(src string) (*vm.Program, error) {
-	return expr.Compile(src, expr.Env(Env{}), expr.AsBool())
+// Compile compiles an expect expression against Env; it must yield a
+// bool. Its evaluation is bounded by the check's timeout and the sample's
+// deadline (see package expect).
+func Compile(src string) (*expect.Program, error) {
+	return expect.Compile(src, Env{})
 }
 
 // checkHeaders reports header names that are not HTTP tokens and values
@@ -156,7 +156,8 @@ func (s *Sampler) CloseIdleConnections() { s.client.CloseIdleConnections() }
 // judge a response, and what would have passed.
 type Prober interface {
 	Request() Request
-	Judge(*Response) verdict.Result
+	// Judge judges a response; ctx bounds its work (expect expressions).
+	Judge(ctx context.Context, resp *Response) verdict.Result
 	Expected() string
 }
 
@@ -173,7 +174,7 @@ func SampleAll[P Prober](ctx context.Context, c *Client, ps []P) []verdict.Resul
 		if err != nil {
 			out[i] = ErrorResult(req, err)
 		} else {
-			out[i] = ps[i].Judge(resp)
+			out[i] = ps[i].Judge(ctx, resp)
 		}
 		out[i].Expected = ps[i].Expected()
 		out[i].Duration = c.Now().Sub(start)
@@ -198,8 +199,11 @@ func ErrorResult(req Request, err error) verdict.Result {
 // Request is the probe's request.
 func (p probe) Request() Request { return p.req }
 
-// Judge turns a response into a verdict with its evidence.
-func (p probe) Judge(resp *Response) verdict.Result {
+// Judge turns a response into a verdict with its evidence. The expect
+// expression is bounded by the check's timeout and ctx's deadline; one
+// that does not finish in time, or that would build more text than
+// expect.MaxBytes, makes the sample an Error.
+func (p probe) Judge(ctx context.Context, resp *Response) verdict.Result {
 	r := verdict.Result{
 		Target:  p.req.URL,
 		Verdict: verdict.Succeeded,
@@ -217,7 +221,13 @@ func (p probe) Judge(resp *Response) verdict.Result {
 		problems = append(problems, fmt.Sprintf("latency %s is over maxLatency %s", round(resp.Latency), p.maxLatency))
 	}
 	if p.program != nil {
-		if msg := p.eval(resp); msg != "" {
+		msg, bounded := p.eval(ctx, resp)
+		if bounded {
+			r.Verdict = verdict.Error
+			r.Observed = fmt.Sprintf("status %d in %s: %s", resp.Status, round(resp.Latency), msg)
+			return r
+		}
+		if msg != "" {
 			problems = append(problems, msg)
 		}
 	}
@@ -238,23 +248,33 @@ func (p probe) Judge(resp *Response) verdict.Result {
 	return r
 }
 
-// eval runs the expect expression; it returns "" when it held, or why not.
-func (p probe) eval(resp *Response) string {
-	env := NewEnv(resp)
-	out, err := expr.Run(p.program, env)
-	var msg string
+// eval runs the expect expression; it returns "" when it held, or why
+// not. bounded is true when the expression was stopped by its time or
+// text budget: no verdict on the response, the sample is an Error.
+func (p probe) eval(ctx context.Context, resp *Response) (msg string, bounded bool) {
+	timeout := p.req.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	out, err := p.program.Run(ctx, timeout, NewEnv(resp))
+	var (
+		te *expect.TimeoutError
+		be *expect.BudgetError
+	)
 	switch {
+	case errors.As(err, &te), errors.As(err, &be):
+		return err.Error(), true
 	case err != nil:
 		msg = fmt.Sprintf("expect could not be evaluated: %s (use json?.field for fields that may be missing)", firstLine(err.Error()))
 	case out == true:
-		return ""
+		return "", false
 	default:
 		msg = "expect was false"
 	}
 	if resp.Truncated {
 		msg += fmt.Sprintf("; body truncated at %s (body holds only the first %s, json is nil)", bodyLimitText, bodyLimitText)
 	}
-	return fmt.Sprintf("%s; body: %s", msg, Excerpt(resp.Body))
+	return fmt.Sprintf("%s; body: %s", msg, Excerpt(resp.Body)), false
 }
 
 func (p probe) accepts(status int) bool {

@@ -37,13 +37,19 @@
 // Use json?.field where the field may be missing: json.field on a non-JSON
 // body is an evaluation error, which fails the sample.
 //
+// An expression's work is bounded (package expect): by the check's timeout
+// and the sample's deadline, and by expect.MaxBytes of text it may build.
+// One that does not finish in time is that sample's Error, "expect
+// expression did not finish within …".
+//
 // # Verdicts
 //
 // Succeeded: the status is accepted, latency is within maxLatency and
 // expect is true. Failed: the service answered, wrongly — another status,
 // too slow, expect false or not evaluable, or still redirecting after
 // maxRedirects. Error: no answer — connection refused, timeout, DNS,
-// TLS verification, or an address the dial guard refuses. Each result
+// TLS verification, or an address the dial guard refuses — or an expect
+// expression stopped by its time or text bound. Each result
 // carries Values status, latency_ms and attempts.
 //
 // # Safety

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"github.com/postdeploy/postdeploy/pkg/check/expect"
 )
 
 // Env is what an http check's expect expression sees.
 type Env struct {
+	// Context carries the evaluation's deadline to the guarded program;
+	// expressions cannot name it.
+	expect.Context
 	// Status is the response's status code.
 	Status int `expr:"status"`
 	// Headers maps each canonical header name (Content-Type) to its first

@@ -1,12 +1,12 @@
 package httpcheck
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/expr-lang/expr"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/pkg/verdict"
@@ -103,7 +103,7 @@ func TestJudge(t *testing.T) {
 				}
 				p.program = prog
 			}
-			got := p.Judge(tt.resp)
+			got := p.Judge(context.Background(), tt.resp)
 			if got.Verdict != tt.want || !strings.Contains(got.Observed, tt.observed) {
 				t.Errorf("Judge(%q) = %v, %q; want %v containing %q", tt.expect, got.Verdict, got.Observed, tt.want, tt.observed)
 			}
@@ -162,13 +162,42 @@ func FuzzNewEnv(f *testing.F) {
 			t.Fatalf("NewEnv(truncated).JSON = %v; want nil", env.JSON)
 		}
 		for _, p := range probes {
-			r := p.Judge(resp)
+			r := p.Judge(context.Background(), resp)
 			if r.Verdict != verdict.Succeeded && r.Verdict != verdict.Failed {
 				t.Fatalf("Judge(%q) verdict = %v; want Succeeded or Failed", p.expect, r.Verdict)
 			}
-			if _, err := expr.Run(p.program, env); err != nil && r.Verdict != verdict.Failed {
+			if _, err := p.program.Run(context.Background(), time.Minute, env); err != nil && r.Verdict != verdict.Failed {
 				t.Fatalf("expr.Run(%q) error %v but Judge = %v; want Failed", p.expect, err, r.Verdict)
 			}
 		}
 	})
+}
+
+// TestJudgeExpectDidNotFinish is issue 12's reproduction: an expression
+// that scans a 1 MiB body a million times used to run for minutes past
+// the deadline. It is now that sample's Error, named as such, when the
+// check's timeout ends (the context here is generous).
+func TestJudgeExpectDidNotFinish(t *testing.T) {
+	tests := []struct {
+		name, expect, observed string
+	}{
+		{"slow predicate loop", `none(1..999999, body contains "x")`, "expect expression did not finish within 200ms (the check's timeout)"},
+		{"text budget", `len(repeat(body, 999999)) > 0`, "expect expression would build more than 16 MiB of text (repeat"},
+	}
+	resp := &Response{Status: 200, Body: []byte(strings.Repeat("a", 1<<20)), Latency: time.Millisecond, Attempts: 1}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prog, err := Compile(tt.expect)
+			if err != nil {
+				t.Fatalf("Compile(%q) = %v; want nil", tt.expect, err)
+			}
+			p := probe{req: Request{URL: "https://svc.example/health", Timeout: 200 * time.Millisecond}, expect: tt.expect, program: prog}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			got := p.Judge(ctx, resp)
+			if got.Verdict != verdict.Error || !strings.Contains(got.Observed, tt.observed) {
+				t.Errorf("Judge(%q) = %v, %q; want Error containing %q", tt.expect, got.Verdict, got.Observed, tt.observed)
+			}
+		})
+	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/expr-lang/expr"
+	"github.com/postdeploy/postdeploy/pkg/check/expect"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/spec"
@@ -65,7 +65,7 @@ func build(it check.Item, allIDs []string) (metricCheck, spec.Errors) {
 
 	if strings.TrimSpace(c.expectSrc) == "" {
 		errs.Add(spec.Field(p, "expect"), `is required for a metric check: a condition that must hold, e.g. "value < 5" or "max < 500 && count >= 3" (variables: value, values, min, max, avg, sum, count)`)
-	} else if prog, err := expr.Compile(c.expectSrc, expr.Env(env{}), expr.AsBool()); err != nil {
+	} else if prog, err := expect.Compile(c.expectSrc, env{}); err != nil {
 		errs.Add(spec.Field(p, "expect"), "does not compile: %v (variables: value, values, min, max, avg, sum, count; it must be true or false)", err)
 	} else {
 		c.expect = prog

@@ -45,12 +45,12 @@ func (s *sampler) Sample(ctx context.Context, at check.Sample) []verdict.Result 
 			// gets the error and the others their verdicts.
 			for _, i := range batch {
 				got, notes, err := s.fetch(ctx, []int{i}, end)
-				out[i] = s.checks[i].judge(got[s.checks[i].id], notes, err, end)
+				out[i] = s.checks[i].judge(ctx, got[s.checks[i].id], notes, err, end)
 			}
 			continue
 		}
 		for _, i := range batch {
-			out[i] = s.checks[i].judge(got[s.checks[i].id], notes, err, end)
+			out[i] = s.checks[i].judge(ctx, got[s.checks[i].id], notes, err, end)
 		}
 	}
 	d := s.now().Sub(start)

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -9,14 +11,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/expr-lang/expr"
-
+	"github.com/postdeploy/postdeploy/pkg/check/expect"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
 // env is what an expect expression sees.
 type env struct {
+	// Context carries the evaluation's deadline; expressions cannot name
+	// it.
+	expect.Context
 	// Value is the newest data point in the window.
 	Value float64 `expr:"value"`
 	// Values are the window's data points, oldest first.
@@ -36,8 +40,9 @@ type judgement struct {
 }
 
 // judge turns a check's series into its result. Several series (a SEARCH
-// expression) are each judged; the worst verdict is the check's.
-func (c metricCheck) judge(ss []*series, notes []string, callErr error, end time.Time) verdict.Result {
+// expression) are each judged; the worst verdict is the check's. ctx
+// bounds the expect expressions (expect.DefaultTimeout each).
+func (c metricCheck) judge(ctx context.Context, ss []*series, notes []string, callErr error, end time.Time) verdict.Result {
 	r := verdict.Result{Target: c.target, Expected: c.expected()}
 	if callErr != nil {
 		r.Verdict = verdict.Error
@@ -51,7 +56,7 @@ func (c metricCheck) judge(ss []*series, notes []string, callErr error, end time
 	var js []judgement
 	worst := 0
 	for k, ser := range ss {
-		j := c.judgeSeries(ser, from, end)
+		j := c.judgeSeries(ctx, ser, from, end)
 		if len(ss) > 1 {
 			name := ser.label
 			if name == "" {
@@ -90,7 +95,7 @@ func (c metricCheck) judge(ss []*series, notes []string, callErr error, end time
 }
 
 // judgeSeries judges one series' points within [from, end).
-func (c metricCheck) judgeSeries(ser *series, from, end time.Time) judgement {
+func (c metricCheck) judgeSeries(ctx context.Context, ser *series, from, end time.Time) judgement {
 	type point struct {
 		t time.Time
 		v float64
@@ -145,8 +150,15 @@ func (c metricCheck) judgeSeries(ser *series, from, end time.Time) judgement {
 	j := judgement{values: map[string]float64{"value": e.Value, "min": e.Min, "max": e.Max, "avg": e.Avg, "sum": e.Sum, "count": float64(e.Count)}}
 	j.observed = fmt.Sprintf("value %s at %s; %d points in the last %s, oldest first: %s; min %s, max %s, avg %s, sum %s",
 		num(e.Value), pts[len(pts)-1].t.UTC().Format("15:04Z"), e.Count, human(c.window), numList(e.Values), num(e.Min), num(e.Max), num(e.Avg), num(e.Sum))
-	out, err := expr.Run(c.expect, e)
+	out, err := c.expect.Run(ctx, expect.DefaultTimeout, e)
+	var (
+		te *expect.TimeoutError
+		be *expect.BudgetError
+	)
 	switch b, ok := out.(bool); {
+	case errors.As(err, &te), errors.As(err, &be):
+		j.verdict = verdict.Error
+		j.observed += "; " + err.Error()
 	case err != nil:
 		j.verdict = verdict.Error
 		j.observed += fmt.Sprintf("; expect %q failed to evaluate: %v", c.expectSrc, err)

@@ -169,3 +169,20 @@ func TestSample(t *testing.T) {
 		})
 	}
 }
+
+// TestSampleExpectDidNotFinish: a metric check's expect expression is
+// bounded by the sample's deadline; one that runs past it is that
+// sample's Error, named as such (issue 12).
+func TestSampleExpectDidNotFinish(t *testing.T) {
+	f := &fakeCW{series: map[string][]fakeSeries{"m0": last(1, 2, 3)}}
+	c := single(`let r = 1..999999; all(r, none(r, value < 0))`)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	rs := newSampler(t, f, c).Sample(ctx, at)
+	if len(rs) != 1 {
+		t.Fatalf("Sample returned %d results; want 1", len(rs))
+	}
+	if want := "expect expression did not finish within"; rs[0].Verdict != verdict.Error || !strings.Contains(rs[0].Observed, want) {
+		t.Errorf("Sample = %v, %q; want Error containing %q", rs[0].Verdict, rs[0].Observed, want)
+	}
+}

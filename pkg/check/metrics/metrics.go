@@ -6,9 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/check/expect"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
@@ -47,7 +46,7 @@ const (
 type metricCheck struct {
 	id         string // the Id of the query whose data is judged
 	queries    []types.MetricDataQuery
-	expect     *vm.Program
+	expect     *expect.Program
 	expectSrc  string
 	noData     string
 	minSamples int
