@@ -93,7 +93,7 @@ func (a asgScale) Do(ctx context.Context, c Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := a.api.SetDesiredCapacity(ctx, in); err != nil {
+	if _, err := a.api.SetDesiredCapacity(ctx, in, onceAutoScaling); err != nil {
 		return Result{}, fmt.Errorf("set desired capacity of %s to %d: %w", aws.ToString(in.AutoScalingGroupName), aws.ToInt32(in.DesiredCapacity), err)
 	}
 	return Result{Summary: fmt.Sprintf("desired capacity of %s set to %d", aws.ToString(in.AutoScalingGroupName), aws.ToInt32(in.DesiredCapacity))}, nil

@@ -81,7 +81,7 @@ func (a codedeployRollback) Do(ctx context.Context, c Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out, err := a.api.StopDeployment(ctx, in)
+	out, err := a.api.StopDeployment(ctx, in, onceCodeDeploy)
 	if err != nil {
 		return Result{}, fmt.Errorf("stop deployment %s with rollback: %w", aws.ToString(in.DeploymentId), err)
 	}

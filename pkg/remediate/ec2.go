@@ -84,7 +84,7 @@ func (a ec2Reboot) Do(ctx context.Context, c Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := a.api.RebootInstances(ctx, in); err != nil {
+	if _, err := a.api.RebootInstances(ctx, in, onceEC2); err != nil {
 		return Result{}, fmt.Errorf("reboot instance %s: %w", strings.Join(in.InstanceIds, ","), err)
 	}
 	return Result{Summary: "reboot of " + strings.Join(in.InstanceIds, ",") + " requested"}, nil

@@ -125,7 +125,7 @@ func (a ecsRedeploy) Do(ctx context.Context, c Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out, err := a.api.UpdateService(ctx, in)
+	out, err := a.api.UpdateService(ctx, in, onceECS)
 	if err != nil {
 		return Result{}, fmt.Errorf("force new deployment of ECS service %s in cluster %s: %w", aws.ToString(in.Service), aws.ToString(in.Cluster), err)
 	}
@@ -267,7 +267,7 @@ func (a ecsScale) Do(ctx context.Context, c Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := a.api.UpdateService(ctx, in); err != nil {
+	if _, err := a.api.UpdateService(ctx, in, onceECS); err != nil {
 		return Result{}, fmt.Errorf("scale ECS service %s in cluster %s to %d: %w", aws.ToString(in.Service), aws.ToString(in.Cluster), aws.ToInt32(in.DesiredCount), err)
 	}
 	return Result{Summary: fmt.Sprintf("desired count of %s set to %d", aws.ToString(in.Service), aws.ToInt32(in.DesiredCount))}, nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
@@ -402,11 +403,13 @@ func TestSafetyLayer(t *testing.T) {
 			notify: []notify.Kind{notify.HighCPU},
 		},
 		{
-			name:    "call fails: failed, audited, notified",
-			setup:   func(r *rig) { r.ecs.updateErr = errors.New("ThrottlingException") },
+			name: "call fails: failed, audited, notified",
+			setup: func(r *rig) {
+				r.ecs.updateErr = &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized", Fault: smithy.FaultClient}
+			},
 			alarms:  []remediate.Alarm{ecsAlarm("api", "ALARM", start)},
 			want:    []remediate.Decision{remediate.Failed},
-			reason:  "ecs:UpdateService failed: force new deployment of ECS service api in cluster prod: ThrottlingException (failed attempt 1 of 3)",
+			reason:  "ecs:UpdateService failed: force new deployment of ECS service api in cluster prod: api error AccessDeniedException: not authorized (failed attempt 1 of 3)",
 			updates: []string{"prod/api force=true"},
 			notify:  []notify.Kind{notify.HighCPU},
 		},
@@ -439,7 +442,9 @@ func TestSafetyLayer(t *testing.T) {
 		{
 			name:   "attempts exhausted: escalated once, then no more actions",
 			policy: "limits: {maxAttempts: 2}\n" + strings.Replace(testPolicy, "cooldown: 30m", "cooldown: 1s", 1),
-			setup:  func(r *rig) { r.ecs.updateErr = errors.New("InvalidParameterException") },
+			setup: func(r *rig) {
+				r.ecs.updateErr = &smithy.GenericAPIError{Code: "InvalidParameterException", Fault: smithy.FaultClient}
+			},
 			alarms: []remediate.Alarm{
 				ecsAlarm("api", "ALARM", start),
 				ecsAlarm("api", "ALARM", start.Add(time.Minute)),

@@ -126,7 +126,7 @@ func (a lambdaRollbackAlias) Do(ctx context.Context, c Call) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := a.api.UpdateAlias(ctx, in); err != nil {
+	if _, err := a.api.UpdateAlias(ctx, in, onceLambda); err != nil {
 		return Result{}, fmt.Errorf("update alias %s of %s to version %s: %w", aws.ToString(in.Name), aws.ToString(in.FunctionName), aws.ToString(in.FunctionVersion), err)
 	}
 	return Result{Summary: fmt.Sprintf("alias %s of %s now serves version %s only", aws.ToString(in.Name), aws.ToString(in.FunctionName), aws.ToString(in.FunctionVersion))}, nil

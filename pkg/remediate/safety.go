@@ -65,6 +65,9 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if skip != "" {
 		return finish(Skipped, "nothing to do: "+skip)
 	}
+	if id, ok := act.(Idempotent); ok {
+		call = id.WithToken(call, idempotencyToken(a.StateChangeKey(), r.Action, t))
+	}
 	to.Call = call.String()
 
 	// Limits. A dry run counts in its own keys, so it shows what the
@@ -122,9 +125,13 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	}
 	to.Called = true
 	res, err := act.Do(ctx, call)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && (ctx.Err() != nil || mayHaveLanded(err)) {
 		// The request may have landed: never repeat it.
-		to.Decision, to.Reason = Unverified, fmt.Sprintf("%s was sent, but the function's deadline came before its answer (%v): it may have taken effect. It is not repeated, so as never to act twice; check %s and the alarm now", call.API, err, t)
+		why := "the function's deadline came before its answer"
+		if ctx.Err() == nil {
+			why = "its answer was an error that does not say the request was refused (a 5xx or a lost connection comes after the service may have acted)"
+		}
+		to.Decision, to.Reason = Unverified, fmt.Sprintf("%s was sent, but %s (%v): it may have taken effect. It is not repeated, so as never to act twice; check %s and the alarm now", call.API, why, err, t)
 		e.escalate(ctx, a, r, to)
 		e.decided(ctx, a, r, to)
 		return to

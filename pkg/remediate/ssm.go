@@ -71,12 +71,23 @@ func (ssmRunbook) Plan(_ context.Context, t Target, p Params) (Call, string, err
 	}, "", nil
 }
 
+// WithToken sets the execution's ClientToken, so the same decision is the
+// same request to SSM (Idempotent).
+func (ssmRunbook) WithToken(c Call, token string) Call {
+	if in, ok := c.Input.(*ssm.StartAutomationExecutionInput); ok {
+		cp := *in
+		cp.ClientToken = aws.String(token)
+		c.Input = &cp
+	}
+	return c
+}
+
 func (a ssmRunbook) Do(ctx context.Context, c Call) (Result, error) {
 	in, err := mustInput[*ssm.StartAutomationExecutionInput](c)
 	if err != nil {
 		return Result{}, err
 	}
-	out, err := a.api.StartAutomationExecution(ctx, in)
+	out, err := a.api.StartAutomationExecution(ctx, in, onceSSM)
 	if err != nil {
 		return Result{}, fmt.Errorf("start Automation runbook %s: %w", aws.ToString(in.DocumentName), err)
 	}

@@ -23,6 +23,14 @@ const (
 	FaultLatency
 	// FaultReset closes the connection without answering.
 	FaultReset
+	// FaultServerErrorAfterApply runs the operation — it takes effect
+	// and the call is recorded — and then answers 500 InternalFailure
+	// (or Fault.Status/Code) instead of its output: the service acted,
+	// the client cannot know it. InternalFailure is documented as "The
+	// request processing has failed because of an unknown error,
+	// exception or failure" (Common Errors of every AWS API reference),
+	// which says nothing of whether the change was made.
+	FaultServerErrorAfterApply
 )
 
 func (k FaultKind) String() string {
@@ -35,6 +43,8 @@ func (k FaultKind) String() string {
 		return "latency"
 	case FaultReset:
 		return "reset"
+	case FaultServerErrorAfterApply:
+		return "applied-then-server-error"
 	}
 	return fmt.Sprintf("FaultKind(%d)", int(k))
 }
@@ -94,9 +104,13 @@ func (s *Server) takeFault(service, op string) *Fault {
 	return nil
 }
 
+// failsAfterApply reports whether the fault answers with an error after
+// the operation took effect (f may be nil: no fault).
+func (f *Fault) failsAfterApply() bool { return f != nil && f.Kind == FaultServerErrorAfterApply }
+
 // apiError is the error a throttle or server-error fault answers with.
 func (f *Fault) apiError(req *request) *APIError {
-	if f.Kind == FaultServerError {
+	if f.Kind == FaultServerError || f.Kind == FaultServerErrorAfterApply {
 		status := f.Status
 		if status == 0 {
 			status = http.StatusInternalServerError

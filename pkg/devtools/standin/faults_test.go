@@ -106,6 +106,31 @@ func TestServerErrorFault(t *testing.T) {
 	}
 }
 
+// FaultServerErrorAfterApply: the operation takes effect (the reboot is
+// made and the call recorded), and the client gets a 500 InternalFailure,
+// with no way to tell the change was made.
+func TestServerErrorAfterApplyFault(t *testing.T) {
+	s := startServer(t, Scenario{Instances: []Instance{{ID: "i-1"}}})
+	c := ec2.NewFromConfig(awsConfig(t, s), func(o *ec2.Options) { o.Retryer = aws.NopRetryer{} })
+	s.Inject(EC2, "RebootInstances", Fault{Kind: FaultServerErrorAfterApply, Times: 1})
+	_, err := c.RebootInstances(ctxT(t), &ec2.RebootInstancesInput{InstanceIds: []string{"i-1"}})
+	var ae smithy.APIError
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InternalFailure" || !errors.As(err, &re) || re.HTTPStatusCode() != 500 {
+		t.Errorf("RebootInstances under an applied-then-server-error fault: %v; want InternalFailure with status 500", err)
+	}
+	if n := s.Reboots("i-1"); n != 1 {
+		t.Errorf("reboots of i-1 = %d; want 1: the operation takes effect before the error", n)
+	}
+	calls := s.CallsTo(EC2, "RebootInstances")
+	if len(calls) != 1 || calls[0].ErrorCode != "InternalFailure" || calls[0].Fault != "applied-then-server-error" {
+		t.Errorf("recorded calls = %+v; want one, answered InternalFailure, marked applied-then-server-error", calls)
+	}
+	if _, err := c.RebootInstances(ctxT(t), &ec2.RebootInstancesInput{InstanceIds: []string{"i-1"}}); err != nil || s.Reboots("i-1") != 2 {
+		t.Errorf("the call after the 1-shot fault: %v, %d reboots; want success and 2", err, s.Reboots("i-1"))
+	}
+}
+
 func TestAlwaysFaultUntilCleared(t *testing.T) {
 	s := startServer(t, Scenario{})
 	cp := codepipeline.NewFromConfig(awsConfig(t, s))

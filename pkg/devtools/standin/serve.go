@@ -51,7 +51,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if f := s.takeFault(req.service, req.op); f != nil {
+	f := s.takeFault(req.service, req.op)
+	if f != nil {
 		s.finish(idx, "", f.Kind.String())
 		if f.Delay > 0 {
 			select {
@@ -95,6 +96,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(herr, &apiErr) {
 			apiErr = &APIError{Code: "InternalFailure", Status: 500, Message: herr.Error()}
 		}
+		s.finish(idx, apiErr.Code, "")
+		notify()
+		writeError(w, req, apiErr)
+		return
+	}
+	if f.failsAfterApply() { // the operation took effect; its answer is lost
+		apiErr := f.apiError(req)
 		s.finish(idx, apiErr.Code, "")
 		notify()
 		writeError(w, req, apiErr)
