@@ -145,7 +145,7 @@ func TestSample(t *testing.T) {
 		ch.Name = c.name
 		cs = append(cs, ch)
 	}
-	s, errs := New(httpcheck.Options{RootCAs: pool}, items(cs...))
+	s, errs := New(httpcheck.Options{AllowLoopback: true, RootCAs: pool}, items(cs...))
 	if len(errs) != 0 {
 		t.Fatalf("New: %v", errs)
 	}

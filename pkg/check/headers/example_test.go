@@ -20,7 +20,9 @@ func ExampleNew() {
 	}))
 	defer srv.Close()
 
-	sampler, errs := headers.New(httpcheck.Options{}, []check.Item{
+	// The example's server listens on loopback, which only local runs
+	// may probe (AllowLoopback, from POSTDEPLOY_LOCAL_PROBES=loopback).
+	sampler, errs := headers.New(httpcheck.Options{AllowLoopback: true}, []check.Item{
 		{Index: 0, Check: spec.Check{Name: "baseline", Headers: &spec.Headers{URL: srv.URL, Require: []string{"nosniff", "server-version"}}}},
 	})
 	if errs != nil {

@@ -49,7 +49,7 @@ func benchmarkSample(b *testing.B, start func(http.Handler) *httptest.Server) {
 			cs = append(cs, c)
 		}
 	}
-	s, errs := New(Options{RootCAs: pool}, items(cs...))
+	s, errs := New(Options{AllowLoopback: true, RootCAs: pool}, items(cs...))
 	if len(errs) != 0 {
 		b.Fatalf("New: %v", errs)
 	}

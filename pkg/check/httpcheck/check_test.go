@@ -25,7 +25,7 @@ func httpCheck(h spec.HTTP, expect string) spec.Check {
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {
-	_, errs := New(Options{}, items(
+	_, errs := New(Options{AllowLoopback: true}, items(
 		httpCheck(spec.HTTP{URL: "https://ok.example/"}, `status == 200`),
 		httpCheck(spec.HTTP{URL: "https://ok.example/", Method: "GTE"}, `status ==`),
 		httpCheck(spec.HTTP{URL: "https://ok.example/"}, `foo > 1`),
@@ -67,7 +67,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 }
 
 func TestNewAcceptsLowercaseMethod(t *testing.T) {
-	s, errs := New(Options{}, items(httpCheck(spec.HTTP{URL: "http://127.0.0.1/", Method: "post"}, "")))
+	s, errs := New(Options{AllowLoopback: true}, items(httpCheck(spec.HTTP{URL: "http://127.0.0.1/", Method: "post"}, "")))
 	if len(errs) != 0 || s == nil {
 		t.Fatalf("New(method post) = %v, %v; want a sampler, no errors", s, errs)
 	}
@@ -218,7 +218,7 @@ func TestSample(t *testing.T) {
 		c.check.Name = c.name
 		cs = append(cs, c.check)
 	}
-	s, errs := New(Options{RootCAs: pool, RetryBackoff: time.Millisecond}, items(cs...))
+	s, errs := New(Options{AllowLoopback: true, RootCAs: pool, RetryBackoff: time.Millisecond}, items(cs...))
 	if len(errs) != 0 {
 		t.Fatalf("New: %v", errs)
 	}
@@ -242,7 +242,7 @@ func TestSample(t *testing.T) {
 func TestSampleHonoursCancelledContext(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	s, errs := New(Options{}, items(
+	s, errs := New(Options{AllowLoopback: true}, items(
 		httpCheck(spec.HTTP{URL: srv.URL, Retries: 5}, ""),
 		httpCheck(spec.HTTP{URL: srv.URL}, ""),
 	))
@@ -269,7 +269,7 @@ func TestDNSNameToLinkLocalRefused(t *testing.T) {
 
 	// The same name resolving to loopback connects: the refusal above is
 	// the guard, not the fake resolver.
-	local := NewClient(Options{Resolver: fakeDNS([4]byte{127, 0, 0, 1})})
+	local := NewClient(Options{AllowLoopback: true, Resolver: fakeDNS([4]byte{127, 0, 0, 1})})
 	resp, err := local.Do(context.Background(), Request{URL: "http://imds.test:" + port + "/"})
 	if err != nil || resp.Status != http.StatusOK {
 		t.Errorf("Do(imds.test → 127.0.0.1) = %+v, %v; want status 200", resp, err)
@@ -284,7 +284,7 @@ func TestSampleDeadlineIsNotTheCheckTimeout(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	s, errs := New(Options{}, items(httpCheck(spec.HTTP{URL: srv.URL, Timeout: spec.Duration(time.Minute)}, "")))
+	s, errs := New(Options{AllowLoopback: true}, items(httpCheck(spec.HTTP{URL: srv.URL, Timeout: spec.Duration(time.Minute)}, "")))
 	if len(errs) != 0 {
 		t.Fatalf("New: %v", errs)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -56,6 +57,19 @@ type Options struct {
 	// RetryBackoff is the wait before the first retry of a probe (default
 	// DefaultRetryBackoff); it doubles for each further retry.
 	RetryBackoff time.Duration
+	// AllowLoopback lets probes reach 127.0.0.0/8 and ::1 — never the
+	// Lambda Runtime API, unspecified addresses or the host's other
+	// addresses. Only the local harness sets it, through
+	// config.EnvLocalProbes read where the clients are built; a spec
+	// cannot.
+	AllowLoopback bool
+	// RuntimeAPI is the Lambda Runtime API's host:port, refused in every
+	// spelling (default: AWS_LAMBDA_RUNTIME_API).
+	RuntimeAPI string
+	// HostAddrs lists the host's own addresses, refused (default: the
+	// addresses of its network interfaces, listed on every dial). Tests
+	// replace it.
+	HostAddrs func() ([]netip.Addr, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -68,13 +82,21 @@ func (o Options) withDefaults() Options {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = DefaultRetryBackoff
 	}
+	if o.RuntimeAPI == "" {
+		o.RuntimeAPI = runtimeAPIEnv
+	}
+	if o.HostAddrs == nil {
+		o.HostAddrs = interfaceAddrs
+	}
 	return o
 }
 
 // Client sends probes: TLS verified against Options.RootCAs, bodies read up
-// to BodyLimit, redirects bounded, and connections to link-local and
-// instance-metadata addresses refused at dial time unless a request allows
-// them. Its transports (one guarded, one not) keep connections alive
+// to BodyLimit, redirects bounded, and connections refused at dial time to
+// the function's own host (unspecified, loopback unless
+// Options.AllowLoopback, the host's interface addresses, the Lambda
+// Runtime API in every spelling) and to link-local and instance-metadata
+// addresses unless a request allows them. Its transports (one guarded, one not) keep connections alive
 // across samples. Build one per sampler with NewClient; it is safe for
 // concurrent use.
 type Client struct {
@@ -86,10 +108,14 @@ type Client struct {
 // NewClient builds a Client. It opens no connection.
 func NewClient(o Options) *Client {
 	o = o.withDefaults()
+	port, addr := parseRuntimeAPI(o.RuntimeAPI)
+	guarded := dialPolicy{allowLoopback: o.AllowLoopback, apiPort: port, apiAddr: addr, hostAddrs: o.HostAddrs}
+	open := guarded
+	open.allowLinkLocal = true
 	return &Client{
 		o:       o,
-		guarded: newTransport(o, guardDial),
-		open:    newTransport(o, guardRuntimeAPI),
+		guarded: newTransport(o, guarded.control),
+		open:    newTransport(o, open.control),
 	}
 }
 
@@ -312,12 +338,14 @@ func retryable(resp *Response, err error) bool {
 		return resp != nil && resp.Status >= 500
 	}
 	var (
-		ll  *LinkLocalError
 		re  *RedirectError
 		cve *tls.CertificateVerificationError
 	)
+	if _, refused := guardRefusal(err); refused {
+		return false
+	}
 	switch {
-	case errors.As(err, &ll), errors.As(err, &re), errors.As(err, &cve), isTLSVerifyError(err):
+	case errors.As(err, &re), errors.As(err, &cve), isTLSVerifyError(err):
 		return false
 	case errors.Is(err, errBuildRequest):
 		return false
@@ -343,8 +371,10 @@ func Explain(err error, timeout time.Duration) (verdict.Verdict, string) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	if refusal, ok := guardRefusal(err); ok {
+		return verdict.Error, refusal.Error()
+	}
 	var (
-		ll  *LinkLocalError
 		re  *RedirectError
 		dns *net.DNSError
 		cve *tls.CertificateVerificationError
@@ -353,8 +383,6 @@ func Explain(err error, timeout time.Duration) (verdict.Verdict, string) {
 	switch {
 	case errors.As(err, &re):
 		return verdict.Failed, re.Error()
-	case errors.As(err, &ll):
-		return verdict.Error, ll.Error()
 	case errors.Is(err, errSampleEnded), errors.Is(err, context.Canceled):
 		return verdict.Error, "the sample was canceled or reached the function's deadline before a response arrived; if this repeats, lower the checks' timeouts or raise the function's timeout"
 	case isTimeout(err):

@@ -55,13 +55,24 @@
 // # Safety
 //
 // Certificates are verified (against the system roots, or
-// Options.RootCAs). Bodies are read up to 1 MiB. Connections to
-// link-local and instance-metadata addresses — 169.254.0.0/16 (EC2 and
-// ECS metadata), fd00:ec2::254 and fe80::/10 — are refused unless the check
-// sets allowLinkLocal. The refusal happens when dialing, on the resolved
-// address, so neither a DNS name nor a redirect gets around it; no packet
-// is sent. Environment proxies (HTTP_PROXY) are not used, since a proxy
-// would connect on the probe's behalf out of the guard's sight.
+// Options.RootCAs). Bodies are read up to 1 MiB. The dial guard refuses,
+// on the resolved address of every connection — so neither a DNS name, a
+// numeric spelling (127.1, [::ffff:127.0.0.1]) nor a redirect gets around
+// it, and no packet is sent:
+//
+//   - the function's own host, always: the unspecified addresses
+//     (0.0.0.0/8, ::, [::ffff:0.0.0.0]), IPv4-compatible ::/96, every
+//     address of the host's interfaces, and the Lambda Runtime API
+//     (AWS_LAMBDA_RUNTIME_API) on any local address;
+//   - loopback (127.0.0.0/8, ::1), unless Options.AllowLoopback: the local
+//     harness's opt-in (POSTDEPLOY_LOCAL_PROBES=loopback, read where the
+//     clients are built), which no spec can set;
+//   - link-local and instance-metadata addresses — 169.254.0.0/16 (EC2
+//     and ECS metadata), fd00:ec2::254 and fe80::/10 — unless the check
+//     sets allowLinkLocal.
+//
+// Environment proxies (HTTP_PROXY) are not used, since a proxy would
+// connect on the probe's behalf out of the guard's sight.
 //
 // # Concurrency
 //

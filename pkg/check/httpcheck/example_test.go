@@ -19,7 +19,9 @@ func ExampleNew() {
 	}))
 	defer srv.Close()
 
-	sampler, errs := httpcheck.New(httpcheck.Options{}, []check.Item{
+	// The example's server listens on loopback, which only local runs
+	// may probe (AllowLoopback, from POSTDEPLOY_LOCAL_PROBES=loopback).
+	sampler, errs := httpcheck.New(httpcheck.Options{AllowLoopback: true}, []check.Item{
 		{Index: 0, Check: spec.Check{Name: "health", HTTP: &spec.HTTP{URL: srv.URL + "/health"},
 			Expect: `status == 200 && json.status == "UP" && latency < duration("2s")`}},
 		{Index: 1, Check: spec.Check{Name: "metadata", HTTP: &spec.HTTP{URL: "http://169.254.169.254/latest/meta-data/"}}},

@@ -6,6 +6,7 @@ package registry
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/check/httpcheck"
 	"github.com/postdeploy/postdeploy/pkg/check/imagescan"
 	"github.com/postdeploy/postdeploy/pkg/check/metrics"
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
@@ -39,6 +41,29 @@ type Clients struct {
 	RootCAs *x509.CertPool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// AllowLoopback lets http and headers probes reach loopback services
+	// (127.0.0.0/8, ::1) — local runs only (make demo, tests). main sets
+	// it from the environment with LocalProbes; a spec cannot. It never
+	// opens the Lambda Runtime API, unspecified addresses or the host's
+	// other addresses.
+	AllowLoopback bool
+}
+
+// LocalProbesLoopback is the one value of config.EnvLocalProbes.
+const LocalProbesLoopback = "loopback"
+
+// LocalProbes reads config.EnvLocalProbes: unset or empty in production,
+// "loopback" when the local harness lets probes reach loopback services.
+// Any other value is an error naming the variable, not a silent default.
+func LocalProbes(getenv func(string) string) (allowLoopback bool, err error) {
+	switch v := getenv(config.EnvLocalProbes); v {
+	case "":
+		return false, nil
+	case LocalProbesLoopback:
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: must be unset (production) or %q (local runs that probe loopback services)", config.EnvLocalProbes, v, LocalProbesLoopback)
+	}
 }
 
 // Factory builds the sampler for every check of one kind in a spec. It
@@ -72,7 +97,7 @@ var factories = map[string]Factory{
 }
 
 func (c Clients) httpOptions() httpcheck.Options {
-	return httpcheck.Options{RootCAs: c.RootCAs, Now: c.Now}
+	return httpcheck.Options{RootCAs: c.RootCAs, Now: c.Now, AllowLoopback: c.AllowLoopback}
 }
 
 // Available lists the kinds this build can run, sorted.

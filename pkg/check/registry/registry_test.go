@@ -3,12 +3,17 @@ package registry
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
+	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
 type noCloudWatch struct{}
@@ -92,6 +97,64 @@ checks:
 		}
 		if !found {
 			t.Errorf("Build: no problem reported at %s; got %v", p, err)
+		}
+	}
+}
+
+func TestLocalProbes(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    bool
+		wantErr bool
+	}{
+		{"", false, false},
+		{"loopback", true, false},
+		{"Loopback", false, true},
+		{"true", false, true},
+		{"1", false, true},
+	}
+	for _, tt := range tests {
+		got, err := LocalProbes(func(k string) string {
+			if k == config.EnvLocalProbes {
+				return tt.value
+			}
+			return ""
+		})
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("LocalProbes(%s=%q) = %t, %v; want %t, error %t", config.EnvLocalProbes, tt.value, got, err, tt.want, tt.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), config.EnvLocalProbes) {
+			t.Errorf("LocalProbes(%q) error %q; want it to name %s", tt.value, err, config.EnvLocalProbes)
+		}
+	}
+}
+
+// TestAllowLoopbackReachesTheProbes: the switch on Clients is what opens
+// loopback to http and headers checks; without it they are refused.
+func TestAllowLoopbackReachesTheProbes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+	}))
+	defer srv.Close()
+	s, err := spec.Parse([]byte(`checks:
+  - name: up
+    http: {url: "`+srv.URL+`"}
+  - name: hdr
+    headers: {url: "`+srv.URL+`", require: [nosniff]}
+`), nil)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	for _, allow := range []bool{false, true} {
+		suite, err := Build(s, Clients{CloudWatch: noCloudWatch{}, AllowLoopback: allow})
+		if err != nil {
+			t.Fatalf("Build = %v", err)
+		}
+		for i, r := range suite.Run(t.Context(), check.Sample{}) {
+			refused := strings.Contains(r.Observed, "refused to connect to 127.0.0.1")
+			if refused == allow || (allow && r.Verdict != verdict.Succeeded) {
+				t.Errorf("AllowLoopback %t: check %d = %v %q; want refused %t", allow, i, r.Verdict, r.Observed, !allow)
+			}
 		}
 	}
 }

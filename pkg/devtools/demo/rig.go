@@ -49,6 +49,9 @@ var functionSettings = map[string]fnSettings{
 		Env: []string{
 			config.EnvSafetyMargin + "=" + verifyMargin.String(),
 			config.EnvEventBus + "=default",
+			// The demo's service listens on 127.0.0.1: only the local
+			// harness opts probes into loopback, never the stack or a spec.
+			config.EnvLocalProbes + "=loopback",
 		},
 	},
 	"respond": {
