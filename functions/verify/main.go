@@ -6,10 +6,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -30,37 +32,78 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
+// A verify that cannot be configured must still end the pipeline's wait
+// and tell Lambda why, never exit with a bare status 1 (Lambda would show
+// Runtime.ExitError and the job would wait out its 20 minutes):
+//   - when a CodePipeline client can be built, the runtime loop runs
+//     verify.Unconfigured, which fails every job with a
+//     ConfigurationError naming the problem and returns a
+//     verify.ConfigError with the same message to Lambda;
+//   - when not even that client can be built (the AWS SDK configuration
+//     itself is bad), no job can be failed, so the problem goes to
+//     Lambda's init error (verify.ReportInitError) and the process exits.
 func main() {
 	log := telemetry.NewLogger()
 	slog.SetDefault(log)
-	h, err := newHandler(context.Background(), os.Getenv, log)
+	ctx := context.Background()
+	handle, err := setup(ctx, os.Getenv, log)
 	if err != nil {
-		log.Error("verify cannot start", "error", err.Error())
-		os.Exit(1) // reported by Lambda as an init error
+		log.Error("verify cannot start and cannot reach CodePipeline; reporting Lambda's init error", "errorType", verify.InitErrorType, "error", err.Error())
+		if rerr := verify.ReportInitError(ctx, nil, os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
+			log.Error("could not report the init error", "error", rerr.Error())
+		}
+		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(handle.Handle)
 }
 
-// newHandler reads the configuration and builds every client once per
-// cold start.
-func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*verify.Verifier, error) {
-	cfg, err := config.LoadVerify(getenv)
-	if err != nil {
-		return nil, err
-	}
+// handler is what the runtime loop runs: *verify.Verifier or
+// *verify.Unconfigured.
+type handler interface {
+	Handle(context.Context, events.CodePipelineJobEvent) error
+}
+
+// setup reads the configuration and builds every client once per cold
+// start. With a bad configuration it returns verify.Unconfigured's
+// handler; it returns an error only when no CodePipeline client can be
+// built.
+func setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (handler, error) {
+	cfg, cfgErr := config.LoadVerify(getenv)
 	awsCfg, err := awsclient.Load(ctx)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(cfgErr, err)
 	}
+	v, err := newVerifier(cfg, getenv, awsCfg, log)
+	if err = errors.Join(cfgErr, err); err != nil {
+		log.Error("verify is misconfigured; every job will be failed with a ConfigurationError", "errorType", "ConfigError", "error", err.Error())
+		margin := cfg.SafetyMargin
+		if margin <= 0 {
+			margin = config.DefaultSafetyMargin
+		}
+		u := &verify.Unconfigured{CodePipeline: codepipeline.NewFromConfig(awsCfg), Err: err, Log: log, SafetyMargin: margin}
+		return u, nil
+	}
+	return v, nil
+}
+
+// newVerifier builds the verifier from a valid configuration.
+func newVerifier(cfg config.Verify, getenv config.Getenv, awsCfg aws.Config, log *slog.Logger) (*verify.Verifier, error) {
 	cwProto, err := awsclient.CloudWatchProtocol(cfg.CloudWatchProtocol)
 	if err != nil {
 		return nil, err
 	}
+	// Only the local harness sets config.EnvLocalProbes; the stack never
+	// does, and a spec cannot.
+	allowLoopback, err := registry.LocalProbes(getenv)
+	if err != nil {
+		return nil, err
+	}
 	clients := registry.Clients{
-		CloudWatch: cloudwatch.NewFromConfig(awsCfg, cwProto),
-		ECR:        ecr.NewFromConfig(awsCfg),
-		Inspector:  inspector2.NewFromConfig(awsCfg),
-		Now:        time.Now,
+		CloudWatch:    cloudwatch.NewFromConfig(awsCfg, cwProto),
+		ECR:           ecr.NewFromConfig(awsCfg),
+		Inspector:     inspector2.NewFromConfig(awsCfg),
+		Now:           time.Now,
+		AllowLoopback: allowLoopback,
 	}
 	return &verify.Verifier{
 		CodePipeline: codepipeline.NewFromConfig(awsCfg),

@@ -6,33 +6,75 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
-func TestNewHandler(t *testing.T) {
+func sdkEnv(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	env := map[string]string{config.EnvSafetyMargin: "15s", config.EnvEventBus: "ops"}
-	h, err := newHandler(context.Background(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+}
+
+func awsConfig(t *testing.T) aws.Config {
+	t.Helper()
+	cfg, err := awsclient.Load(context.Background())
 	if err != nil {
-		t.Fatalf("newHandler error: %v", err)
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func lookup(env map[string]string) config.Getenv { return func(k string) string { return env[k] } }
+
+func TestNewVerifier(t *testing.T) {
+	sdkEnv(t)
+	cfg, err := config.LoadVerify(lookup(map[string]string{config.EnvSafetyMargin: "15s", config.EnvEventBus: "ops"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newVerifier(cfg, lookup(nil), awsConfig(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("newVerifier error: %v", err)
 	}
 	if h.SafetyMargin.String() != "15s" || h.Events.Bus != "ops" || h.Build == nil || h.Loader.S3 == nil || h.Loader.SSM == nil {
 		t.Errorf("handler = margin %v, bus %q, build set %t; want 15s, ops, true", h.SafetyMargin, h.Events.Bus, h.Build != nil)
 	}
 }
 
-func TestNewHandlerRejectsBadConfig(t *testing.T) {
+// A bad configuration does not stop the function: setup returns the
+// handler that fails every job naming the problems (verify.Unconfigured).
+func TestSetupWithBadConfigFailsJobsInsteadOfExiting(t *testing.T) {
+	sdkEnv(t)
 	env := map[string]string{config.EnvSafetyMargin: "soon", config.EnvCloudWatchProtocol: "xml"}
-	_, err := newHandler(context.Background(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
-	if err == nil {
-		t.Fatal("newHandler(bad config) error = nil; want both problems")
+	h, err := setup(context.Background(), lookup(env), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("setup(bad config) error = %v; want nil and the Unconfigured handler", err)
 	}
-	for _, want := range []string{config.EnvSafetyMargin, config.EnvCloudWatchProtocol} {
+	if _, ok := h.(*verify.Unconfigured); !ok {
+		t.Errorf("setup(bad config) handler = %T; want *verify.Unconfigured", h)
+	}
+}
+
+// When not even a CodePipeline client can be built, setup's error names
+// the problem so main can report Lambda's init error with it.
+func TestSetupWithBadSDKConfigIsAnInitError(t *testing.T) {
+	sdkEnv(t)
+	t.Setenv("AWS_RETRY_MODE", "bogus")
+	env := map[string]string{config.EnvSafetyMargin: "soon"}
+	_, err := setup(context.Background(), lookup(env), slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Fatal("setup(AWS_RETRY_MODE=bogus) error = nil; want one naming it")
+	}
+	for _, want := range []string{"AWS_RETRY_MODE", config.EnvSafetyMargin} {
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %s", err, want)
+			t.Errorf("setup error %q does not name %s", err, want)
 		}
 	}
 }

@@ -31,39 +31,77 @@ const (
 var ErrAlreadyReported = errors.New("job already reported")
 
 // reporter sends a job's report, retrying transient failures; the SDK's
-// own retryer handles throttling within each attempt.
+// own retryer handles throttling within each attempt. Every attempt runs
+// under a context that ends at by, a little before Lambda's deadline, so
+// the outcome of the last attempt is known — landed, refused or cut off —
+// while the invocation can still return it to Lambda; and a retry starts
+// only when it can finish by then (its backoff plus the longest attempt
+// so far), so no attempt is lost mid-flight at the deadline.
 type reporter struct {
 	api      CodePipelineAPI
-	log      *slog.Logger
+	log      *slog.Logger // already carries the job id
 	attempts int
 	backoff  time.Duration
 	sleep    func(context.Context, time.Duration) error
+	now      func() time.Time
+	// by is when the last attempt must have finished (zero: ctx alone
+	// bounds the report).
+	by time.Time
+}
+
+// Report retry defaults.
+const (
+	DefaultReportAttempts = 4
+	DefaultReportBackoff  = 500 * time.Millisecond
+)
+
+func newReporter(api CodePipelineAPI, log *slog.Logger, w window, attempts int, backoff time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) reporter {
+	if attempts <= 0 {
+		attempts = DefaultReportAttempts
+	}
+	if backoff <= 0 {
+		backoff = DefaultReportBackoff
+	}
+	return reporter{api: api, log: log, attempts: attempts, backoff: backoff, sleep: sleep, now: now, by: w.reportBy}
 }
 
 func (r reporter) do(ctx context.Context, what, jobID string, call func(context.Context) error) error {
+	if !r.by.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, r.by)
+		defer cancel()
+	}
 	var err error
+	var longest time.Duration
 	for i := range r.attempts {
 		if i > 0 {
-			if serr := r.sleep(ctx, r.backoff<<(i-1)); serr != nil {
+			wait := r.backoff << (i - 1)
+			if !r.by.IsZero() && r.now().Add(wait+longest).After(r.by) {
+				r.log.WarnContext(ctx, "not retrying the report: another attempt could not finish before the deadline", "report", what, "attempts", i, "error", err.Error())
+				break
+			}
+			if serr := r.sleep(ctx, wait); serr != nil {
 				break
 			}
 		}
+		began := r.now()
 		err = call(ctx)
+		longest = max(longest, r.now().Sub(began))
 		if err == nil {
 			return nil
 		}
 		var invalid *cptypes.InvalidJobStateException
 		if errors.As(err, &invalid) {
-			r.log.WarnContext(ctx, "job already reported by another delivery; not reporting again", "jobId", jobID, "report", what)
+			r.log.WarnContext(ctx, "job already reported by another delivery; not reporting again", "report", what)
 			return ErrAlreadyReported
 		}
 		var notFound *cptypes.JobNotFoundException
 		if errors.As(err, &notFound) {
-			return fmt.Errorf("%s for job %s: job not found: %w", what, jobID, err)
+			return &ReportError{Report: what, JobID: jobID, Err: fmt.Errorf("job not found: %w", err)}
 		}
-		r.log.WarnContext(ctx, "report failed; retrying", "jobId", jobID, "report", what, "attempt", i+1, "error", err.Error())
+		r.log.WarnContext(ctx, "report attempt failed", "report", what, "attempt", i+1, "of", r.attempts, "error", err.Error())
 	}
-	return fmt.Errorf("%s for job %s: %w", what, jobID, err)
+	return &ReportError{Report: what, JobID: jobID, Err: err}
 }
 
 func (r reporter) success(ctx context.Context, jobID, token, summary string, percent int, vars map[string]string) error {

@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
@@ -15,6 +18,9 @@ import (
 const MaxToken = 2048
 
 const tokenVersion = 1
+
+// maxEvidence is the most of a check's last evidence a token keeps.
+const maxEvidence = 240
 
 // State is what one invocation hands the next through the continuation
 // token: when the bake started, the spec it was started with, and each
@@ -53,7 +59,7 @@ func SpecHash(raw []byte) string {
 // EncodeToken renders s as a continuation token of at most MaxToken
 // characters, shortening the kept evidence as needed.
 func EncodeToken(s State) (string, error) {
-	for _, keep := range []int{240, 120, 60, 24, 0} {
+	for _, keep := range []int{maxEvidence, 120, 60, 24, 0} {
 		t := s
 		t.Checks = make([]CheckState, len(s.Checks))
 		for i, c := range s.Checks {
@@ -71,20 +77,98 @@ func EncodeToken(s State) (string, error) {
 	return "", fmt.Errorf("continuation token for %d checks exceeds %d characters", len(s.Checks), MaxToken)
 }
 
-// DecodeToken reads a token written by EncodeToken for a spec with n
-// checks.
-func DecodeToken(tok string, n int) (State, error) {
+// DecodeToken reads a token written by EncodeToken. It checks the
+// token's form only; Validate checks its values.
+func DecodeToken(tok string) (State, error) {
+	if len(tok) > MaxToken {
+		return State{}, fmt.Errorf("continuation token is %d characters; verify writes at most %d", len(tok), MaxToken)
+	}
 	var s State
-	if err := json.Unmarshal([]byte(tok), &s); err != nil {
+	dec := json.NewDecoder(strings.NewReader(tok))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
 		return State{}, fmt.Errorf("continuation token is not one postdeploy wrote: %w", err)
+	}
+	if dec.More() {
+		return State{}, errors.New("continuation token is not one postdeploy wrote: text after its JSON")
 	}
 	if s.Version != tokenVersion {
 		return State{}, fmt.Errorf("continuation token version %d; this function reads version %d (was it upgraded mid-bake?)", s.Version, tokenVersion)
 	}
-	if len(s.Checks) != n || s.StartMS <= 0 {
-		return State{}, fmt.Errorf("continuation token holds %d checks; the spec has %d", len(s.Checks), n)
-	}
 	return s, nil
+}
+
+// Clock limits a token's bake start is checked against.
+const (
+	// MaxClockSkew is how far apart the clocks of two Lambda execution
+	// environments may be: a bake start up to this far in the future is
+	// taken as written a moment ago elsewhere.
+	MaxClockSkew = time.Minute
+	// JobReplyTimeout is how long CodePipeline waits for a Lambda invoke
+	// action's job to report before the action times out (20 minutes),
+	// and MaxActionTime how long the action may run in all (24 hours):
+	// "Quotas in AWS CodePipeline",
+	// https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html.
+	JobReplyTimeout = 20 * time.Minute
+	MaxActionTime   = 24 * time.Hour
+)
+
+// Validate checks the values of a decoded token against the spec it
+// resumes and the clock, so that even a token verify wrote cannot make it
+// do something a bake never does:
+//   - one tally per check of the spec;
+//   - a bake start that is neither in the future (the next sample would
+//     lie beyond any invocation) nor older than the bake plus
+//     CodePipeline's 20-minute reply timeout (every hand-over happens
+//     before the bake's end, and the next job comes within 20 minutes or
+//     the action has timed out), capped by the action's 24 hours;
+//   - a sample count between 0 and what the bake allows: verify hands
+//     over only while another sample is due within the bake, so at most
+//     bake/interval samples precede a hand-over;
+//   - per check, counts between 0 and the sample count that add up to it
+//     (every sample gives every check one verdict), and errors in a
+//     row no more than the errors counted.
+func (s State) Validate(sp spec.Spec, now time.Time) error {
+	if len(s.Checks) != len(sp.Checks) {
+		return fmt.Errorf("continuation token holds %d check tallies; the spec has %d checks", len(s.Checks), len(sp.Checks))
+	}
+	if s.StartMS <= 0 {
+		return fmt.Errorf("continuation token has no bake start (t=%d)", s.StartMS)
+	}
+	start := s.Start()
+	if start.After(now.Add(MaxClockSkew)) {
+		return fmt.Errorf("continuation token's bake start %s is in the future (now %s)", start.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	bake, interval := sp.Bake.D(), sp.Interval.D()
+	if maxAge := min(bake+JobReplyTimeout, MaxActionTime) + MaxClockSkew; now.Sub(start) > maxAge {
+		return fmt.Errorf("continuation token's bake start %s is %s ago; a %s bake resumes at most %s after it starts (CodePipeline times the action out first)", start.UTC().Format(time.RFC3339), now.Sub(start).Round(time.Second), bake, maxAge)
+	}
+	maxSamples := 0
+	if interval > 0 {
+		maxSamples = int(bake / interval)
+	}
+	if s.Samples < 0 || s.Samples > maxSamples {
+		return fmt.Errorf("continuation token counts %d samples; a %s bake at %s intervals hands over after at most %d", s.Samples, bake, interval, maxSamples)
+	}
+	for i, c := range s.Checks {
+		t := c.Tally
+		name := sp.Checks[i].Name
+		for _, n := range []int{t.Succeeded, t.Failed, t.Inconclusive, t.Errors, t.ConsecutiveErrors} {
+			if n < 0 || n > s.Samples {
+				return fmt.Errorf("continuation token's tally for check %q has a count of %d; counts lie between 0 and the %d samples taken", name, n, s.Samples)
+			}
+		}
+		if t.Samples() != s.Samples {
+			return fmt.Errorf("continuation token's tally for check %q counts %d verdicts over %d samples", name, t.Samples(), s.Samples)
+		}
+		if t.ConsecutiveErrors > t.Errors {
+			return fmt.Errorf("continuation token's tally for check %q has %d errors in a row but %d errors in all", name, t.ConsecutiveErrors, t.Errors)
+		}
+		if n := utf8.RuneCountInString(c.Last); n > maxEvidence {
+			return fmt.Errorf("continuation token's evidence for check %q is %d characters; verify keeps at most %d", name, n, maxEvidence)
+		}
+	}
+	return nil
 }
 
 // CheckTokenFits reports, as a spec problem, a spec whose state cannot

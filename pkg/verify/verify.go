@@ -17,7 +17,6 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/contract"
-	"github.com/postdeploy/postdeploy/pkg/deadline"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
@@ -38,7 +37,7 @@ type Verifier struct {
 	Now          func() time.Time
 	Sleep        func(context.Context, time.Duration) error
 	// ReportAttempts and ReportBackoff bound retries of a failed report
-	// (defaults 4 and 500ms, doubling).
+	// (DefaultReportAttempts, DefaultReportBackoff doubling).
 	ReportAttempts int
 	ReportBackoff  time.Duration
 
@@ -107,12 +106,17 @@ func (j jobInfo) String() string {
 
 // Handle is the Lambda handler. It reports the job exactly once per
 // invocation — success, continuation or failure — even when the spec is
-// bad, AWS fails or something panics. It returns an error only when no
-// report could be made, so Lambda's async retry delivers the job again.
-func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (err error) {
+// bad, AWS fails, a check hangs or something panics, and it reports
+// before the deadline: all work stops at the cutoff (the deadline less
+// the safety margin, see pkg/deadline), the report runs in the margin,
+// bounded so its outcome is known before Lambda's deadline. It returns an
+// error only when no report could be made (a *ReportError, so Lambda's
+// async retry delivers the job again) or the event is not a job (a
+// *NotAJobError).
+func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) error {
 	job := ev.CodePipelineJob
 	if job.ID == "" {
-		return errors.New("not a CodePipeline job event: CodePipeline.job.id is missing")
+		return &NotAJobError{Reason: "CodePipeline.job.id is missing"}
 	}
 	log := v.log().With("jobId", job.ID)
 	if v.finished.has(job.ID) {
@@ -120,24 +124,10 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (
 		log.WarnContext(ctx, "duplicate delivery of a job this instance already reported; not verifying again")
 		return nil
 	}
-	rep := reporter{api: v.CodePipeline, log: log, attempts: v.ReportAttempts, backoff: v.ReportBackoff, sleep: v.sleep}
-	if rep.attempts <= 0 {
-		rep.attempts = 4
-	}
-	if rep.backoff <= 0 {
-		rep.backoff = 500 * time.Millisecond
-	}
-	var d decision
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				log.ErrorContext(ctx, "verify panicked; failing the job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				d = decision{final: true, failureType: cptypes.FailureTypeJobFailed,
-					text: fmt.Sprintf("Post-deploy verification stopped on an internal error (a postdeploy bug, not your release): %v. Retry the stage; if it repeats, report it with job id %s.", p, job.ID)}
-			}
-		}()
-		d = v.run(ctx, log, job)
-	}()
+	w := v.window(ctx)
+	d := v.decide(ctx, log, job, w)
+	rep := v.reporter(log, w)
+	var err error
 	if d.ok {
 		err = rep.success(ctx, job.ID, d.token, d.text, d.percent, d.vars)
 	} else {
@@ -156,15 +146,56 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) (
 	if d.event != nil {
 		v.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricVerifications, Unit: telemetry.UnitCount, Value: 1})
 		v.Metrics.Emit(map[string]string{"Verdict": d.event.Verdict.String()}, telemetry.Value{Name: telemetry.MetricVerifications, Unit: telemetry.UnitCount, Value: 1})
-		if perr := v.Events.Publish(ctx, contract.VerificationDetailType, d.event); perr != nil {
+		pctx, cancel := context.WithDeadline(ctx, w.reportBy)
+		if perr := v.Events.Publish(pctx, contract.VerificationDetailType, d.event); perr != nil {
 			log.WarnContext(ctx, "could not publish the verification event", "error", perr.Error())
 		}
+		cancel()
 	}
 	log.InfoContext(ctx, "job reported", "final", d.final, "success", d.ok, "failureType", string(d.failureType), "percent", d.percent)
 	return nil
 }
 
-func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePipelineJob) decision {
+// decide works out the job's report under a context that ends at the
+// cutoff. run normally returns by then (every wait and every check is
+// bounded by that context); if it does not — something in the spec
+// loading ignored its context — decide stops waiting shortly after the
+// cutoff and fails the job, so the report is still made
+// in time. A panic anywhere in run fails the job too.
+func (v *Verifier) decide(ctx context.Context, log *slog.Logger, job events.CodePipelineJob, w window) decision {
+	wctx, cancel := context.WithDeadlineCause(ctx, w.cutoff, errCutoff)
+	defer cancel()
+	done := make(chan decision, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "verify panicked; failing the job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				done <- decision{final: true, failureType: cptypes.FailureTypeJobFailed,
+					text: fmt.Sprintf("Post-deploy verification stopped on an internal error (a postdeploy bug, not your release): %v. Retry the stage; if it repeats, report it with job id %s.", p, job.ID)}
+			}
+		}()
+		done <- v.run(wctx, log, job, w)
+	}()
+	select {
+	case d := <-done:
+		return d
+	case <-wctx.Done():
+	}
+	// Twice the grace: a sample abandons its late checks one grace after
+	// the cutoff, and the bake then reports what it has.
+	t := time.NewTimer(2 * w.grace)
+	defer t.Stop()
+	select {
+	case d := <-done:
+		return d
+	case <-t.C:
+		log.ErrorContext(ctx, "verification did not stop at the cutoff; failing the job so it is still reported in time", "cutoff", w.cutoff.Format(time.RFC3339Nano))
+		return decision{final: true, failureType: cptypes.FailureTypeJobFailed,
+			text: fmt.Sprintf("Post-deploy verification did not finish its work before the function's deadline less its safety margin (%s): something in setting up or running the checks did not stop in time. Retry the stage; if it repeats, raise the function's timeout or report it with job id %s.", w.margin.Round(time.Millisecond), job.ID)}
+	}
+}
+
+func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePipelineJob, w window) decision {
 	info := v.jobInfo(ctx, log, job.ID)
 	configFail := func(source string, err error) decision {
 		msg := configMessage(source, err)
@@ -212,75 +243,24 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	hash := SpecHash(raw)
 	var st State
 	if tok := job.Data.ContinuationToken; tok != "" {
-		st, err = DecodeToken(tok, len(s.Checks))
+		refuse := func(err error) decision {
+			log.WarnContext(ctx, "continuation token refused", "error", err.Error())
+			return decision{final: true, failureType: cptypes.FailureTypeJobFailed, text: "Post-deploy verification refused to resume its bake: " + err.Error() + ". Retry the stage to start a fresh bake."}
+		}
+		st, err = DecodeToken(tok)
 		if err != nil {
-			return decision{final: true, failureType: cptypes.FailureTypeJobFailed, text: "Post-deploy verification could not resume its bake: " + err.Error() + ". Retry the stage to start a fresh bake."}
+			return refuse(err)
 		}
 		if st.SpecHash != hash {
 			return configFail(source, spec.Errors{{Msg: "the spec changed during the bake (it is re-read on every continuation): retry the stage to verify with the new spec"}})
 		}
+		if err := st.Validate(s, v.now()); err != nil {
+			return refuse(err)
+		}
 	} else {
 		st = NewState(v.now(), hash, len(s.Checks))
 	}
-	return v.bake(ctx, log, s, suite, st, info, job.ID)
-}
-
-func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suite check.Suite, st State, info jobInfo, jobID string) decision {
-	end, ok := ctx.Deadline()
-	if !ok {
-		end = v.now().Add(15 * time.Minute) // Lambda's maximum
-	}
-	cutoff := end.Add(-deadline.Margin(end.Sub(v.now()), v.SafetyMargin))
-	start := st.Start()
-	bake, interval := s.Bake.D(), s.Interval.D()
-	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
-	last := make([]verdict.Result, len(s.Checks))
-	nextAt := start.Add(time.Duration(st.Samples) * interval)
-	if now := v.now(); nextAt.Before(now) {
-		nextAt = now
-	}
-	taken := 0
-	for {
-		now := v.now()
-		if taken > 0 && !nextAt.Before(cutoff) {
-			return v.handOver(ctx, log, s, st, last, info, start)
-		}
-		if wait := nextAt.Sub(now); wait > 0 {
-			if err := v.sleep(ctx, wait); err != nil {
-				return v.handOver(ctx, log, s, st, last, info, start)
-			}
-		}
-		sampleAt := v.now()
-		sampleDeadline := cutoff
-		if half := sampleAt.Add(end.Sub(sampleAt) / 2); sampleDeadline.Before(half) {
-			sampleDeadline = half // the first sample of a short invocation still gets time
-		}
-		sctx, cancel := context.WithDeadline(ctx, sampleDeadline)
-		results := suite.Run(sctx, check.Sample{BakeStart: start, Now: sampleAt, Number: st.Samples})
-		cancel()
-		taken++
-		st.Samples++
-		for i, r := range results {
-			st.Checks[i].Add(r.Verdict)
-			if r.Verdict != verdict.Succeeded {
-				st.Checks[i].Last = fmt.Sprintf("sample %d: %s", st.Samples, r.Evidence())
-			}
-			last[i] = r
-			v.Metrics.Emit(map[string]string{"Kind": r.Kind}, telemetry.Value{Name: telemetry.MetricCheckDuration, Unit: telemetry.UnitMilliseconds, Value: float64(r.Duration.Milliseconds())})
-		}
-		log.DebugContext(ctx, "sample taken", "sample", st.Samples, "verdicts", verdictList(results))
-		if *s.Limits.FailFast {
-			for i, c := range s.Checks {
-				if _, decided := st.Checks[i].Decided(limits); decided && c.IsCritical() {
-					return v.finish(ctx, log, s, st, last, info, start, jobID, true)
-				}
-			}
-		}
-		nextAt = sampleAt.Add(interval)
-		if nextAt.Sub(start) > bake {
-			return v.finish(ctx, log, s, st, last, info, start, jobID, false)
-		}
-	}
+	return v.bake(ctx, log, s, suite, st, info, job.ID, w)
 }
 
 func verdictList(rs []verdict.Result) string {

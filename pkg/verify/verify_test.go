@@ -37,11 +37,17 @@ type fakeCodePipeline struct {
 	attempts  int
 	errs      []error // returned by successive report attempts, then nil
 	details   *cptypes.JobDetails
+	// onReport, when set, is called with each report attempt's context
+	// (to record when it was made and how it was bounded).
+	onReport func(ctx context.Context)
 }
 
 var _ CodePipelineAPI = (*fakeCodePipeline)(nil)
 
-func (f *fakeCodePipeline) nextErr() error {
+func (f *fakeCodePipeline) nextErr(ctx context.Context) error {
+	if f.onReport != nil {
+		f.onReport(ctx)
+	}
 	f.attempts++
 	if len(f.errs) > 0 {
 		e := f.errs[0]
@@ -51,20 +57,20 @@ func (f *fakeCodePipeline) nextErr() error {
 	return nil
 }
 
-func (f *fakeCodePipeline) PutJobSuccessResult(_ context.Context, in *codepipeline.PutJobSuccessResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+func (f *fakeCodePipeline) PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.nextErr(); err != nil {
+	if err := f.nextErr(ctx); err != nil {
 		return nil, err
 	}
 	f.successes = append(f.successes, in)
 	return &codepipeline.PutJobSuccessResultOutput{}, nil
 }
 
-func (f *fakeCodePipeline) PutJobFailureResult(_ context.Context, in *codepipeline.PutJobFailureResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+func (f *fakeCodePipeline) PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.nextErr(); err != nil {
+	if err := f.nextErr(ctx); err != nil {
 		return nil, err
 	}
 	f.failures = append(f.failures, in)
@@ -540,16 +546,24 @@ func TestSpecChangedMidBake(t *testing.T) {
 	}
 }
 
-func TestContinuationEventFromFile(t *testing.T) {
-	e := newEnv(&scripted{result: pass})
+// The sample event's token was written long ago (and not with this
+// function's key): it is refused with one failure naming the cause, and
+// the stage can be retried.
+func TestContinuationEventFromFileIsRefused(t *testing.T) {
+	sm := &scripted{result: pass}
+	e := newEnv(sm)
 	if err := e.invoke(t, readEvent(t, "verify-continuation.json"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if len(e.cp.successes) != 1 {
-		t.Fatalf("reports = %d successes, %d failures; want the resumed bake to succeed", len(e.cp.successes), len(e.cp.failures))
+	if len(e.cp.failures) != 1 || e.cp.reports() != 1 {
+		t.Fatalf("reports = %d successes, %d failures; want exactly 1 failure", len(e.cp.successes), len(e.cp.failures))
 	}
-	if got := e.cp.successes[0].OutputVariables["samples"]; got != "3" {
-		t.Errorf("samples = %s; want 3 (2 carried in the token + 1)", got)
+	fd := e.cp.failures[0].FailureDetails
+	if msg := aws.ToString(fd.Message); fd.Type != cptypes.FailureTypeJobFailed || !strings.Contains(msg, "refused to resume its bake") || !strings.Contains(msg, "Retry the stage") {
+		t.Errorf("failure = %s %q; want JobFailed refusing to resume, naming the cause", fd.Type, msg)
+	}
+	if sm.samples != 0 {
+		t.Errorf("samples = %d; want none taken on a refused token", sm.samples)
 	}
 }
 
