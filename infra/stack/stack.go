@@ -251,12 +251,33 @@ func (s *Stack) functions() {
 	})
 }
 
-// remediateFilter keeps the suite's own notifications away from
-// remediate: notify.Router sets a "kind" message attribute on every
-// message it publishes, CloudWatch alarm notifications carry none.
-func remediateFilter() *map[string]awssns.SubscriptionFilter {
-	return &map[string]awssns.SubscriptionFilter{
-		"kind": awssns.NewSubscriptionFilter(&[]any{map[string]any{"exists": false}}),
+// AlarmFilterKey is the top-level property of a CloudWatch alarm
+// notification that remediate's subscriptions filter on: AlarmArn, which
+// every alarm notification carries (aws-lambda-go's
+// events.CloudWatchAlarmSNSPayload) and no message the suite publishes
+// has (pkg/notify writes plain text, or AWS Chatbot's custom
+// notification JSON whose top-level keys are version, source, id,
+// content and metadata).
+const AlarmFilterKey = "AlarmArn"
+
+// remediateFilter delivers every CloudWatch alarm notification to
+// remediate and nothing the suite itself publishes. It filters on the
+// message body (FilterPolicyScope MessageBody): alarm notifications carry
+// no message attributes, and SNS's "exists": false "only matches if at
+// least one attribute is present. An empty set of attributes results in
+// the filter not matching" (Amazon SNS Developer Guide, "Key matching",
+// https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html),
+// so an attribute filter such as {"kind":[{"exists":false}]} drops every
+// alarm. A MessageBody policy "assumes that the message payload is a
+// well-formed JSON object" ("Amazon SNS message filtering"): the suite's
+// text messages are not JSON and never match. The prefix carries the
+// stack's partition, so aws-cn and aws-us-gov alarms match too.
+func remediateFilter() *map[string]awssns.FilterOrPolicy {
+	prefix := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":cloudwatch:")})
+	return &map[string]awssns.FilterOrPolicy{
+		AlarmFilterKey: awssns.FilterOrPolicy_Filter(awssns.SubscriptionFilter_StringFilter(&awssns.StringConditions{
+			MatchPrefixes: &[]*string{prefix},
+		})),
 	}
 }
 
@@ -264,7 +285,7 @@ func remediateFilter() *map[string]awssns.SubscriptionFilter {
 func (s *Stack) subscriptions() {
 	for _, k := range AlarmKinds {
 		s.Topics[k].AddSubscription(awssnssubscriptions.NewLambdaSubscription(s.Remediate.Function, &awssnssubscriptions.LambdaSubscriptionProps{
-			FilterPolicy: remediateFilter(),
+			FilterPolicyWithMessageBody: remediateFilter(),
 		}))
 	}
 }

@@ -1,9 +1,11 @@
 package stack
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,12 +16,16 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
@@ -321,9 +327,8 @@ func TestRemediateSubscribedToAlarmTopicsOnly(t *testing.T) {
 		if d := cmp.Diff(getArn(shared.ids[Remediate]), p["Endpoint"]); d != "" {
 			t.Errorf("lambda subscription %s endpoint (-want +got):\n%s", id, d)
 		}
-		want := map[string]any{"kind": []any{map[string]any{"exists": false}}}
-		if d := cmp.Diff(want, p["FilterPolicy"]); d != "" {
-			t.Errorf("lambda subscription %s filter policy (-want +got):\n%s", id, d)
+		if p["FilterPolicyScope"] != standin.ScopeMessageBody {
+			t.Errorf("lambda subscription %s FilterPolicyScope = %v; want %s (alarm notifications carry no attributes)", id, p["FilterPolicyScope"], standin.ScopeMessageBody)
 		}
 		got = append(got, p["TopicArn"].(map[string]any)["Ref"].(string))
 	}
@@ -336,6 +341,136 @@ func TestRemediateSubscribedToAlarmTopicsOnly(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("topics remediate is subscribed to (-want +got):\n%s", d)
 	}
+}
+
+// resolve replaces the pseudo parameters and Fn::Join of a template
+// value with the values an "aws" partition deployment would see.
+func resolve(t *testing.T, v any) any {
+	t.Helper()
+	switch v := v.(type) {
+	case map[string]any:
+		if r, ok := v["Ref"]; ok && len(v) == 1 {
+			switch r {
+			case "AWS::Partition":
+				return "aws"
+			case "AWS::Region":
+				return standin.Region
+			case "AWS::AccountId":
+				return standin.AccountID
+			}
+			t.Fatalf("resolve: unexpected Ref %v", r)
+		}
+		if j, ok := v["Fn::Join"].([]any); ok && len(v) == 1 {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, fmt.Sprint(resolve(t, p)))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+		out := map[string]any{}
+		for k, e := range v {
+			out[k] = resolve(t, e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = resolve(t, e)
+		}
+		return out
+	}
+	return v
+}
+
+// suitePublisher records what pkg/notify publishes.
+type suitePublisher struct{ in []*sns.PublishInput }
+
+func (p *suitePublisher) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	p.in = append(p.in, in)
+	return &sns.PublishOutput{MessageId: aws.String("m")}, nil
+}
+
+// Every filter policy of remediate's subscriptions, as SNS applies it
+// (the stand-in's evaluator, which follows the SNS Developer Guide's
+// "Amazon SNS message filtering" and "Key matching" pages), delivers each
+// CloudWatch alarm notification AWS wrote for aws-lambda-go's tests and
+// none of the messages the suite publishes through pkg/notify, in either
+// format.
+func TestRemediateFilterDeliversAlarmsNotSuiteMessages(t *testing.T) {
+	synth(t)
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
+	if err != nil {
+		t.Fatalf("go list -m github.com/aws/aws-lambda-go: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "events", "testdata", "cloudwatch-alarm-sns-payload-*.json"))
+	if len(files) < 2 {
+		t.Fatalf("found %d cloudwatch-alarm-sns-payload-*.json samples in aws-lambda-go; want the single- and multiple-metric ones", len(files))
+	}
+	pub := &suitePublisher{}
+	topics := map[notify.Kind]string{}
+	for _, k := range notify.Kinds {
+		topics[k] = "arn:aws:sns:us-east-1:123456789012:" + string(k)
+	}
+	msg := notify.Message{Kind: notify.HighCPU, Subject: "Alarm prod-api-cpu-high is in ALARM", Body: "Alarm prod-api-cpu-high is in ALARM.\n\n" +
+		`{"AlarmArn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:prod-api-cpu-high"}`, Severity: "HIGH", Service: "prod-api"}
+	for _, f := range []notify.Format{notify.FormatText, notify.FormatChatbot} {
+		if _, err := (notify.Router{API: pub, Topics: topics, Format: f}).Send(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for id, p := range resources(t, "AWS::SNS::Subscription") {
+		if p["Protocol"] != "lambda" {
+			continue
+		}
+		n++
+		policy, err := json.Marshal(resolve(t, p["FilterPolicy"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope, _ := p["FilterPolicyScope"].(string)
+		fp, err := standin.ParseFilterPolicy(string(policy), scope)
+		if err != nil {
+			t.Fatalf("subscription %s: SNS would refuse its filter policy %s: %v", id, policy, err)
+		}
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.SNSEvent
+			if err := json.Unmarshal(b, &ev); err != nil || len(ev.Records) == 0 {
+				t.Fatalf("%s: %v", file, err)
+			}
+			rec := ev.Records[0].SNS
+			if !fp.Matches(rec.Message, snsAttributes(rec.MessageAttributes)) {
+				t.Errorf("subscription %s (%s, scope %s) does not deliver the alarm notification %s", id, policy, scope, filepath.Base(file))
+			}
+		}
+		for _, in := range pub.in {
+			attrs := map[string]standin.MessageAttribute{}
+			for k, v := range in.MessageAttributes {
+				attrs[k] = standin.MessageAttribute{DataType: aws.ToString(v.DataType), StringValue: aws.ToString(v.StringValue)}
+			}
+			if fp.Matches(aws.ToString(in.Message), attrs) {
+				t.Errorf("subscription %s (%s) delivers the suite's own %s notification %q to remediate", id, policy, aws.ToString(in.MessageAttributes["kind"].StringValue), aws.ToString(in.Message))
+			}
+		}
+	}
+	if n != len(AlarmKinds) || len(pub.in) != 2 {
+		t.Errorf("checked %d lambda subscriptions against %d suite messages; want %d and 2", n, len(pub.in), len(AlarmKinds))
+	}
+}
+
+// snsAttributes converts a delivered notification's attributes
+// ({"Type": …, "Value": …}) to what Publish took.
+func snsAttributes(m map[string]any) map[string]standin.MessageAttribute {
+	out := map[string]standin.MessageAttribute{}
+	for k, v := range m {
+		a, _ := v.(map[string]any)
+		out[k] = standin.MessageAttribute{DataType: fmt.Sprint(a["Type"]), StringValue: fmt.Sprint(a["Value"])}
+	}
+	return out
 }
 
 func TestRulesRouteEveryPatternToRespond(t *testing.T) {

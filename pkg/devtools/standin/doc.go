@@ -14,7 +14,9 @@
 //	              ListTagsForResource (rpcv2Cbor, awsQuery, awsJson1_0)
 //	SSM           GetParameter, StartAutomationExecution, GetAutomationExecution
 //	S3            GetObject, HeadObject, PutObject (path-style)
-//	EventBridge   PutEvents          SNS  Publish
+//	EventBridge   PutEvents
+//	SNS           Publish, Subscribe, SetSubscriptionAttributes (filter
+//	              policies applied as SNS documents them; see Deliveries)
 //	ECS           DescribeServices, UpdateService
 //	EC2           DescribeInstances, DescribeInstanceStatus, RebootInstances
 //	Auto Scaling  DescribeAutoScalingGroups, SetDesiredCapacity

@@ -37,7 +37,11 @@ var handlers = map[string]map[string]opHandler{
 		"PutObject":  s3PutObject,
 	},
 	EventBridge: {"PutEvents": ebPutEvents},
-	SNS:         {"Publish": snsPublish},
+	SNS: {
+		"Publish":                   snsPublish,
+		"Subscribe":                 snsSubscribe,
+		"SetSubscriptionAttributes": snsSetSubscriptionAttributes,
+	},
 	ECS: {
 		"DescribeServices": ecsDescribeServices,
 		"UpdateService":    ecsUpdateService,

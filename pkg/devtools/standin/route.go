@@ -83,6 +83,8 @@ var scopeServices = map[string]string{
 // carries no credential scope (an unsigned request).
 var queryActions = map[string]string{
 	"Publish":                   SNS,
+	"Subscribe":                 SNS,
+	"SetSubscriptionAttributes": SNS,
 	"DescribeInstances":         EC2,
 	"DescribeInstanceStatus":    EC2,
 	"RebootInstances":           EC2,

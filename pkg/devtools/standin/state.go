@@ -28,6 +28,7 @@ type state struct {
 	autoState  map[string]string // automation id -> forced status
 	events     []map[string]any
 	published  []Published
+	sns        snsState               // subscriptions and deliveries (sns.go)
 	services   map[string]*ecsService // cluster + "/" + name
 	instances  map[string]*Instance
 	asgs       map[string]*AutoScalingGroup
