@@ -310,7 +310,11 @@ func TestValidate(t *testing.T) {
 		want string // "" for valid
 	}{
 		{"valid", func(*State) {}, ""},
-		{"start a few seconds ahead (clock skew)", func(s *State) { s.StartMS = now.Add(10 * time.Second).UnixMilli(); s.Samples = 0; s.Checks = make([]CheckState, 2) }, ""},
+		{"start a few seconds ahead (clock skew)", func(s *State) {
+			s.StartMS = now.Add(10 * time.Second).UnixMilli()
+			s.Samples = 0
+			s.Checks = make([]CheckState, 2)
+		}, ""},
 		{"start in the future", func(s *State) { s.StartMS = now.Add(time.Hour).UnixMilli() }, "in the future"},
 		{"start too old for the bake", func(s *State) { s.StartMS = now.Add(-40 * time.Minute).UnixMilli() }, "ago"},
 		{"no start", func(s *State) { s.StartMS = 0 }, "no bake start"},
@@ -321,7 +325,9 @@ func TestValidate(t *testing.T) {
 		{"more samples than the bake allows", func(s *State) { s.Samples = 11 }, "counts 11 samples"},
 		{"negative samples", func(s *State) { s.Samples = -1 }, "counts -1 samples"},
 		{"errors in a row above errors", func(s *State) { s.Checks[0].ConsecutiveErrors = 2 }, "2 errors in a row but 1"},
-		{"overflowing counts", func(s *State) { s.Checks[1].Tally = verdict.Tally{Succeeded: 1<<63 - 1, Failed: 1<<63 - 1, Inconclusive: 5} }, "count of 9223372036854775807"},
+		{"overflowing counts", func(s *State) {
+			s.Checks[1].Tally = verdict.Tally{Succeeded: 1<<63 - 1, Failed: 1<<63 - 1, Inconclusive: 5}
+		}, "count of 9223372036854775807"},
 		{"evidence too long", func(s *State) { s.Checks[0].Last = strings.Repeat("x", maxEvidence+1) }, "evidence"},
 	}
 	for _, tt := range tests {
