@@ -28,7 +28,9 @@ func TestFilterPolicyMatchesAsSNSDocuments(t *testing.T) {
 		}
 		return m
 	}
-	arr := func(json string) MessageAttribute { return MessageAttribute{DataType: "String.Array", StringValue: json} }
+	arr := func(json string) MessageAttribute {
+		return MessageAttribute{DataType: "String.Array", StringValue: json}
+	}
 	num := func(v string) MessageAttribute { return MessageAttribute{DataType: "Number", StringValue: v} }
 	tests := []struct {
 		name    string
