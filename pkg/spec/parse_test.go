@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 const goodYAML = `
@@ -183,8 +185,13 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"checks":[{"name":"h","http":{"url":"http://localhost/"}}]}`))
 	f.Add([]byte(`checks: [{name: a, metric: {expression: "#{X}", metrics: {a: {namespace: n, name: m}}}}]`))
 	f.Add([]byte("bake: [1, {a: b}]\nchecks: ~"))
+	f.Add([]byte("checks:\n  - name: a\n    name: b\n    http: {url: \"https://x/\", headers: {A: x, A: y}}"))
+	f.Add([]byte(`{"checks":[{"name":"h","http":{"url":"https://x/"}}],"checks":[]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data, map[string]string{"X": "1"})
+		if err == nil && len(data) <= MaxSpecBytes && len(strict.DuplicateKeys(data)) > 0 {
+			t.Fatalf("Parse(%q) accepted a spec with a duplicated key: %v", data, strict.DuplicateKeys(data))
+		}
 		if err != nil {
 			if !errors.As(err, new(Errors)) {
 				t.Fatalf("Parse error is %T; want spec.Errors", err)
@@ -232,5 +239,49 @@ bake: nope
 	want := []string{"bake", "checks[1].htpp", "checks[2].alarms", "checks[3].alarms", "checks[4].alarms", "checks[5].alarms", "checks[6].alarms", "checks[7].alarms", "checks[8].alarms", "checks[9].alarms", "limits.inconclusive"}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("error paths (-want +got):\n%s", diff)
+	}
+}
+
+// TestParseRefusesDuplicateKeys: strict means strict — a key set twice in
+// one object is an error naming the key and its path, in YAML and JSON,
+// and the message does not repeat either value.
+func TestParseRefusesDuplicateKeys(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"yaml header set twice", `
+checks:
+  - name: api
+    http:
+      url: https://api.example.com/health
+      headers:
+        Authorization: Bearer first-secret-value
+        Authorization: Bearer second-secret-value
+`, []string{`checks[0].http.headers.Authorization: duplicate key "Authorization"`}},
+		{"yaml top-level and check fields", `
+bake: 10m
+checks:
+  - {name: a, name: b, http: {url: "https://x/"}}
+bake: 1m
+`, []string{`bake: duplicate key "bake"`, `checks[0].name: duplicate key "name"`}},
+		{"json", `{"checks":[{"name":"a","http":{"url":"https://x/","headers":{"X-Api-Key":"k1-secret-value","X-Api-Key":"k2-secret-value"}}}],"interval":"10s","interval":"20s"}`,
+			[]string{`checks[0].http.headers.X-Api-Key: duplicate key "X-Api-Key"`, `interval: duplicate key "interval"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.in), nil)
+			if err == nil {
+				t.Fatalf("Parse(%s) = nil; want duplicate-key errors", tt.name)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse(%s) = %v; want it to contain %q", tt.name, err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "secret-value") {
+				t.Errorf("Parse(%s) = %v; echoes a header value", tt.name, err)
+			}
+		})
 	}
 }

@@ -1,9 +1,10 @@
 // Package strict decodes YAML or JSON that people write — verification
 // specs, remediation policies — into Go types strictly, reporting every
 // problem at once, each with its path (checks[2].http.url: …), instead of
-// stopping at the first. Unknown fields, wrong types and values a type's
-// UnmarshalJSON rejects (a bad duration) are all reported; the bad values
-// are dropped so the rest still decodes and can be validated.
+// stopping at the first. Unknown fields, keys set twice in one object,
+// wrong types and values a type's UnmarshalJSON rejects (a bad duration)
+// are all reported; the bad values are dropped so the rest still decodes
+// and can be validated.
 package strict
 
 import (
@@ -38,19 +39,21 @@ type Options struct {
 }
 
 // Decode parses YAML or JSON data into out, a pointer to a struct. It
-// returns every problem found; out holds whatever decoded cleanly.
+// returns every problem found — a key set twice in one object among them
+// (DuplicateKeys) — and out holds whatever decoded cleanly.
 func Decode(data []byte, out any, o Options) []Problem {
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return []Problem{{Msg: fmt.Sprintf("not valid YAML or JSON: %v", err)}}
 	}
+	dups := DuplicateKeys(data)
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
 		return []Problem{{Msg: fmt.Sprintf("not valid YAML or JSON: %v", err)}}
 	}
-	w := walker{o: o}
+	w := walker{o: o, problems: dups}
 	clean, ok := w.walk("", tree, reflect.TypeOf(out).Elem())
 	if ok {
 		b, err := json.Marshal(clean)

@@ -73,8 +73,15 @@ func TestUnknownFieldHint(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte("name: a\nitems: [{host: x}]\ntags: {a: b}"))
 	f.Add([]byte(`{"count": 1e400, "ratio": "1", "items": {"a": 1}}`))
+	f.Add([]byte("name: a\nname: b\nitems: [{host: x, host: y}]"))
+	f.Add([]byte(`{"tags":{"k":"1","k":"2"},"name":"a"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var d doc
-		_ = Decode(data, &d, Options{ScalarsAsStrings: true}) // must not panic
+		probs := Decode(data, &d, Options{ScalarsAsStrings: true}) // must not panic
+		// Strict means strict: a document with a duplicated key never
+		// decodes cleanly.
+		if len(DuplicateKeys(data)) > 0 && len(probs) == 0 {
+			t.Fatalf("Decode(%q) reported nothing; DuplicateKeys found %v", data, DuplicateKeys(data))
+		}
 	})
 }
