@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,25 @@ func TestBootstrapEndToEnd(t *testing.T) {
 		}
 		if res.Err != nil {
 			t.Fatalf("Invoke(%s) function error: %v", file, res.Err)
+		}
+	}
+	// Through the real runtime, a payload that is not JSON reaches
+	// respond's malformed path (main starts the *Handler, a
+	// lambda.Handler, which gets the raw bytes), and one that is not an
+	// EventBridge event is logged by its shape and counted.
+	for _, tt := range []struct{ payload, wantLog string }{
+		{`{"source":"aws.guardduty","detail-type":`, `"Source":"invalid-json"`},
+		{`{"Records":[{"eventSource":"aws:sqs","body":"hello"}]}`, `"recordsEventSource":"aws:sqs"`},
+	} {
+		res, err := fn.Invoke(ctx, []byte(tt.payload))
+		if err != nil {
+			t.Fatalf("Invoke(%s): %v", tt.payload, err)
+		}
+		if res.Err != nil {
+			t.Errorf("Invoke(%s) function error: %v; want it dropped", tt.payload, res.Err)
+		}
+		if !strings.Contains(string(res.Logs), tt.wantLog) {
+			t.Errorf("Invoke(%s) logs lack %s:\n%s", tt.payload, tt.wantLog, res.Logs)
 		}
 	}
 	pub := si.Published()

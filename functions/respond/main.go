@@ -39,7 +39,10 @@ func main() {
 		log.Error("respond cannot start", "error", err.Error())
 		os.Exit(1) // reported by Lambda as an init error
 	}
-	lambda.Start(h.Handle)
+	// The *Handler is a lambda.Handler: the runtime passes it the raw
+	// payload, so one that is not JSON is counted as malformed rather than
+	// failing in the runtime's decoder.
+	lambda.Start(h)
 }
 
 // newHandler reads the configuration and builds every client once per

@@ -2,7 +2,6 @@ package respond
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -113,34 +112,14 @@ func badDetail(ev events.EventBridgeEvent, field string, err error) error {
 	return malformed{fmt.Errorf("malformed %q event from %s: %s: %w", ev.DetailType, ev.Source, field, err)}
 }
 
-// Handle decodes one EventBridge event and processes it. An envelope that
-// does not decode is counted as malformed and dropped rather than failing
-// the invocation (a retry cannot fix it).
-func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		var partial struct {
-			Source     string `json:"source"`
-			DetailType string `json:"detail-type"`
-		}
-		_ = json.Unmarshal(payload, &partial) // best effort, for the metric's dimension
-		h.logger().ErrorContext(ctx, "malformed event dropped: the EventBridge envelope does not decode",
-			"source", partial.Source, "detailType", partial.DetailType, "error", err.Error())
-		h.Metrics.Emit(map[string]string{"Source": partial.Source}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
-		return nil
-	}
-	return h.HandleEvent(ctx, ev)
-}
-
 // HandleEvent processes one EventBridge event. It returns an error only
 // when a retry can help (a notification could not be published); unknown
 // and malformed events are counted and dropped.
 func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) error {
-	log := h.logger().With("source", ev.Source, "detailType", ev.DetailType, "eventId", ev.ID)
-	kind, run := h.route(ev)
+	log := h.logger().With("source", printable(ev.Source, maxLogChars), "detailType", printable(ev.DetailType, maxLogChars), "eventId", printable(ev.ID, maxLogChars))
+	kind, run := h.route(ev.Source, ev.DetailType)
 	if run == nil {
-		log.WarnContext(ctx, "unhandled event: no rule for this source and detail-type; dropped")
-		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
+		h.unhandled(ctx, log, ev.Source)
 		return nil
 	}
 	// The work stops a margin before the Lambda deadline (deadline.go),
@@ -173,8 +152,14 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 
 type step func(context.Context, events.EventBridgeEvent, *slog.Logger) error
 
-func (h *Handler) route(ev events.EventBridgeEvent) (string, step) {
-	switch src, dt := ev.Source, ev.DetailType; {
+// unhandled logs and counts an EventBridge event respond has no rule for.
+func (h *Handler) unhandled(ctx context.Context, log *slog.Logger, source string) {
+	log.WarnContext(ctx, "unhandled event: no rule for this source and detail-type; dropped")
+	h.Metrics.Emit(map[string]string{"Source": dimension(source, "unknown-source")}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
+}
+
+func (h *Handler) route(src, dt string) (string, step) {
+	switch {
 	case src == contract.AlarmSource && dt == contract.DetailTypeAlarmStateChange:
 		return kindAlarm, h.alarm
 	case src == events.CodePipelineEventSource && (dt == events.CodePipelineExecutionEventDetailType || dt == events.CodePipelineActionEventDetailType):

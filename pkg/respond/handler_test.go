@@ -343,10 +343,12 @@ func readEvent(t testing.TB, name string) []byte {
 	return b
 }
 
-// invoke runs the whole JSON path, as the Lambda runtime does.
+// invoke runs the whole JSON path, as the Lambda runtime does:
+// functions/respond starts the *Handler itself, a lambda.Handler, so the
+// runtime hands it the raw payload (payload.go).
 func (r *rig) invoke(t testing.TB, payload []byte) error {
 	t.Helper()
-	_, err := lambda.NewHandler(r.h.Handle).Invoke(context.Background(), payload)
+	_, err := lambda.NewHandler(r.h).Invoke(context.Background(), payload)
 	return err
 }
 
