@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,8 +32,9 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 		return Spec{}, errs
 	}
 	var s Spec
+	x := &expansion{size: len(data)}
 	for _, p := range strict.Decode(data, &s, strict.Options{
-		String:       func(path, v string) (string, []strict.Problem) { return interpolate(path, v, vars) },
+		String:       func(path, v string) (string, []strict.Problem) { return x.interpolate(path, v, vars) },
 		UnknownField: unknownField,
 	}) {
 		errs = append(errs, FieldError(p))
@@ -61,30 +61,90 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 	return s, nil
 }
 
-var varPattern = regexp.MustCompile(`#\{([^{}]*)\}`)
+// expansion is the size budget of one Parse's #{VAR} substitution: the
+// spec as it will be after substitution must fit MaxSpecBytes too, or a
+// few hundred bytes of variables repeated across a 256 KiB spec could
+// build hundreds of megabytes.
+type expansion struct {
+	// size is the spec's size after the substitutions made so far.
+	size int
+	// over is set once the limit is passed; later strings are left alone
+	// (the spec is refused anyway, with one error).
+	over bool
+}
 
 // interpolate replaces #{NAME} with vars[NAME], reporting each unknown
-// name. "##{" escapes a literal "#{".
-func interpolate(path, s string, vars map[string]string) (string, []strict.Problem) {
-	if !strings.Contains(s, "#{") {
+// name. "##{" escapes a literal "#{". It sizes the result before building
+// it and refuses one that would take the spec past MaxSpecBytes.
+func (x *expansion) interpolate(path, s string, vars map[string]string) (string, []strict.Problem) {
+	if !strings.Contains(s, "#{") || x.over {
 		return s, nil
 	}
+	// First pass: the result's length and the unknown names, nothing built.
 	var probs []strict.Problem
-	const escaped = "\x00lit\x00"
-	s = strings.ReplaceAll(s, "##{", escaped)
-	s = varPattern.ReplaceAllStringFunc(s, func(m string) string {
-		name := strings.TrimSpace(m[2 : len(m)-1])
-		if v, ok := vars[name]; ok {
-			return v
+	n := 0
+	scanVars(s, vars, func(lit string) { n += len(lit) }, func(ref, name string, v string, ok bool) {
+		if ok {
+			n += len(v)
+			return
 		}
+		n += len(ref)
 		hint := "none are defined"
 		if known := strict.SortedKeys(vars); len(known) > 0 {
 			hint = "defined: " + strings.Join(known, ", ")
 		}
 		probs = append(probs, strict.Problem{Path: path, Msg: fmt.Sprintf("unresolved variable #{%s}: define it under \"variables\" in the action's UserParameters (%s)", name, hint)})
-		return m
 	})
-	return strings.ReplaceAll(s, escaped, "#{"), probs
+	if len(probs) > 0 {
+		return s, probs
+	}
+	if grown := x.size + n - len(s); grown > MaxSpecBytes {
+		x.over = true
+		return s, []strict.Problem{{Path: path, Msg: fmt.Sprintf("with its #{VAR} variables substituted the spec would be over %d bytes (256 KiB, the limit for a spec as written and as expanded); substitution stopped here: use fewer or shorter variables", MaxSpecBytes)}}
+	}
+	x.size += n - len(s)
+	var b strings.Builder
+	b.Grow(n)
+	scanVars(s, vars, func(lit string) { b.WriteString(lit) }, func(ref, _ string, v string, ok bool) {
+		if ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(ref)
+		}
+	})
+	return b.String(), nil
+}
+
+// scanVars walks s once, calling lit for literal text and ref for each
+// #{NAME} reference (with its value, if vars has it). "##{" is the
+// literal "#{"; a "#{" with no "}" before the next "{" is literal text.
+func scanVars(s string, vars map[string]string, lit func(string), ref func(ref, name, value string, ok bool)) {
+	start := 0 // start of pending literal text
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "##{"):
+			lit(s[start:i])
+			lit("#{")
+			i += 3
+			start = i
+		case strings.HasPrefix(s[i:], "#{"):
+			end := strings.IndexAny(s[i+2:], "{}")
+			if end < 0 || s[i+2+end] != '}' {
+				i++
+				continue
+			}
+			lit(s[start:i])
+			m := s[i : i+2+end+1]
+			name := strings.TrimSpace(m[2 : len(m)-1])
+			v, ok := vars[name]
+			ref(m, name, v, ok)
+			i += len(m)
+			start = i
+		default:
+			i++
+		}
+	}
+	lit(s[start:])
 }
 
 // The two messages Parse relates: a typo'd kind is reported once, not
