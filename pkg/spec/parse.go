@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,8 +18,9 @@ import (
 const MaxSpecBytes = 256 << 10
 
 // Parse decodes a spec written in YAML or JSON, strictly: every unknown
-// field, wrong type, bad duration and unresolved variable is reported, each
-// with its path, in one spec.Errors. Strings may use #{NAME} to take a
+// field, key set twice, wrong type, bad duration and unresolved variable
+// is reported, each with its path, in one spec.Errors — none repeating a
+// secret the spec carries (SecretValues). Strings may use #{NAME} to take a
 // value from vars (the "variables" of the action's UserParameters). The
 // result has defaults applied and has passed Validate.
 func Parse(data []byte, vars map[string]string) (Spec, error) {
@@ -36,6 +38,7 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 	for _, p := range strict.Decode(data, &s, strict.Options{
 		String:       func(path, v string) (string, []strict.Problem) { return x.interpolate(path, v, vars) },
 		UnknownField: unknownField,
+		Secret:       secretPath.MatchString,
 	}) {
 		errs = append(errs, FieldError(p))
 	}
@@ -55,11 +58,22 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 		errs = append(errs, e)
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return pathLess(errs[i].Path, errs[j].Path) })
-	if err := errs.Err(); err != nil {
-		return Spec{}, err
+	if len(errs) > 0 {
+		// No message repeats a secret the spec carries (a header value, a
+		// credential in a URL), whichever check quoted it.
+		r := s.Redactor()
+		for i := range errs {
+			errs[i].Msg = r.String(errs[i].Msg)
+		}
+		return Spec{}, errs
 	}
 	return s, nil
 }
+
+// secretPath matches the paths whose values may be secrets: the headers
+// an http check sends, its body, and the URLs probed. Decoding problems
+// there name the value's type, not the value.
+var secretPath = regexp.MustCompile(`^checks\[\d+\]\.(http\.(headers(\..*)?|body|url)|headers\.url)$`)
 
 // expansion is the size budget of one Parse's #{VAR} substitution: the
 // spec as it will be after substitution must fit MaxSpecBytes too, or a

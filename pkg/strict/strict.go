@@ -36,6 +36,10 @@ type Options struct {
 	// expected (YAML reads `value: true` and `step: 2` as non-strings;
 	// for free-form text that is what the writer meant).
 	ScalarsAsStrings bool
+	// Secret, when set, names the paths whose values may be secrets (a
+	// header a spec sends): problems there say what type a value has,
+	// never what it is.
+	Secret func(path string) bool
 }
 
 // Decode parses YAML or JSON data into out, a pointer to a struct. It
@@ -113,7 +117,7 @@ func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 	case reflect.Map:
 		m, ok := v.(map[string]any)
 		if !ok {
-			w.add(path, "must be a map of names to values, got %s", Describe(v))
+			w.add(path, "must be a map of names to values, got %s", w.describe(path, v))
 			return nil, false
 		}
 		out := make(map[string]any, len(m))
@@ -126,7 +130,7 @@ func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 	case reflect.Slice:
 		l, ok := v.([]any)
 		if !ok {
-			w.add(path, "must be a list, got %s", Describe(v))
+			w.add(path, "must be a list, got %s", w.describe(path, v))
 			return nil, false
 		}
 		out := make([]any, 0, len(l))
@@ -147,33 +151,33 @@ func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 				return fmt.Sprint(x), true
 			}
 		}
-		w.add(path, "must be a string, got %s (quote it)", Describe(v))
+		w.add(path, "must be a string, got %s (quote it)", w.describe(path, v))
 		return nil, false
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
-			w.add(path, "must be true or false, got %s", Describe(v))
+			w.add(path, "must be true or false, got %s", w.describe(path, v))
 			return nil, false
 		}
 		return v, true
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		n, ok := v.(json.Number)
 		if !ok {
-			w.add(path, "must be a whole number, got %s", Describe(v))
+			w.add(path, "must be a whole number, got %s", w.describe(path, v))
 			return nil, false
 		}
 		if _, err := n.Int64(); err != nil {
-			w.add(path, "must be a whole number, got %s", n)
+			w.add(path, "must be a whole number, got %s", w.describe(path, n))
 			return nil, false
 		}
 		return n, true
 	case reflect.Float64, reflect.Float32:
 		n, ok := v.(json.Number)
 		if !ok {
-			w.add(path, "must be a number, got %s", Describe(v))
+			w.add(path, "must be a number, got %s", w.describe(path, v))
 			return nil, false
 		}
 		if _, err := n.Float64(); err != nil {
-			w.add(path, "must be a number, got %s", n)
+			w.add(path, "must be a number, got %s", w.describe(path, n))
 			return nil, false
 		}
 		return n, true
@@ -187,7 +191,7 @@ func (w *walker) walk(path string, v any, t reflect.Type) (any, bool) {
 func (w *walker) walkStruct(path string, v any, t reflect.Type) (any, bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		w.add(path, "must be an object with fields, got %s", Describe(v))
+		w.add(path, "must be an object with fields, got %s", w.describe(path, v))
 		return nil, false
 	}
 	fields := Fields(t)
@@ -273,6 +277,33 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// describe is Describe, or only the value's type at a secret path.
+func (w *walker) describe(path string, v any) string {
+	if w.o.Secret != nil && w.o.Secret(path) {
+		return DescribeType(v)
+	}
+	return Describe(v)
+}
+
+// DescribeType names a decoded value's type without its value.
+func DescribeType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // Describe names a decoded value's type for messages.
