@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/postdeploy/postdeploy/pkg/redact"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
@@ -54,6 +55,24 @@ type Suite struct {
 	// OnPanic, when set, is told of a sampler's panic with its stack, for
 	// the log; the checks concerned get Error results either way.
 	OnPanic func(kind string, value any, stack []byte)
+	// Redactor keeps secrets out of every result's text (Target,
+	// Observed, Expected), whichever check quoted them — a server
+	// reflecting one check's Authorization in another's body, say.
+	// registry.Build sets it from the spec (spec.Spec.Redactor); the
+	// caller may add values it knows are secret (SecureString
+	// parameters) with Redactor.With. Nil still redacts credential-looking
+	// URL parameters.
+	Redactor *redact.Redactor
+}
+
+// Redact rewrites the text of each result with r: Target, Observed and
+// Expected.
+func Redact(r *redact.Redactor, rs []verdict.Result) {
+	for i := range rs {
+		rs[i].Target = r.String(rs[i].Target)
+		rs[i].Observed = r.String(rs[i].Observed)
+		rs[i].Expected = r.String(rs[i].Expected)
+	}
 }
 
 // Run takes one sample of every check, groups in parallel, and returns one
@@ -62,8 +81,15 @@ type Suite struct {
 // results for its checks; the other groups are unaffected. Run returns by
 // ctx's deadline whatever the samplers do: a group that has not answered
 // by then gets Error results saying so (samplers honour ctx, so this only
-// catches one that does not; its goroutine is left to finish).
+// catches one that does not; its goroutine is left to finish). Every
+// result's text is redacted with s.Redactor.
 func (s Suite) Run(ctx context.Context, at Sample) []verdict.Result {
+	out := s.run(ctx, at)
+	Redact(s.Redactor, out)
+	return out
+}
+
+func (s Suite) run(ctx context.Context, at Sample) []verdict.Result {
 	type answer struct {
 		group int
 		rs    []verdict.Result

@@ -10,6 +10,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/check/httpcheck"
+	"github.com/postdeploy/postdeploy/pkg/redact"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
@@ -26,6 +27,8 @@ type target struct {
 type Sampler struct {
 	client  *httpcheck.Client
 	targets []target
+	// redactor hides credentials from the targets' URLs in the evidence.
+	redactor *redact.Redactor
 }
 
 var _ check.Sampler = (*Sampler)(nil)
@@ -45,7 +48,11 @@ func New(o httpcheck.Options, items []check.Item) (check.Sampler, spec.Errors) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return &Sampler{client: httpcheck.NewClient(o), targets: ts}, nil
+	var secrets []string
+	for _, t := range ts {
+		secrets = append(secrets, redact.URLValues(t.req.URL)...)
+	}
+	return &Sampler{client: httpcheck.NewClient(o), targets: ts, redactor: redact.New(secrets...)}, nil
 }
 
 func newTarget(it check.Item) (target, spec.Errors) {
@@ -101,7 +108,9 @@ func newTarget(it check.Item) (target, spec.Errors) {
 
 // Sample fetches every target concurrently and runs its rules.
 func (s *Sampler) Sample(ctx context.Context, _ check.Sample) []verdict.Result {
-	return httpcheck.SampleAll(ctx, s.client, s.targets)
+	rs := httpcheck.SampleAll(ctx, s.client, s.targets)
+	check.Redact(s.redactor, rs)
+	return rs
 }
 
 // CloseIdleConnections closes the connections the sampler keeps alive

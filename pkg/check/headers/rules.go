@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/postdeploy/postdeploy/pkg/redact"
 )
 
 // MinHSTSMaxAge is the shortest Strict-Transport-Security max-age the
@@ -199,9 +201,11 @@ func cookies(h http.Header) []*http.Cookie {
 	return cs
 }
 
+// seen quotes a response header for a finding; a header that is secret by
+// nature (redact.IsSecretHeader) is named, not quoted.
 func seen(name, v string) string {
 	if v == "" {
 		return name + " is missing"
 	}
-	return fmt.Sprintf("%s: %s", name, v)
+	return fmt.Sprintf("%s: %s", name, (*redact.Redactor)(nil).HeaderValue(name, v))
 }

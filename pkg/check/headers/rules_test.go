@@ -157,3 +157,20 @@ func FuzzRules(f *testing.F) {
 		}
 	})
 }
+
+// TestSeenNeverQuotesSecretHeaders: a finding names a header that is
+// secret by nature (Set-Cookie, Authorization…) without its value.
+func TestSeenNeverQuotesSecretHeaders(t *testing.T) {
+	tests := []struct{ name, value, want string }{
+		{"Set-Cookie", "session=abc123", "Set-Cookie: [redacted]"},
+		{"Authorization", "Bearer x", "Authorization: [redacted]"},
+		{"X-Content-Type-Options", "sniff", "X-Content-Type-Options: sniff"},
+		{"Location", "https://h/?token=abc", "Location: https://h/?token=[redacted]"},
+		{"X-Frame-Options", "", "X-Frame-Options is missing"},
+	}
+	for _, tt := range tests {
+		if got := seen(tt.name, tt.value); got != tt.want {
+			t.Errorf("seen(%q, %q) = %q; want %q", tt.name, tt.value, got, tt.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/check/expect"
+	"github.com/postdeploy/postdeploy/pkg/redact"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
@@ -37,6 +38,9 @@ type probe struct {
 type Sampler struct {
 	client *Client
 	probes []probe
+	// redactor hides the probes' secrets (header values, credentials in
+	// URLs) in the evidence, also where a server reflects them.
+	redactor *redact.Redactor
 }
 
 var _ check.Sampler = (*Sampler)(nil)
@@ -56,7 +60,17 @@ func New(o Options, items []check.Item) (check.Sampler, spec.Errors) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return &Sampler{client: NewClient(o), probes: probes}, nil
+	var (
+		secrets []string
+		names   []string
+	)
+	for _, p := range probes {
+		for k, v := range p.req.Header {
+			secrets, names = append(secrets, v), append(names, k)
+		}
+		secrets = append(secrets, redact.URLValues(p.req.URL)...)
+	}
+	return &Sampler{client: NewClient(o), probes: probes, redactor: redact.New(secrets...).WithHeaders(names...)}, nil
 }
 
 func newProbe(it check.Item) (probe, spec.Errors) {
@@ -143,9 +157,13 @@ func isToken(s string) bool {
 	return true
 }
 
-// Sample probes every check concurrently and judges each response.
+// Sample probes every check concurrently and judges each response. The
+// evidence never holds a header value a check sends or a credential from
+// its URL, even when the server reflects one.
 func (s *Sampler) Sample(ctx context.Context, _ check.Sample) []verdict.Result {
-	return SampleAll(ctx, s.client, s.probes)
+	rs := SampleAll(ctx, s.client, s.probes)
+	check.Redact(s.redactor, rs)
+	return rs
 }
 
 // CloseIdleConnections closes the connections the sampler keeps alive

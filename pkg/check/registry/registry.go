@@ -111,7 +111,9 @@ func Available() []string {
 }
 
 // Build groups a validated spec's checks by kind and builds each group's
-// sampler. The error, when not nil, is a spec.Errors listing every problem.
+// sampler. The error, when not nil, is a spec.Errors listing every
+// problem, none repeating a secret the spec carries. The suite redacts its
+// results with the spec's Redactor.
 func Build(s spec.Spec, c Clients) (check.Suite, error) {
 	if c.Now == nil {
 		c.Now = time.Now
@@ -132,7 +134,7 @@ func Build(s spec.Spec, c Clients) (check.Suite, error) {
 		}
 		byK[k] = append(byK[k], check.Item{Index: i, Check: ch})
 	}
-	suite := check.Suite{Count: len(s.Checks)}
+	suite := check.Suite{Count: len(s.Checks), Redactor: s.Redactor()}
 	for _, k := range order {
 		sampler, ferrs := factories[k](c, byK[k])
 		errs = append(errs, ferrs...)
@@ -140,8 +142,12 @@ func Build(s spec.Spec, c Clients) (check.Suite, error) {
 			suite.Groups = append(suite.Groups, check.Group{Kind: k, Items: byK[k], Sampler: sampler})
 		}
 	}
-	if err := errs.Err(); err != nil {
-		return check.Suite{}, err
+	if len(errs) > 0 {
+		r := s.Redactor() // a kind's message may quote a value the spec sets
+		for i := range errs {
+			errs[i].Msg = r.String(errs[i].Msg)
+		}
+		return check.Suite{}, errs
 	}
 	return suite, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -156,5 +157,58 @@ func TestAllowLoopbackReachesTheProbes(t *testing.T) {
 				t.Errorf("AllowLoopback %t: check %d = %v %q; want refused %t", allow, i, r.Verdict, r.Observed, !allow)
 			}
 		}
+	}
+}
+
+// TestSuiteRedactsAcrossChecks: one check's secret never shows in another
+// check's evidence, even of another kind — here a server reflects the
+// Authorization an http check sends in the X-Powered-By a headers check
+// quotes — nor in Build's errors.
+func TestSuiteRedactsAcrossChecks(t *testing.T) {
+	const token = "tok-CrossCheck-4242"
+	var last atomic.Value
+	last.Store("")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			last.Store(a)
+			return
+		}
+		w.Header().Set("X-Powered-By", "debug; last authorization: "+last.Load().(string))
+	}))
+	defer srv.Close()
+	s, err := spec.Parse([]byte(`checks:
+  - name: api
+    http: {url: "`+srv.URL+`/api", headers: {Authorization: "Bearer `+token+`"}}
+  - name: debug
+    headers: {url: "`+srv.URL+`/debug", require: [powered-by]}
+`), nil)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	suite, err := Build(s, Clients{CloudWatch: noCloudWatch{}, AllowLoopback: true})
+	if err != nil {
+		t.Fatalf("Build = %v", err)
+	}
+	_ = suite.Run(t.Context(), check.Sample{}) // the api check sends the token
+	rs := suite.Run(t.Context(), check.Sample{})
+	if !strings.Contains(rs[1].Observed, "last authorization: [redacted] discloses the stack") {
+		t.Errorf("debug check observed %q; want the reflected token redacted", rs[1].Observed)
+	}
+	for i, r := range rs {
+		if strings.Contains(r.Observed+r.Target+r.Expected, token) {
+			t.Errorf("result %d = %+v; holds the other check's token", i, r)
+		}
+	}
+
+	// A kind's build error quoting a value the spec sets is redacted too.
+	bad, err := spec.Parse([]byte(`checks:
+  - name: api
+    http: {url: "https://x/", method: "tok-Method-5151", headers: {X-Api-Key: "tok-Method-5151"}}
+`), nil)
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	if _, err := Build(bad, Clients{CloudWatch: noCloudWatch{}}); err == nil || strings.Contains(err.Error(), "tok-Method-5151") || !strings.Contains(err.Error(), "unknown method") {
+		t.Errorf("Build(method equal to a header value) = %v; want the unknown-method error without the value", err)
 	}
 }
