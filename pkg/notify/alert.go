@@ -74,13 +74,15 @@ func (a Alert) subject() string {
 	return "[" + strings.Join(tags, " ") + "] " + a.Title
 }
 
-// Text renders the plain-text body.
+// Text renders the plain-text body. Every value is data (neutral.go):
+// each is rendered on one line by Plain, so no value can start a section
+// or a link line of its own.
 func (a Alert) Text() string {
 	var b strings.Builder
-	b.WriteString(oneLine(a.subject()))
+	b.WriteString(Plain(a.subject()))
 	b.WriteString("\n")
 	field := func(label, v string) {
-		if v != "" {
+		if v = Plain(v); v != "" {
 			fmt.Fprintf(&b, "\n%s: %s", label, v)
 		}
 	}
@@ -94,9 +96,9 @@ func (a Alert) Text() string {
 		fmt.Fprintf(&b, "\n\n%s:", title)
 		for i, it := range items {
 			if numbered {
-				fmt.Fprintf(&b, "\n%d. %s", i+1, it)
+				fmt.Fprintf(&b, "\n%d. %s", i+1, Plain(it))
 			} else {
-				fmt.Fprintf(&b, "\n- %s", it)
+				fmt.Fprintf(&b, "\n- %s", Plain(it))
 			}
 		}
 	}
@@ -104,16 +106,16 @@ func (a Alert) Text() string {
 	list("First diagnostic steps", a.Diagnose, true)
 	list("Remediation", a.Remediation, false)
 	if a.Escalation != "" {
-		fmt.Fprintf(&b, "\n\nEscalation: %s", a.Escalation)
+		fmt.Fprintf(&b, "\n\nEscalation: %s", Plain(a.Escalation))
 	}
 	if a.Runbook != "" || len(a.Links) > 0 {
 		b.WriteString("\n")
 	}
 	if a.Runbook != "" {
-		fmt.Fprintf(&b, "\nRunbook: %s", a.Runbook)
+		fmt.Fprintf(&b, "\nRunbook: %s", Plain(a.Runbook))
 	}
 	for _, l := range a.Links {
-		fmt.Fprintf(&b, "\n%s: %s", l.Label, l.URL)
+		fmt.Fprintf(&b, "\n%s: %s", Plain(l.Label), Plain(l.URL))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -149,11 +151,14 @@ type ChatbotMetadata struct {
 }
 
 // Chatbot renders the alert as a Chatbot custom notification with a
-// markdown description.
+// markdown description
+// (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html).
+// Every value is data, neutralised by Chat; the only markup is the
+// suite's own: bold labels, bullets and ChatLink links.
 func (a Alert) Chatbot() *ChatbotNotification {
 	var d strings.Builder
 	line := func(label, v string) {
-		if v != "" {
+		if v = Chat(v); v != "" {
 			fmt.Fprintf(&d, "*%s:* %s\n", label, v)
 		}
 	}
@@ -163,33 +168,41 @@ func (a Alert) Chatbot() *ChatbotNotification {
 	if len(a.Evidence) > 0 {
 		d.WriteString("*Evidence:*\n")
 		for _, e := range a.Evidence {
-			fmt.Fprintf(&d, "• %s\n", e)
+			fmt.Fprintf(&d, "• %s\n", Chat(e))
 		}
 	}
 	if len(a.Remediation) > 0 {
 		d.WriteString("*Remediation:*\n")
 		for _, r := range a.Remediation {
-			fmt.Fprintf(&d, "• %s\n", r)
+			fmt.Fprintf(&d, "• %s\n", Chat(r))
 		}
 	}
 	line("Escalation", a.Escalation)
 	if a.Runbook != "" {
-		fmt.Fprintf(&d, "<%s|Runbook>\n", a.Runbook)
+		d.WriteString(ChatLink(a.Runbook, "Runbook") + "\n")
 	}
 	for _, l := range a.Links {
-		fmt.Fprintf(&d, "<%s|%s>\n", l.URL, l.Label)
+		d.WriteString(ChatLink(l.URL, l.Label) + "\n")
 	}
 	var kw []string
 	for _, k := range []string{a.Priority, a.Severity, string(a.Kind), a.Service} {
-		if k != "" {
+		if k = Chat(k); k != "" {
 			kw = append(kw, k)
 		}
 	}
 	ctx := map[string]string{}
 	for k, v := range a.Attributes {
-		if v != "" {
-			ctx[k] = v
+		if v = Chat(v); v != "" {
+			ctx[Chat(k)] = v
 		}
+	}
+	var next []string
+	for _, s := range a.Diagnose {
+		next = append(next, Chat(s))
+	}
+	var related []string
+	for _, r := range a.Resources {
+		related = append(related, Chat(r))
 	}
 	if len(ctx) == 0 {
 		ctx = nil
@@ -199,16 +212,16 @@ func (a Alert) Chatbot() *ChatbotNotification {
 		Source:  "custom",
 		Content: ChatbotContent{
 			TextType:    "client-markdown",
-			Title:       oneLine(a.subject()),
+			Title:       Chat(a.subject()),
 			Description: strings.TrimRight(d.String(), "\n"),
-			NextSteps:   a.Diagnose,
+			NextSteps:   next,
 			Keywords:    kw,
 		},
 		Metadata: &ChatbotMetadata{
-			ThreadID:          a.ThreadID,
-			Summary:           Subject(a.subject()),
-			EventType:         a.Event,
-			RelatedResources:  a.Resources,
+			ThreadID:          Plain(a.ThreadID),
+			Summary:           Chat(Subject(a.subject())),
+			EventType:         Chat(a.Event),
+			RelatedResources:  related,
 			AdditionalContext: ctx,
 		},
 	}
@@ -224,6 +237,20 @@ func (c *ChatbotNotification) JSON() (string, error) {
 		return "", fmt.Errorf("encode chatbot notification: %w", err)
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// Indented encodes the notification indented, as JSON() does otherwise
+// (maps sorted, &, < and > not escaped to \u0026, \u003c, \u003e): for
+// people reading it, in logs and golden files.
+func (c *ChatbotNotification) Indented() (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(c); err != nil {
+		return "", fmt.Errorf("encode chatbot notification: %w", err)
+	}
+	return b.String(), nil
 }
 
 func oneLine(s string) string {

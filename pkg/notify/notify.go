@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -30,7 +29,7 @@ var Kinds = []Kind{HighCPU, Application, Infrastructure, Security, Deployments, 
 // Message is one notification.
 type Message struct {
 	Kind     Kind
-	Subject  string // ≤100 characters (SNS's limit); longer is shortened
+	Subject  string // made a valid SNS subject by Subject when published
 	Body     string
 	Severity string // e.g. CRITICAL, HIGH, MEDIUM, LOW, INFO
 	Service  string // the affected service or resource, for filtering
@@ -71,8 +70,9 @@ type Router struct {
 	Format Format
 }
 
-// MaxSubject is SNS's limit on a subject's length.
-const MaxSubject = 100
+// MaxSubject is the longest subject SNS accepts: "less than 100
+// characters" (SNS Publish, Subject; see Subject in neutral.go).
+const MaxSubject = 99
 
 // Send publishes m to the topic of its kind and returns the message id.
 func (r Router) Send(ctx context.Context, m Message) (string, error) {
@@ -114,7 +114,7 @@ func (r Router) body(m Message) (string, error) {
 		c := m.Chatbot
 		if c == nil {
 			c = &ChatbotNotification{Version: "1.0", Source: "custom", Content: ChatbotContent{
-				TextType: "client-markdown", Title: Subject(m.Subject), Description: m.Body,
+				TextType: "client-markdown", Title: Chat(Subject(m.Subject)), Description: chatLines(m.Body),
 			}}
 		}
 		return c.JSON()
@@ -131,27 +131,4 @@ func (r Router) body(m Message) (string, error) {
 
 func stringAttr(v string) snstypes.MessageAttributeValue {
 	return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-}
-
-// Subject makes s a valid SNS subject: one line of printable characters,
-// at most 100, shortened with "…" when longer.
-func Subject(s string) string {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			r = ' '
-		}
-		out = append(out, r)
-	}
-	if len(out) == 0 {
-		return "postdeploy notification"
-	}
-	if len(out) > MaxSubject {
-		out = append(out[:MaxSubject-1], '…')
-	}
-	res := string(out)
-	for !utf8.ValidString(res) {
-		res = res[:len(res)-1]
-	}
-	return res
 }

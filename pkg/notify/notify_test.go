@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -56,16 +55,11 @@ func sampleAlert() Alert {
 func TestAlertGolden(t *testing.T) {
 	a := sampleAlert()
 	golden.Check(t, "testdata/alert.txt", a.Text())
-	js, err := a.Chatbot().JSON()
+	js, err := a.Chatbot().Indented()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pretty map[string]any
-	if err := json.Unmarshal([]byte(js), &pretty); err != nil {
-		t.Fatalf("chatbot JSON does not decode: %v", err)
-	}
-	b, _ := json.MarshalIndent(pretty, "", "  ")
-	golden.Check(t, "testdata/alert.chatbot.json", string(b)+"\n")
+	golden.Check(t, "testdata/alert.chatbot.json", js)
 }
 
 func TestSendText(t *testing.T) {
@@ -132,20 +126,38 @@ func TestSendErrors(t *testing.T) {
 	}
 }
 
+// TestSubject: SNS Publish takes a Subject of "UTF-8 text with no line
+// breaks or control characters, and less than 100 characters long"
+// (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html; earlier
+// editions: ASCII beginning with a letter, number or punctuation mark).
+// Subject writes printable ASCII, so every edition accepts it.
 func TestSubject(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "postdeploy notification"},
-		{"line\nbreak\ttab", "line break tab"},
-		{strings.Repeat("é", 120), strings.Repeat("é", 99) + "…"},
+	tests := []struct{ name, in, want string }{
+		{"empty", "", "postdeploy notification"},
+		{"line breaks and tabs", "line\nbreak\ttab\r\n", "line break tab"},
+		{"leading spaces", "   \n [HIGH] x", "[HIGH] x"},
+		{"typographic punctuation", "Risk 84 → P1 … “quoted” – done", `Risk 84 -> P1 ... "quoted" - done`},
+		{"other non-ASCII", "Überwachung für café", "?berwachung f?r caf?"},
+		{"bidi override and zero-width", "ok\u202edlrow\u200b!", "okdlrow!"},
+		{"Slack tokens and mentions", "<!channel> @here ping <@U024BE7LH>", "(!channel) @ here ping (@U024BE7LH)"},
+		{"long", strings.Repeat("é", 120), strings.Repeat("?", 96) + "..."},
+		{"long ASCII", strings.Repeat("a", 150), strings.Repeat("a", 96) + "..."},
 	}
 	for _, tt := range tests {
-		got := Subject(tt.in)
-		if got != tt.want {
-			t.Errorf("Subject(%q) = %q; want %q", tt.in, got, tt.want)
-		}
-		if n := utf8.RuneCountInString(got); n > MaxSubject {
-			t.Errorf("Subject(%q) has %d characters; want ≤ %d", tt.in, n, MaxSubject)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			got := Subject(tt.in)
+			if got != tt.want {
+				t.Errorf("Subject(%q) = %q; want %q", tt.in, got, tt.want)
+			}
+			if len(got) > MaxSubject || len(got) >= 100 {
+				t.Errorf("Subject(%q) has %d characters; SNS wants fewer than 100", tt.in, len(got))
+			}
+			for _, r := range got {
+				if r < 0x20 || r > 0x7e {
+					t.Errorf("Subject(%q) = %q holds %U; want printable ASCII", tt.in, got, r)
+				}
+			}
+		})
 	}
 }
 
