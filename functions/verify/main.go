@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/inspector2"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
@@ -74,6 +75,9 @@ func setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (handler
 		return nil, errors.Join(cfgErr, err)
 	}
 	v, err := newVerifier(cfg, getenv, awsCfg, log)
+	if err == nil && cfgErr == nil {
+		err = warmKeys(ctx, v.Keys, log)
+	}
 	if err = errors.Join(cfgErr, err); err != nil {
 		log.Error("verify is misconfigured; every job will be failed with a ConfigurationError", "errorType", "ConfigError", "error", err.Error())
 		margin := cfg.SafetyMargin
@@ -84,6 +88,28 @@ func setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (handler
 		return u, nil
 	}
 	return v, nil
+}
+
+// keyReadTimeout bounds the cold start's read of the token key: Lambda
+// gives the whole init phase 10 seconds.
+const keyReadTimeout = 5 * time.Second
+
+// warmKeys reads the continuation-token key at cold start. A problem the
+// stack must fix (no secret, no access) is returned, so the function
+// fails its jobs as misconfigured; a transient failure is only logged:
+// the key is read again on the first job.
+func warmKeys(ctx context.Context, keys verify.KeySource, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, keyReadTimeout)
+	defer cancel()
+	_, err := keys.Keys(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, verify.ErrConfig):
+		return err
+	}
+	log.Warn("could not read the continuation-token key at cold start; reading it again on the first job", "error", err.Error())
+	return nil
 }
 
 // newVerifier builds the verifier from a valid configuration.
@@ -114,6 +140,7 @@ func newVerifier(cfg config.Verify, getenv config.Getenv, awsCfg aws.Config, log
 			},
 		},
 		Build:        func(s spec.Spec) (check.Suite, error) { return registry.Build(s, clients) },
+		Keys:         &verify.TokenKeySource{API: secretsmanager.NewFromConfig(awsCfg), SecretID: cfg.TokenKeySecret},
 		Events:       telemetry.Events{API: eventbridge.NewFromConfig(awsCfg), Bus: cfg.EventBus, Source: contract.VerificationSource},
 		Metrics:      telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
 		Log:          log,

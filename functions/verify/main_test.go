@@ -35,7 +35,7 @@ func lookup(env map[string]string) config.Getenv { return func(k string) string 
 
 func TestNewVerifier(t *testing.T) {
 	sdkEnv(t)
-	cfg, err := config.LoadVerify(lookup(map[string]string{config.EnvSafetyMargin: "15s", config.EnvEventBus: "ops"}))
+	cfg, err := config.LoadVerify(lookup(map[string]string{config.EnvSafetyMargin: "15s", config.EnvEventBus: "ops", config.EnvTokenKeySecret: "postdeploy/token-key"}))
 	if err != nil {
 		t.Fatal(err)
 	}

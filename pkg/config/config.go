@@ -38,7 +38,9 @@ const (
 	// whose value authenticates continuation tokens (HMAC-SHA256). verify
 	// reads its AWSCURRENT and AWSPREVIOUS versions once per cold start,
 	// signs with the current one and accepts either, so a rotation never
-	// breaks a bake in flight. The stack creates the secret.
+	// breaks a bake in flight. The stack creates the secret. Required:
+	// verify never runs with unauthenticated tokens (the local harness
+	// seeds a secret in the stand-in and sets it too).
 	EnvTokenKeySecret = "POSTDEPLOY_TOKEN_KEY_SECRET"
 	// EnvLocalProbes, set to "loopback" by the local harness only (make
 	// demo, tests), lets probes reach services on 127.0.0.1/::1. Never set
@@ -65,6 +67,9 @@ type Verify struct {
 	// EventBus is "" when events are off.
 	EventBus     string
 	SafetyMargin time.Duration
+	// TokenKeySecret names the Secrets Manager secret holding the
+	// continuation-token key (EnvTokenKeySecret).
+	TokenKeySecret string
 }
 
 // Getenv is os.Getenv's signature, so tests pass a map lookup.
@@ -145,6 +150,10 @@ func LoadVerify(getenv Getenv) (Verify, error) {
 		c.EventBus = ""
 	}
 	c.SafetyMargin = l.duration(EnvSafetyMargin, DefaultSafetyMargin)
+	c.TokenKeySecret = l.str(EnvTokenKeySecret, "")
+	if c.TokenKeySecret == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s is not set: it must name the Secrets Manager secret (ARN or name) whose value signs verify's continuation tokens; the postdeploy stack creates the secret and sets this variable", EnvTokenKeySecret))
+	}
 	return c, errors.Join(l.errs...)
 }
 

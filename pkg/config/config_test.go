@@ -15,10 +15,12 @@ func TestLoadVerify(t *testing.T) {
 		want    Verify
 		wantErr []string
 	}{
-		{"defaults", nil, Verify{Common: Common{MetricNamespace: DefaultMetricNamespace}, EventBus: DefaultEventBus, SafetyMargin: DefaultSafetyMargin}, nil},
-		{"set", map[string]string{EnvEventBus: "off", EnvSafetyMargin: "45s", EnvCloudWatchProtocol: "query", EnvMetricNamespace: "Ops"},
-			Verify{Common: Common{MetricNamespace: "Ops", CloudWatchProtocol: "query"}, EventBus: "", SafetyMargin: 45 * time.Second}, nil},
-		{"every problem", map[string]string{EnvSafetyMargin: "-1s", EnvCloudWatchProtocol: "cbor2"}, Verify{}, []string{EnvSafetyMargin, EnvCloudWatchProtocol}},
+		{"defaults", map[string]string{EnvTokenKeySecret: "postdeploy/token-key"},
+			Verify{Common: Common{MetricNamespace: DefaultMetricNamespace}, EventBus: DefaultEventBus, SafetyMargin: DefaultSafetyMargin, TokenKeySecret: "postdeploy/token-key"}, nil},
+		{"set", map[string]string{EnvEventBus: "off", EnvSafetyMargin: "45s", EnvCloudWatchProtocol: "query", EnvMetricNamespace: "Ops", EnvTokenKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:tk-AbCdEf"},
+			Verify{Common: Common{MetricNamespace: "Ops", CloudWatchProtocol: "query"}, EventBus: "", SafetyMargin: 45 * time.Second, TokenKeySecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:tk-AbCdEf"}, nil},
+		{"token key secret unset", nil, Verify{}, []string{EnvTokenKeySecret, "Secrets Manager"}},
+		{"every problem", map[string]string{EnvSafetyMargin: "-1s", EnvCloudWatchProtocol: "cbor2"}, Verify{}, []string{EnvSafetyMargin, EnvCloudWatchProtocol, EnvTokenKeySecret}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,7 +93,7 @@ func (v *Verifier) reporter(log *slog.Logger, w window) reporter {
 // waiting at most until the moment from which the next invocation can
 // still take that sample on time — so a long interval costs a few idle
 // invocations, not a timed-out one, and a short one hands over at once.
-func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suite check.Suite, st State, info jobInfo, jobID string, w window) decision {
+func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suite check.Suite, st State, info jobInfo, jobID string, w window, keys TokenKeys) decision {
 	start := st.Start()
 	bake, interval := s.Bake.D(), s.Interval.D()
 	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
@@ -119,11 +119,11 @@ func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suit
 			if wait := at.Sub(v.now()); wait > 0 {
 				_ = v.sleep(ctx, wait)
 			}
-			return v.handOver(ctx, log, s, st, last, info, start)
+			return v.handOver(ctx, log, s, st, last, info, start, keys)
 		}
 		if wait := nextAt.Sub(v.now()); wait > 0 {
 			if err := v.sleep(ctx, wait); err != nil {
-				return v.handOver(ctx, log, s, st, last, info, start)
+				return v.handOver(ctx, log, s, st, last, info, start, keys)
 			}
 		}
 		sampleAt := v.now()

@@ -165,7 +165,7 @@ func TestInsaneTokenIsRefusedWithoutWaiting(t *testing.T) {
 			st := NewState(now.Add(-time.Minute), SpecHash(specBytes(t, params)), 1)
 			st.Samples, st.Checks[0].Succeeded = 1, 1
 			tt.edit(&st, now)
-			tok, err := EncodeToken(st)
+			tok, err := testKeys.Encode(st)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,9 @@
 package verify
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,10 +16,23 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
-// MaxToken is CodePipeline's limit on a continuation token.
+// MaxToken is CodePipeline's limit on a continuation token: "Length
+// Constraints: Minimum length of 1. Maximum length of 2048."
+// (PutJobSuccessResult, continuationToken,
+// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutJobSuccessResult.html).
 const MaxToken = 2048
 
-const tokenVersion = 1
+// A token is "pd2.<MAC>.<state JSON>": the MAC is HMAC-SHA256, under the
+// token key (see tokenkey.go), of "pd2." followed by the JSON, in
+// unpadded base64url (43 characters). The JSON is the State, written as
+// is (no base64) to leave most of the 2,048 characters for the tallies.
+const (
+	tokenTag     = "pd2"
+	tokenVersion = 2
+	macLen       = 43 // base64url of 32 bytes, unpadded
+	// tokenOverhead is what the tag and the MAC add to the JSON.
+	tokenOverhead = len(tokenTag) + 1 + macLen + 1
+)
 
 // maxEvidence is the most of a check's last evidence a token keeps.
 const maxEvidence = 240
@@ -56,9 +71,19 @@ func SpecHash(raw []byte) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// EncodeToken renders s as a continuation token of at most MaxToken
+func mac(key []byte, payload string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(tokenTag + "."))
+	h.Write([]byte(payload))
+	return h.Sum(nil)
+}
+
+// Encode renders s as a signed continuation token of at most MaxToken
 // characters, shortening the kept evidence as needed.
-func EncodeToken(s State) (string, error) {
+func (k TokenKeys) Encode(s State) (string, error) {
+	if k.IsZero() {
+		return "", errors.New("encode continuation token: no token key")
+	}
 	for _, keep := range []int{maxEvidence, 120, 60, 24, 0} {
 		t := s
 		t.Checks = make([]CheckState, len(s.Checks))
@@ -70,27 +95,53 @@ func EncodeToken(s State) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("encode continuation token: %w", err)
 		}
-		if len(b) <= MaxToken {
-			return string(b), nil
+		if len(b)+tokenOverhead <= MaxToken {
+			payload := string(b)
+			return tokenTag + "." + base64.RawURLEncoding.EncodeToString(mac(k.current, payload)) + "." + payload, nil
 		}
 	}
 	return "", fmt.Errorf("continuation token for %d checks exceeds %d characters", len(s.Checks), MaxToken)
 }
 
-// DecodeToken reads a token written by EncodeToken. It checks the
-// token's form only; Validate checks its values.
-func DecodeToken(tok string) (State, error) {
+// Decode reads a token written by Encode under the current or the
+// previous key. It refuses, naming the cause, a token too large, not in
+// verify's format, whose MAC matches neither key (compared in constant
+// time), or whose content has unknown fields or another version. It
+// checks the token's form and origin only; Validate checks its values.
+func (k TokenKeys) Decode(tok string) (State, error) {
 	if len(tok) > MaxToken {
 		return State{}, fmt.Errorf("continuation token is %d characters; verify writes at most %d", len(tok), MaxToken)
 	}
+	tag, rest, _ := strings.Cut(tok, ".")
+	sig, payload, ok := strings.Cut(rest, ".")
+	switch {
+	case strings.HasPrefix(tok, "{"):
+		return State{}, errors.New("continuation token is unsigned (the format of an older postdeploy, or not written by verify)")
+	case tag != tokenTag || !ok:
+		return State{}, fmt.Errorf("continuation token is not one verify wrote (it does not start with %q)", tokenTag+".")
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return State{}, errors.New("continuation token's signature is malformed: it was not written by verify")
+	}
+	if k.IsZero() {
+		return State{}, errors.New("no token key to check the continuation token's signature")
+	}
+	authentic := hmac.Equal(got, mac(k.current, payload))
+	if !authentic && k.previous != nil {
+		authentic = hmac.Equal(got, mac(k.previous, payload))
+	}
+	if !authentic {
+		return State{}, errors.New("continuation token's signature does not match this stack's token key: it was altered, or written by another stack or under a key since rotated out")
+	}
 	var s State
-	dec := json.NewDecoder(strings.NewReader(tok))
+	dec := json.NewDecoder(strings.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return State{}, fmt.Errorf("continuation token is not one postdeploy wrote: %w", err)
+		return State{}, fmt.Errorf("continuation token is signed but does not decode (was verify upgraded mid-bake?): %w", err)
 	}
 	if dec.More() {
-		return State{}, errors.New("continuation token is not one postdeploy wrote: text after its JSON")
+		return State{}, errors.New("continuation token is signed but has text after its content")
 	}
 	if s.Version != tokenVersion {
 		return State{}, fmt.Errorf("continuation token version %d; this function reads version %d (was it upgraded mid-bake?)", s.Version, tokenVersion)
@@ -171,6 +222,10 @@ func (s State) Validate(sp spec.Spec, now time.Time) error {
 	return nil
 }
 
+// sizingKeys sign the worst-case token CheckTokenFits measures (a MAC
+// has the same length under any key).
+var sizingKeys = TokenKeys{current: make([]byte, MinTokenKeyBytes)}
+
 // CheckTokenFits reports, as a spec problem, a spec whose state cannot
 // fit in a continuation token over its whole bake.
 func CheckTokenFits(s spec.Spec) spec.Errors {
@@ -185,7 +240,7 @@ func CheckTokenFits(s spec.Spec) spec.Errors {
 		worst.Checks[i].Tally = verdict.Tally{Succeeded: samples, Failed: samples, Inconclusive: samples, Errors: samples, ConsecutiveErrors: samples}
 	}
 	var errs spec.Errors
-	if _, err := EncodeToken(worst); err != nil {
+	if _, err := sizingKeys.Encode(worst); err != nil {
 		errs.Add("checks", "%d checks over a %s bake at %s intervals do not fit CodePipeline's %d-character continuation token: use fewer checks per action or a longer interval", len(s.Checks), s.Bake, s.Interval, MaxToken)
 	}
 	return errs

@@ -16,6 +16,7 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
@@ -28,7 +29,10 @@ type Verifier struct {
 	Loader       Loader
 	// Build turns a parsed spec into the checks to run (registry.Build
 	// with the function's clients; tests pass their own).
-	Build   func(spec.Spec) (check.Suite, error)
+	Build func(spec.Spec) (check.Suite, error)
+	// Keys signs and checks continuation tokens (a *TokenKeySource in
+	// the function; fixed TokenKeys in tests).
+	Keys    KeySource
 	Events  telemetry.Events
 	Metrics *telemetry.Metrics
 	Log     *slog.Logger
@@ -240,6 +244,10 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	suite.OnPanic = func(kind string, value any, stack []byte) {
 		log.ErrorContext(ctx, "check panicked", "kind", kind, "panic", fmt.Sprint(value), "stack", string(stack))
 	}
+	keys, err := v.tokenKeys(ctx)
+	if err != nil {
+		return v.keyFailure(ctx, log, err)
+	}
 	hash := SpecHash(raw)
 	var st State
 	if tok := job.Data.ContinuationToken; tok != "" {
@@ -247,7 +255,7 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 			log.WarnContext(ctx, "continuation token refused", "error", err.Error())
 			return decision{final: true, failureType: cptypes.FailureTypeJobFailed, text: "Post-deploy verification refused to resume its bake: " + err.Error() + ". Retry the stage to start a fresh bake."}
 		}
-		st, err = DecodeToken(tok)
+		st, err = keys.Decode(tok)
 		if err != nil {
 			return refuse(err)
 		}
@@ -260,7 +268,27 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	} else {
 		st = NewState(v.now(), hash, len(s.Checks))
 	}
-	return v.bake(ctx, log, s, suite, st, info, job.ID, w)
+	return v.bake(ctx, log, s, suite, st, info, job.ID, w, keys)
+}
+
+func (v *Verifier) tokenKeys(ctx context.Context) (TokenKeys, error) {
+	if v.Keys == nil {
+		return TokenKeys{}, asConfig("no continuation-token key source is configured")
+	}
+	return v.Keys.Keys(ctx)
+}
+
+// keyFailure fails a job whose token key could not be read: a problem the
+// stack must fix (no secret, no access) is a ConfigurationError, anything
+// else (throttling, an outage) is worth a retry of the stage.
+func (v *Verifier) keyFailure(ctx context.Context, log *slog.Logger, err error) decision {
+	log.ErrorContext(ctx, "could not read the continuation-token key", "error", err.Error())
+	if errors.Is(err, ErrConfig) {
+		return decision{final: true, failureType: cptypes.FailureTypeConfigurationError,
+			text: fmt.Sprintf("Post-deploy verification cannot run: its continuation-token key could not be read: %v. Fix the verify function's configuration (the postdeploy stack creates the secret, names it in %s and grants access to it), then retry the stage.", err, config.EnvTokenKeySecret)}
+	}
+	return decision{final: true, failureType: cptypes.FailureTypeSystemUnavailable,
+		text: fmt.Sprintf("Post-deploy verification could not read its continuation-token key: %v. This is usually transient (throttling, an AWS outage): retry the stage.", err)}
 }
 
 func verdictList(rs []verdict.Result) string {
@@ -290,9 +318,9 @@ func (v *Verifier) outcome(s spec.Spec, st State, last []verdict.Result, info jo
 	return o
 }
 
-func (v *Verifier) handOver(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time) decision {
+func (v *Verifier) handOver(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, keys TokenKeys) decision {
 	o := v.outcome(s, st, last, info, start, false)
-	tok, err := EncodeToken(st)
+	tok, err := keys.Encode(st)
 	if err != nil {
 		// Validation makes this unreachable for a valid spec; fail rather
 		// than leave the job hanging.

@@ -179,6 +179,9 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// testKeys sign the tests' continuation tokens.
+var testKeys, _ = NewTokenKeys([]byte("test-token-key-0123456789abcdef-current"), []byte("test-token-key-0123456789abcdef-previous"))
+
 type env struct {
 	cp    *fakeCodePipeline
 	ssm   *fakeSSM
@@ -197,6 +200,7 @@ func newEnv(sm *scripted) *env {
 			return e.s3
 		}},
 		Build:         buildWith(sm),
+		Keys:          testKeys,
 		Log:           slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		SafetyMargin:  2 * time.Second,
 		Now:           e.clock.Now,
@@ -533,7 +537,7 @@ func TestReporting(t *testing.T) {
 func TestSpecChangedMidBake(t *testing.T) {
 	e := newEnv(&scripted{result: pass})
 	st := NewState(e.clock.Now(), "0000000000000000", 1)
-	tok, err := EncodeToken(st)
+	tok, err := testKeys.Encode(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,9 +550,9 @@ func TestSpecChangedMidBake(t *testing.T) {
 	}
 }
 
-// The sample event's token was written long ago (and not with this
-// function's key): it is refused with one failure naming the cause, and
-// the stage can be retried.
+// The sample event's token is signed with another stack's key: it is
+// refused with one failure naming the cause, and the stage can be
+// retried.
 func TestContinuationEventFromFileIsRefused(t *testing.T) {
 	sm := &scripted{result: pass}
 	e := newEnv(sm)
@@ -559,7 +563,7 @@ func TestContinuationEventFromFileIsRefused(t *testing.T) {
 		t.Fatalf("reports = %d successes, %d failures; want exactly 1 failure", len(e.cp.successes), len(e.cp.failures))
 	}
 	fd := e.cp.failures[0].FailureDetails
-	if msg := aws.ToString(fd.Message); fd.Type != cptypes.FailureTypeJobFailed || !strings.Contains(msg, "refused to resume its bake") || !strings.Contains(msg, "Retry the stage") {
+	if msg := aws.ToString(fd.Message); fd.Type != cptypes.FailureTypeJobFailed || !strings.Contains(msg, "refused to resume its bake") || !strings.Contains(msg, "signature does not match") || !strings.Contains(msg, "Retry the stage") {
 		t.Errorf("failure = %s %q; want JobFailed refusing to resume, naming the cause", fd.Type, msg)
 	}
 	if sm.samples != 0 {

@@ -37,6 +37,10 @@ const (
 	verifyMargin  = 500 * time.Millisecond
 )
 
+// tokenKeySecret is the Secrets Manager secret holding verify's
+// continuation-token key in the stand-in.
+const tokenKeySecret = "postdeploy/demo/token-key"
+
 // stateTable is the DynamoDB table the stateful functions share.
 const stateTable = "postdeploy-state"
 
@@ -52,6 +56,9 @@ var functionSettings = map[string]fnSettings{
 			// The demo's service listens on 127.0.0.1: only the local
 			// harness opts probes into loopback, never the stack or a spec.
 			config.EnvLocalProbes + "=loopback",
+			// The stack's continuation-token key secret; start seeds it
+			// in the stand-in (standin.EnsureSecret).
+			config.EnvTokenKeySecret + "=" + tokenKeySecret,
 		},
 	},
 	"respond": {
@@ -183,6 +190,9 @@ func (r *rig) startWithTimeout(ctx context.Context, name string, si *standin.Ser
 	set := functionSettings[name]
 	if timeout > 0 {
 		set.Timeout = timeout
+	}
+	if name == "verify" {
+		si.EnsureSecret(tokenKeySecret)
 	}
 	env := append([]string{}, si.Env()...)
 	env = append(env, set.Env...)

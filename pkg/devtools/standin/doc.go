@@ -25,6 +25,7 @@
 //	Lambda        GetAlias, UpdateAlias, ListVersionsByFunction, ListTags
 //	ECR           DescribeImageScanFindings
 //	Inspector2    ListFindings
+//	Secrets Manager  GetSecretValue (seeded with PutSecret / EnsureSecret)
 //
 // Implemented returns the same list. CodePipeline jobs not in the
 // scenario are accepted and tracked from their first report, so sample
@@ -58,7 +59,7 @@
 //     CodePipeline_20150709 (CodePipeline), AmazonSSM (SSM), AWSEvents
 //     (EventBridge), AmazonEC2ContainerServiceV20141113 (ECS),
 //     CodeDeploy_20141006 (CodeDeploy), AmazonEC2ContainerRegistry_V20150921
-//     (ECR), all awsJson1_1; GraniteServiceVersion20100801 (CloudWatch,
+//     (ECR), secretsmanager (Secrets Manager), all awsJson1_1; GraniteServiceVersion20100801 (CloudWatch,
 //     awsJson1_0 when a client is switched to it). Content-Type 1.0/1.1
 //     picks the answer's content type.
 //  2. POST /service/GraniteServiceVersion20100801/operation/<Op> —

@@ -70,6 +70,8 @@ var handlers = map[string]map[string]opHandler{
 	},
 	ECR:        {"DescribeImageScanFindings": ecrDescribeFindings},
 	Inspector2: {"ListFindings": inspectorListFindings},
+
+	SecretsManager: {"GetSecretValue": smGetSecretValue},
 }
 
 func handlerFor(service, op string) opHandler { return handlers[service][op] }

@@ -66,6 +66,7 @@ var jsonTargets = map[string]string{
 	"CodeDeploy_20141006":                  CodeDeploy,
 	"AmazonEC2ContainerRegistry_V20150921": ECR,
 	"GraniteServiceVersion20100801":        CloudWatch,
+	"secretsmanager":                       SecretsManager,
 }
 
 // scopeServices maps a SigV4 credential-scope service to the service.

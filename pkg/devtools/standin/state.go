@@ -29,6 +29,7 @@ type state struct {
 	events     []map[string]any
 	published  []Published
 	sns        snsState               // subscriptions and deliveries (sns.go)
+	secrets    secretsState           // Secrets Manager secrets (secretsmanager.go)
 	services   map[string]*ecsService // cluster + "/" + name
 	instances  map[string]*Instance
 	asgs       map[string]*AutoScalingGroup
