@@ -59,9 +59,10 @@
 //     CodePipeline_20150709 (CodePipeline), AmazonSSM (SSM), AWSEvents
 //     (EventBridge), AmazonEC2ContainerServiceV20141113 (ECS),
 //     CodeDeploy_20141006 (CodeDeploy), AmazonEC2ContainerRegistry_V20150921
-//     (ECR), secretsmanager (Secrets Manager), all awsJson1_1; GraniteServiceVersion20100801 (CloudWatch,
-//     awsJson1_0 when a client is switched to it). Content-Type 1.0/1.1
-//     picks the answer's content type.
+//     (ECR), secretsmanager (Secrets Manager), all awsJson1_1;
+//     GraniteServiceVersion20100801 (CloudWatch, awsJson1_0 when a client
+//     is switched to it). Content-Type 1.0/1.1 picks the answer's content
+//     type.
 //  2. POST /service/GraniteServiceVersion20100801/operation/<Op> —
 //     CloudWatch on Smithy RPC v2 CBOR, the current client's default.
 //  3. A form-encoded POST with Action= — the Query protocols. The service
