@@ -11,7 +11,7 @@ import (
 
 func (s *Stack) verifyEnv() map[string]string {
 	return map[string]string{
-		config.EnvEventBus: s.Props.EventBusName,
+		config.EnvEventBus: *s.Bus.EventBusName(),
 	}
 }
 

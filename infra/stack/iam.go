@@ -24,15 +24,19 @@ type wildcard struct {
 // pseudo parameters keep the stack environment-agnostic.
 type arn struct {
 	service, resource string
-	// anyAccount puts "*" for the account, for resources AWS owns.
-	anyAccount bool
+	// anyAccount puts "*" for the account; noAccount leaves it empty, as
+	// the ARNs of resources AWS owns (public SSM documents) have it.
+	anyAccount, noAccount bool
 }
 
 // token is the ARN for the template.
 func (a arn) token() *string {
 	account := awscdk.Aws_ACCOUNT_ID()
-	if a.anyAccount {
+	switch {
+	case a.anyAccount:
 		account = jsii.String("*")
+	case a.noAccount:
+		account = jsii.String("")
 	}
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":" + a.service + ":"),
@@ -43,8 +47,11 @@ func (a arn) token() *string {
 // nag is the ARN as cdk-nag prints it in a finding.
 func (a arn) nag() string {
 	account := "<AWS::AccountId>"
-	if a.anyAccount {
+	switch {
+	case a.anyAccount:
 		account = "*"
+	case a.noAccount:
+		account = ""
 	}
 	return "arn:<AWS::Partition>:" + a.service + ":<AWS::Region>:" + account + ":" + a.resource
 }
@@ -73,11 +80,12 @@ func (s *Stack) allowAny(f *Function, sid string, actions []string, reason strin
 // allowPattern adds a statement on ARN patterns in this account and
 // region, and records why each pattern has a "*".
 func (s *Stack) allowPattern(f *Function, sid string, actions []string, a arn, conditions map[string]any, reason string, more ...arn) {
-	res := []*string{a.token()}
-	s.wild(f, a.nag(), sid+": "+reason)
-	for _, m := range more {
+	res := []*string{}
+	for _, m := range append([]arn{a}, more...) {
 		res = append(res, m.token())
-		s.wild(f, m.nag(), sid+": "+reason)
+		if strings.Contains(m.resource, "*") || m.anyAccount {
+			s.wild(f, m.nag(), sid+": "+reason)
+		}
 	}
 	allow(f, sid, actions, res, conditions)
 }
@@ -152,11 +160,25 @@ func (s *Stack) grantRemediation(f *Function) error {
 		return err
 	}
 	for _, sc := range scopes {
+		var cond map[string]any
+		if sc.optIn {
+			cond = optInCondition(s.Props.OptInTag)
+		}
+		arns := sc.arns
+		if sc.sid == scopeRunbooks.sid {
+			arns = s.runbookARNs()
+		}
 		if sc.any {
 			s.allowAny(f, sc.sid, actions[sc.sid], sc.reason)
 			continue
 		}
-		s.allowPattern(f, sc.sid, actions[sc.sid], sc.arns[0], nil, sc.reason, sc.arns[1:]...)
+		s.allowPattern(f, sc.sid, actions[sc.sid], arns[0], cond, sc.reason, arns[1:]...)
+	}
+	if s.AutomationRole != nil {
+		// The one role a runbook may be given, and only for Systems
+		// Manager to assume.
+		allow(f, "PassAutomationRole", []string{"iam:PassRole"}, []*string{s.AutomationRole.RoleArn()},
+			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}})
 	}
 	if ref, ok := strings.CutPrefix(s.Props.RemediationPolicy, "ssm:"); ok {
 		allow(f, "ReadRemediationPolicy", []string{"ssm:GetParameter"}, []*string{arn{service: "ssm", resource: "parameter" + ref}.token()}, nil)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,15 +16,23 @@ import (
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
 // Defaults of Props.
 const (
-	DefaultAssetDir             = "dist"
-	DefaultSpecParameterPrefix  = "/postdeploy/"
-	DefaultRemediateConcurrency = 2
-	DefaultLogRetentionDays     = 30
+	DefaultAssetDir            = "dist"
+	DefaultSpecParameterPrefix = "/postdeploy/"
+	DefaultLogRetentionDays    = 30
 )
+
+// DefaultOptInTag is the opt-in tag of the policy shipped with
+// functions/remediate (functions/remediate/policy.yaml).
+var DefaultOptInTag = remediate.Tag{Key: "postdeploy:remediate", Value: remediate.DefaultOptInValue}
+
+// DefaultRunbooks are the SSM Automation runbooks the shipped policy's
+// ssm.runbook rules start.
+var DefaultRunbooks = []string{"AWS-RestartEC2Instance"}
 
 // Props configures the stack. The zero value of every field means its
 // default.
@@ -36,14 +45,20 @@ type Props struct {
 	// SpecParameterPrefix is the SSM parameter path verify may read specs
 	// from (default "/postdeploy/"; it must start and end with "/").
 	SpecParameterPrefix string
-	// EventBusName is the bus verify publishes verdicts to and respond's
-	// verdict rule listens on (default "default").
+	// EventBusName names the event bus the stack creates for verify's
+	// verdicts, whose resource policy lets only verify's role put events
+	// and on which respond's verdict rule listens (default: a name CDK
+	// generates). It must not be "default": every principal of the
+	// account with events:PutEvents may publish there.
 	EventBusName string
 	// MetricNamespace is the namespace of the suite's EMF metrics
 	// (default "Postdeploy").
 	MetricNamespace string
-	// RemediateConcurrency is remediate's reserved concurrency, a hard cap
-	// on how many remediations run at once (default 2).
+	// RemediateConcurrency, when above 0, reserves that much of the
+	// account's concurrency for remediate and caps it there (default:
+	// none; an account whose unreserved concurrency would drop below
+	// Lambda's minimum of 100 fails to create a function with reserved
+	// concurrency, which new accounts on a low quota do).
 	RemediateConcurrency int
 	// LogRetentionDays keeps the functions' logs this long (default 30;
 	// one of CloudWatch Logs' allowed values).
@@ -69,6 +84,22 @@ type Props struct {
 	// RollbackPolicy is what respond does when verification fails:
 	// "notify" (default), "rollback-stage" or "stop-deployment".
 	RollbackPolicy string
+	// RollbackPipelines are the pipelines respond may roll back (IAM
+	// codepipeline:RollbackStage), each "<pipeline>" (any of its stages)
+	// or "<pipeline>/<stage>", a trailing "*" matching a name prefix, e.g.
+	// ["shop-prod/Deploy", "billing-*"]. Required with RollbackPolicy
+	// "rollback-stage" unless the example pipeline is its only target.
+	RollbackPipelines []string
+	// OptInTag is the tag a resource must carry for remediate to act on
+	// it; the IAM statements of every mutating remediation action that
+	// supports a tag condition require it too (default
+	// postdeploy:remediate=true, the shipped policy's). It must equal the
+	// remediation policy's optInTag.
+	OptInTag remediate.Tag
+	// Runbooks are the SSM Automation runbooks ssm.runbook rules may start
+	// (default ["AWS-RestartEC2Instance"], the shipped policy's). The
+	// stack's automation role (AutomationRoleName) gets what each needs.
+	Runbooks []string
 	// RespondRemediates hands the alarm state changes respond receives
 	// from EventBridge to the remediation engine too (same policy, same
 	// permissions as remediate), for alarms that do not notify the alert
@@ -92,6 +123,9 @@ const (
 	CtxRemediateDryRun      = "remediateDryRun"
 	CtxRollbackPolicy       = "rollbackPolicy"
 	CtxRespondRemediates    = "respondRemediates"
+	CtxRollbackPipelines    = "rollbackPipelines"
+	CtxOptInTag             = "optInTag"
+	CtxRunbooks             = "runbooks"
 )
 
 // ContextKeys lists every key PropsFromContext reads.
@@ -99,6 +133,7 @@ var ContextKeys = []string{
 	CtxAssetDir, CtxSpecParameterPrefix, CtxEventBus, CtxMetricNamespace, CtxRemediateConcurrency,
 	CtxLogRetentionDays, CtxAlertEmails, CtxApplication, CtxExamplePipeline,
 	CtxRemediationPolicy, CtxRemediateDryRun, CtxRollbackPolicy, CtxRespondRemediates,
+	CtxRollbackPipelines, CtxOptInTag, CtxRunbooks,
 }
 
 // PropsFromContext reads Props from CDK context values: get is
@@ -208,6 +243,28 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	p.RespondRemediates = boolean(CtxRespondRemediates)
 	p.RemediationPolicy = str(CtxRemediationPolicy)
 	p.RollbackPolicy = str(CtxRollbackPolicy)
+	// A list is a JSON array (cdk.json, or -c 'key=["a","b"]') or
+	// comma-separated text (-c key=a,b).
+	names := func(key string) []string {
+		if s, ok := get(key).(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "[") {
+			var out []string
+			for _, v := range strings.Split(s, ",") {
+				if v = strings.TrimSpace(v); v != "" {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+		var out []string
+		object(key, &out)
+		return out
+	}
+	p.RollbackPipelines = names(CtxRollbackPipelines)
+	p.Runbooks = names(CtxRunbooks)
+	var tag remediate.Tag
+	if object(CtxOptInTag, &tag) {
+		p.OptInTag = tag
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Props{}, err
 	}
@@ -226,20 +283,17 @@ func (p Props) withDefaults() (Props, error) {
 	if !paramPrefix.MatchString(p.SpecParameterPrefix) {
 		errs = append(errs, fmt.Errorf("specParameterPrefix=%q: must be an SSM path that starts and ends with '/', e.g. /postdeploy/", p.SpecParameterPrefix))
 	}
-	if p.EventBusName == "" {
-		p.EventBusName = config.DefaultEventBus
-	}
-	if !busName.MatchString(p.EventBusName) {
+	switch {
+	case p.EventBusName == config.DefaultEventBus:
+		errs = append(errs, fmt.Errorf("eventBus=%q: verdicts travel on a bus the stack creates, whose policy admits only verify's role; any principal of the account may put events on the default bus. Leave eventBus unset or name a new bus", p.EventBusName))
+	case p.EventBusName != "" && !busName.MatchString(p.EventBusName):
 		errs = append(errs, fmt.Errorf("eventBus=%q: must be an event bus name (letters, digits, . _ -), not an ARN", p.EventBusName))
 	}
 	if p.MetricNamespace == "" {
 		p.MetricNamespace = config.DefaultMetricNamespace
 	}
-	if p.RemediateConcurrency == 0 {
-		p.RemediateConcurrency = DefaultRemediateConcurrency
-	}
-	if p.RemediateConcurrency < 1 {
-		errs = append(errs, fmt.Errorf("remediateConcurrency=%d: must be at least 1", p.RemediateConcurrency))
+	if p.RemediateConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("remediateConcurrency=%d: must be a whole number above 0, or unset for no reserved concurrency", p.RemediateConcurrency))
 	}
 	if p.LogRetentionDays == 0 {
 		p.LogRetentionDays = DefaultLogRetentionDays
@@ -272,6 +326,33 @@ func (p Props) withDefaults() (Props, error) {
 	default:
 		errs = append(errs, fmt.Errorf("rollbackPolicy=%q: must be %q, %q or %q", p.RollbackPolicy, config.RollbackNotify, config.RollbackStage, config.RollbackStopDeployment))
 	}
+	for i, r := range p.RollbackPipelines {
+		if !rollbackTarget.MatchString(r) {
+			errs = append(errs, fmt.Errorf("rollbackPipelines[%d]=%q: must be <pipeline> or <pipeline>/<stage> (letters, digits, . @ - _), a trailing * matching a prefix, e.g. \"shop-prod/Deploy\" or \"shop-*\"", i, r))
+		}
+	}
+	if p.RollbackPolicy == config.RollbackStage && len(p.RollbackPipelines) == 0 && !p.ExamplePipeline {
+		errs = append(errs, fmt.Errorf("rollbackPipelines: required with rollbackPolicy=%s: name the pipelines (or pipeline/stage) respond may roll back, e.g. [\"shop-prod\"] or [\"shop-*\"]; IAM allows RollbackStage on them only", config.RollbackStage))
+	}
+	if p.OptInTag == (remediate.Tag{}) {
+		p.OptInTag = DefaultOptInTag
+	}
+	if p.OptInTag.Value == "" {
+		p.OptInTag.Value = remediate.DefaultOptInValue
+	}
+	if !tagKey.MatchString(p.OptInTag.Key) {
+		errs = append(errs, fmt.Errorf("optInTag.key=%q: must be a tag key (1-128 letters, digits, spaces and _ . : / = + - @), e.g. %q", p.OptInTag.Key, DefaultOptInTag.Key))
+	}
+	if p.Runbooks == nil {
+		p.Runbooks = slices.Clone(DefaultRunbooks)
+	}
+	for i, r := range p.Runbooks {
+		if !runbookName.MatchString(r) {
+			errs = append(errs, fmt.Errorf("runbooks[%d]=%q: must be an SSM document name (3-128 letters, digits, _ - .)", i, r))
+		} else if _, ok := runbookPermissions[r]; !ok {
+			errs = append(errs, fmt.Errorf("runbooks[%d]=%q: the stack's automation role knows what these runbooks need: %s; add %q's permissions to runbookPermissions in infra/stack/automation.go", i, r, strings.Join(knownRunbooks(), ", "), r))
+		}
+	}
 	if p.Application != nil {
 		if err := p.Application.Validate(); err != nil {
 			errs = append(errs, err)
@@ -283,6 +364,14 @@ func (p Props) withDefaults() (Props, error) {
 var (
 	paramPrefix = regexp.MustCompile(`^/([A-Za-z0-9_.\-]+/)*$`)
 	busName     = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,256}$`)
+	// CodePipeline's pipeline and stage names: [A-Za-z0-9.@\-_]+
+	// (API Reference, PipelineDeclaration and StageDeclaration).
+	rollbackTarget = regexp.MustCompile(`^[A-Za-z0-9.@\-_]+(\*|/[A-Za-z0-9.@\-_]+\*?)?$`)
+	// SSM document names: [a-zA-Z0-9_\-.]{3,128} (API Reference,
+	// CreateDocument).
+	runbookName = regexp.MustCompile(`^[A-Za-z0-9_\-.]{3,128}$`)
+	// Tag keys (Tagging AWS resources, tag naming limits).
+	tagKey = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 )
 
 func isKind(k notify.Kind) bool {

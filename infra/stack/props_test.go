@@ -10,6 +10,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
 // These tests are pure Go: they start no jsii process.
@@ -90,9 +91,10 @@ func TestPropsDefaultsAndValidation(t *testing.T) {
 		t.Fatalf("Props{}.withDefaults() error %v; want nil", err)
 	}
 	want := Props{
-		AssetDir: DefaultAssetDir, SpecParameterPrefix: DefaultSpecParameterPrefix, EventBusName: "default",
-		MetricNamespace: "Postdeploy", RemediateConcurrency: DefaultRemediateConcurrency, LogRetentionDays: DefaultLogRetentionDays,
+		AssetDir: DefaultAssetDir, SpecParameterPrefix: DefaultSpecParameterPrefix,
+		MetricNamespace: "Postdeploy", LogRetentionDays: DefaultLogRetentionDays,
 		RemediationPolicy: "file:policy.yaml", RollbackPolicy: "notify",
+		OptInTag: DefaultOptInTag, Runbooks: DefaultRunbooks,
 	}
 	if d := cmp.Diff(want, p); d != "" {
 		t.Errorf("Props{}.withDefaults() (-want +got):\n%s", d)
@@ -150,6 +152,71 @@ func TestTopicID(t *testing.T) {
 	for k, want := range map[notify.Kind]string{notify.HighCPU: "HighCpuTopic", notify.Escalation: "EscalationTopic"} {
 		if got := topicID(k); got != want {
 			t.Errorf("topicID(%q) = %q; want %q", k, got, want)
+		}
+	}
+}
+
+// The policy remediate embeds agrees with the stack's defaults: its
+// opt-in tag is the one IAM requires, each runbook it starts is one IAM
+// allows, and each passes the stack's automation role.
+func TestShippedPolicyMatchesStackDefaults(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "functions", "remediate", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := remediate.ParsePolicy(data)
+	if err != nil {
+		t.Fatalf("ParsePolicy(functions/remediate/policy.yaml): %v", err)
+	}
+	p, err := Props{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := policyMismatches("policy.yaml", pol, p); len(errs) > 0 {
+		t.Errorf("shipped policy and stack defaults disagree: %q", errs)
+	}
+	runbooks := 0
+	for _, r := range pol.Rules {
+		if r.Action != "ssm.runbook" {
+			continue
+		}
+		runbooks++
+		want := "arn:aws:iam::{{.AccountID}}:role/" + AutomationRolePrefix + "{{.Region}}"
+		if got := r.Params["parameters.AutomationAssumeRole"]; got != want {
+			t.Errorf("rule %s: parameters.AutomationAssumeRole = %q; want %q (the stack's automation role)", r.Name, got, want)
+		}
+	}
+	if runbooks == 0 {
+		t.Error("the shipped policy has no ssm.runbook rule; the check proves nothing")
+	}
+	// The check itself finds a disagreement.
+	other := p
+	other.OptInTag = remediate.Tag{Key: "team", Value: "ops"}
+	other.Runbooks = []string{"AWS-StopEC2Instance"}
+	if errs := policyMismatches("policy.yaml", pol, other); len(errs) != 1+runbooks {
+		t.Errorf("policyMismatches(other tag and runbooks) = %q; want the tag and every runbook", errs)
+	}
+}
+
+func TestNewRefusesAFilePolicyThatDisagrees(t *testing.T) {
+	dir := t.TempDir()
+	for _, fn := range FunctionNames {
+		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	policy := "optInTag: {key: team, value: ops}\nrules:\n  - name: r\n    match: {alarmName: a}\n    action: ssm.runbook\n" +
+		"    params: {document: My-Runbook, instanceId: \"{{.Dimensions.InstanceId}}\"}\n"
+	if err := os.WriteFile(filepath.Join(dir, Remediate, "custom.yaml"), []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(nil, "Postdeploy", Props{AssetDir: dir, RemediationPolicy: "file:custom.yaml"})
+	for _, w := range []string{"optInTag team=ops", `runbook "My-Runbook"`, CtxOptInTag, CtxRunbooks} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("New(policy with another tag and runbook) error = %v; want it to mention %q", err, w)
 		}
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/postdeploy/postdeploy/infra/monitoring"
-	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/state"
@@ -55,7 +54,9 @@ type Stack struct {
 	TopicKey                   awskms.Key
 	Topics                     map[notify.Kind]awssns.Topic
 	Table                      awsdynamodb.Table
-	Bus                        awsevents.IEventBus
+	// Bus carries verify's verdicts; only verify's role may put events
+	// on it.
+	Bus awsevents.EventBus
 	Rules                      map[string]awsevents.Rule
 	// SuiteAlarms watch the suite itself: function errors and throttles,
 	// dead-letter queue depth.
@@ -68,6 +69,10 @@ type Stack struct {
 	VerificationDashboard awscloudwatch.Dashboard
 	// Pipeline is the example pipeline (nil unless Props.ExamplePipeline).
 	Pipeline awscodepipeline.Pipeline
+	// AutomationRole is the role ssm.runbook actions pass to Systems
+	// Manager as a runbook's AutomationAssumeRole (nil without
+	// Props.Runbooks).
+	AutomationRole awsiam.Role
 
 	// wildcards are each function's "*" resources and why, by function.
 	wildcards map[string][]wildcard
@@ -83,6 +88,9 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	if err := checkAssets(p); err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
+	if err := checkPolicyFiles(p); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", id, err)
+	}
 	sp := p.StackProps
 	if sp.Description == nil {
 		sp.Description = jsii.String("postdeploy: verifies deployments, remediates alarms, triages events")
@@ -94,10 +102,12 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	}
 	s.topics()
 	s.table()
-	s.functions()
-	s.subscriptions()
 	s.bus()
+	s.functions()
+	s.busPolicy()
+	s.subscriptions()
 	s.rules()
+	s.automationRole()
 	if err := s.permissions(); err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
@@ -290,9 +300,47 @@ func (s *Stack) subscriptions() {
 	}
 }
 
-// bus is the event bus verify publishes verdicts to.
+// bus is the event bus verify publishes verdicts to: the suite's own,
+// never the default bus, where any principal of the account with
+// events:PutEvents could publish a "Failed" verdict and have respond roll
+// a pipeline back.
 func (s *Stack) bus() {
-	s.Bus = awsevents.EventBus_FromEventBusName(s.Stack, jsii.String("SuiteBus"), jsii.String(s.Props.EventBusName))
+	props := &awsevents.EventBusProps{Description: jsii.String("postdeploy: verify's verdicts; only verify's role may put events here")}
+	if s.Props.EventBusName != "" {
+		props.EventBusName = jsii.String(s.Props.EventBusName)
+	}
+	s.Bus = awsevents.NewEventBus(s.Stack, jsii.String("VerdictBus"), props)
+}
+
+// busPolicy lets verify's role, and no other principal, put events on the
+// bus. Within one account an identity policy alone would allow
+// PutEvents, so the resource policy denies every other principal
+// (aws:PrincipalArn, which names the role of an assumed-role session;
+// IAM User Guide, "AWS global condition context keys"); the explicit deny
+// wins over any allow ("Policy evaluation logic"). Resource-based
+// policies on event buses: EventBridge User Guide, "Permissions for
+// event buses in Amazon EventBridge".
+func (s *Stack) busPolicy() {
+	verify := s.Verify.ExecutionRole.RoleArn()
+	allow := s.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("VerifyPutsVerdicts"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(verify)},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  &[]*string{s.Bus.EventBusArn()},
+	}))
+	deny := s.Bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyVerifyPutsVerdicts"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  &[]*string{s.Bus.EventBusArn()},
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": verify}},
+	}))
+	// One PutPermission at a time on the same bus.
+	if d, ok := deny.PolicyDependable.(constructs.IConstruct); ok && allow.PolicyDependable != nil {
+		d.Node().AddDependency(allow.PolicyDependable)
+	}
 }
 
 // rules sends every event respond handles to it. Failed deliveries go to
@@ -316,7 +364,7 @@ func (s *Stack) rules() {
 				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
 			})},
 		}
-		if r.OnSuiteBus && s.Props.EventBusName != config.DefaultEventBus {
+		if r.OnSuiteBus {
 			props.EventBus = s.Bus
 		}
 		s.Rules[r.ID] = awsevents.NewRule(s.Stack, jsii.String(r.ID+"Rule"), props)

@@ -101,8 +101,14 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 				return
 			}
 		}
-		// respond remediates too in this stack and embeds no policy.
-		if err := os.WriteFile(filepath.Join(dir, Respond, "policy.yaml"), []byte("rules: []\n"), 0o600); err != nil {
+		// respond remediates too in this stack and embeds no policy: it
+		// gets the shipped one, which New checks against the IAM it builds.
+		shipped, err := os.ReadFile(filepath.Join("..", "..", "functions", Remediate, "policy.yaml"))
+		if err != nil {
+			shared.err = err
+			return
+		}
+		if err := os.WriteFile(filepath.Join(dir, Respond, "policy.yaml"), shipped, 0o600); err != nil {
 			shared.err = err
 			return
 		}
@@ -138,6 +144,7 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 		}
 		shared.ids["key"] = id(s.TopicKey)
 		shared.ids["table"] = id(s.Table)
+		shared.ids["bus"] = id(s.Bus)
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
@@ -239,8 +246,8 @@ func TestFunctionsAreBuiltAlike(t *testing.T) {
 			if timeout != 900 {
 				t.Errorf("verify timeout = %vs; want 900s (Lambda's maximum, to bake within one run)", timeout)
 			}
-			if env[config.EnvEventBus] != config.DefaultEventBus {
-				t.Errorf("verify %s = %v; want %q", config.EnvEventBus, env[config.EnvEventBus], config.DefaultEventBus)
+			if d := cmp.Diff(ref(shared.ids["bus"]), env[config.EnvEventBus]); d != "" {
+				t.Errorf("verify %s (-want +got): the stack's verdict bus, never the default one\n%s", config.EnvEventBus, d)
 			}
 		default: // remediate, and respond which remediates too in this stack
 			if want := (remediate.DefaultVerifyTimeout + time.Minute).Seconds(); timeout != want {
@@ -248,13 +255,11 @@ func TestFunctionsAreBuiltAlike(t *testing.T) {
 					f.Name, timeout, want, remediate.DefaultVerifyTimeout)
 			}
 		}
-		rc, hasRC := p["ReservedConcurrentExecutions"]
-		if f.Name == Remediate {
-			if rc != float64(DefaultRemediateConcurrency) {
-				t.Errorf("remediate ReservedConcurrentExecutions = %v; want %d", rc, DefaultRemediateConcurrency)
-			}
-		} else if hasRC {
-			t.Errorf("%s ReservedConcurrentExecutions = %v; want none", f.Name, rc)
+		// Reserved concurrency is opt-in (remediateConcurrency): an
+		// account whose unreserved concurrency would fall below 100 fails
+		// to create a function that reserves any.
+		if rc, ok := p["ReservedConcurrentExecutions"]; ok {
+			t.Errorf("%s ReservedConcurrentExecutions = %v; want none by default", f.Name, rc)
 		}
 	}
 	// Retention and the asynchronous retry settings.
@@ -358,7 +363,7 @@ func resolve(t *testing.T, v any) any {
 			case "AWS::AccountId":
 				return standin.AccountID
 			}
-			t.Fatalf("resolve: unexpected Ref %v", r)
+			return v
 		}
 		if j, ok := v["Fn::Join"].([]any); ok && len(v) == 1 {
 			var parts []string
@@ -588,6 +593,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		"codepipeline:GetJobDetails", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult",
 		"cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "inspector2:ListFindings",
 		"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "autoscaling:DescribeAutoScalingGroups",
+		"codedeploy:StopDeployment", // the Service Authorization Reference lists no resource type for it
 	} {
 		anyResource[a] = true
 	}
@@ -635,8 +641,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			}
 		case Remediate:
 			want = map[string][]string{
-				"PublishAlerts": {"sns:Publish"},
-				"EncryptAlerts": {"kms:Decrypt", "kms:GenerateDataKey"},
+				"PublishAlerts":      {"sns:Publish"},
+				"EncryptAlerts":      {"kms:Decrypt", "kms:GenerateDataKey"},
+				"PassAutomationRole": {"iam:PassRole"},
 			}
 			for _, sc := range scopes {
 				want[sc.sid] = scoped[sc.sid]
@@ -647,7 +654,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				"EncryptAlerts": {"kms:Decrypt", "kms:GenerateDataKey"},
 				"PipelineRollback": {"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
 					"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage"},
-				"DeploymentStop": {"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment"},
+				"DeploymentStop":     {"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment"},
+				"PassAutomationRole": {"iam:PassRole"},
 			}
 			for _, sc := range scopes {
 				want[sc.sid] = scoped[sc.sid]
@@ -944,5 +952,163 @@ func TestOutputs(t *testing.T) {
 	}
 	if _, ok := outs["ExampleArtifactsBucket"]; !ok {
 		t.Error("no ExampleArtifactsBucket output with the example pipeline on")
+	}
+}
+
+// rawStatements returns every statement, conditions included, of the
+// policies attached to role id.
+func rawStatements(t *testing.T, roleID string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, p := range resources(t, "AWS::IAM::Policy") {
+		for _, r := range p["Roles"].([]any) {
+			if fmt.Sprint(r) != fmt.Sprint(ref(roleID)) {
+				continue
+			}
+			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				out = append(out, st.(map[string]any))
+			}
+		}
+	}
+	return out
+}
+
+// readmeSection returns the README section that starts with heading.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n"+heading+"\n")
+	if i < 0 {
+		t.Fatalf("README.md has no %q section", heading)
+	}
+	s = s[i+len(heading)+2:]
+	if j := strings.Index(s, "\n## "); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}
+
+// IAM enforces the opt-in too: every statement of remediate's (and
+// respond's, which remediates in this stack) role that allows a mutating
+// remediation action requires the opt-in tag on the resource, where the
+// Service Authorization Reference lists aws:ResourceTag/${TagKey} for the
+// action's resource type; the README names the actions where AWS offers
+// no such condition.
+func TestMutatingRemediationActionsRequireOptInTag(t *testing.T) {
+	s, _ := synth(t)
+	wantCond := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + DefaultOptInTag.Key: DefaultOptInTag.Value}}
+	for _, fn := range []string{Remediate, Respond} {
+		seen := map[string]bool{}
+		for _, st := range rawStatements(t, shared.ids[fn+"/role"]) {
+			for _, a := range asStrings(st["Action"]) {
+				sc, ok := remediationScopes[a]
+				if !ok || !sc.mutates || !sc.optIn {
+					continue
+				}
+				seen[a] = true
+				if d := cmp.Diff(wantCond, st["Condition"]); d != "" {
+					t.Errorf("%s: statement %v allows %s without the opt-in tag condition (-want +got):\n%s", fn, st["Sid"], a, d)
+				}
+			}
+		}
+		for _, a := range remediationActions() {
+			if sc := remediationScopes[a]; sc.mutates && sc.optIn && !seen[a] {
+				t.Errorf("%s: no statement allows %s", fn, a)
+			}
+		}
+	}
+	if s.Props.OptInTag != DefaultOptInTag {
+		t.Errorf("OptInTag = %v; want the default %v", s.Props.OptInTag, DefaultOptInTag)
+	}
+	exceptions := OptInExceptions()
+	if d := cmp.Diff([]string{"codedeploy:StopDeployment", "ssm:StartAutomationExecution"}, sorted(keysOf(exceptions))); d != "" {
+		t.Errorf("mutating actions without an opt-in condition (-want +got):\n%s", d)
+	}
+	section := readmeSection(t, "## remediate: safe auto-remediation")
+	for a, why := range exceptions {
+		if why == "" {
+			t.Errorf("%s mutates without an opt-in condition and no reason", a)
+		}
+		if !strings.Contains(section, "`"+a+"`") {
+			t.Errorf("README.md's remediate section does not list `%s` among the actions IAM cannot condition on the opt-in tag", a)
+		}
+	}
+}
+
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// ssm.runbook: remediate may start only the runbooks the policy names
+// (their documents and automation definitions; AWS-owned ones have no
+// account in their ARN), and pass exactly the stack's automation role,
+// to Systems Manager only; that role may be assumed only by Systems
+// Manager for this account's executions, and stops and starts only
+// instances carrying the opt-in tag.
+func TestRunbooksAndAutomationRole(t *testing.T) {
+	synth(t)
+	roles := resources(t, "AWS::IAM::Role")
+	var roleID string
+	for id, p := range roles {
+		if fmt.Sprint(resolve(t, p["RoleName"])) == AutomationRolePrefix+standin.Region {
+			roleID = id
+		}
+	}
+	if roleID == "" {
+		t.Fatalf("no role named %s<region>", AutomationRolePrefix)
+	}
+	trust := resolve(t, roles[roleID]["AssumeRolePolicyDocument"]).(map[string]any)["Statement"].([]any)
+	wantTrust := []any{map[string]any{
+		"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "ssm.amazonaws.com"},
+		"Condition": map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": standin.AccountID},
+			"ArnLike":      map[string]any{"aws:SourceArn": "arn:aws:ssm:us-east-1:123456789012:automation-execution/*"},
+		},
+	}}
+	if d := cmp.Diff(wantTrust, trust); d != "" {
+		t.Errorf("automation role trust policy (-want +got):\n%s", d)
+	}
+	bySid := map[string]map[string]any{}
+	for _, st := range rawStatements(t, roleID) {
+		bySid[fmt.Sprint(st["Sid"])] = resolve(t, st).(map[string]any)
+	}
+	if d := cmp.Diff(map[string]any{
+		"Sid": "RunbookOptedInInstances", "Effect": "Allow", "Action": []any{"ec2:StartInstances", "ec2:StopInstances"},
+		"Resource":  "arn:aws:ec2:us-east-1:123456789012:instance/*",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/postdeploy:remediate": "true"}},
+	}, bySid["RunbookOptedInInstances"]); d != "" {
+		t.Errorf("automation role RunbookOptedInInstances (-want +got):\n%s", d)
+	}
+	for _, fn := range []string{Remediate, Respond} {
+		got := map[string]any{}
+		for _, st := range rawStatements(t, shared.ids[fn+"/role"]) {
+			switch st["Sid"] {
+			case "RemediationRunbooks", "PassAutomationRole":
+				got[st["Sid"].(string)] = st
+			}
+		}
+		want := map[string]any{
+			"RemediationRunbooks": map[string]any{"Sid": "RemediationRunbooks", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
+				"Resource": []any{
+					"arn:aws:ssm:us-east-1::document/AWS-RestartEC2Instance",
+					"arn:aws:ssm:us-east-1::automation-definition/AWS-RestartEC2Instance:*",
+					"arn:aws:ssm:us-east-1:123456789012:automation-definition/AWS-RestartEC2Instance:*",
+					"arn:aws:ssm:us-east-1:123456789012:automation-execution/*",
+				}},
+			"PassAutomationRole": map[string]any{"Sid": "PassAutomationRole", "Effect": "Allow", "Action": "iam:PassRole",
+				"Resource":  getArn(roleID),
+				"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}}},
+		}
+		if d := cmp.Diff(want, resolve(t, got)); d != "" {
+			t.Errorf("%s runbook statements (-want +got):\n%s", fn, d)
+		}
 	}
 }
