@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,12 +137,12 @@ func TestAllowLinkLocalSkipsTheGuard(t *testing.T) {
 // /runtime/invocation/next with: another job's event and credentials.
 const secretEvent = `{"CodePipeline.job":{"data":{"artifactCredentials":{"secretAccessKey":"NEXT-JOB-SECRET"}}}}`
 
-// trap is a loopback listener that plays the Runtime API: it counts the
-// connections it accepts and answers each with secretEvent.
+// trap is a listener that plays the Runtime API: it reports the remote
+// address of every connection it accepts and answers each with
+// secretEvent.
 type trap struct {
 	ln       net.Listener
-	accepted atomic.Int32
-	seen     chan struct{}
+	accepted chan string
 }
 
 func newTrap(t *testing.T, addr string) *trap {
@@ -152,24 +151,43 @@ func newTrap(t *testing.T, addr string) *trap {
 	if err != nil {
 		t.Skipf("listen on %s: %v", addr, err)
 	}
-	tr := &trap{ln: ln, seen: make(chan struct{}, 1)}
+	tr := &trap{ln: ln, accepted: make(chan string, 1024)}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			tr.accepted.Add(1)
+			tr.accepted <- c.RemoteAddr().String()
 			_, _ = fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(secretEvent), secretEvent)
 			_ = c.Close()
-			select {
-			case tr.seen <- struct{}{}:
-			default:
-			}
 		}
 	}()
 	t.Cleanup(func() { _ = ln.Close() })
 	return tr
+}
+
+// assertUntouched fails the test if any probe connection reached the
+// trap. It connects once itself and reads the accepted connections up to
+// its own, so every earlier one is counted.
+func (tr *trap) assertUntouched(t *testing.T) {
+	t.Helper()
+	c, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", "127.0.0.1:"+tr.port())
+	if err != nil {
+		t.Fatalf("dial the trap: %v", err)
+	}
+	mine := c.LocalAddr().String()
+	_ = c.Close()
+	var probes []string
+	for from := range tr.accepted {
+		if from == mine {
+			break
+		}
+		probes = append(probes, from)
+	}
+	if len(probes) > 0 {
+		t.Errorf("the trap accepted %d probe connections (from %v); want 0", len(probes), probes)
+	}
 }
 
 func (tr *trap) port() string {
@@ -250,17 +268,7 @@ func TestHostileURLsNeverConnect(t *testing.T) {
 			}
 		})
 	}
-	// The trap must have accepted nothing. Connect once ourselves and wait
-	// for that accept, so any earlier one would have been counted.
-	c, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", tr.ln.Addr().String())
-	if err != nil {
-		t.Fatalf("dial the trap: %v", err)
-	}
-	_ = c.Close()
-	<-tr.seen
-	if n := tr.accepted.Load(); n != 1 {
-		t.Errorf("the trap accepted %d probe connections; want 0", n-1)
-	}
+	tr.assertUntouched(t)
 }
 
 // TestHostInterfaceAddressRefused: a listener on the wildcard address is
@@ -290,15 +298,7 @@ func TestHostInterfaceAddressRefused(t *testing.T) {
 			t.Errorf("Do(%s, AllowLoopback %t) = %v; want a *HostAddressError", url, o.AllowLoopback, err)
 		}
 	}
-	c, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", "127.0.0.1:"+tr.port())
-	if err != nil {
-		t.Fatalf("dial the trap: %v", err)
-	}
-	_ = c.Close()
-	<-tr.seen
-	if n := tr.accepted.Load(); n != 1 {
-		t.Errorf("the trap accepted %d probe connections; want 0", n-1)
-	}
+	tr.assertUntouched(t)
 }
 
 // TestLoopbackOptIn: the same loopback service is refused by default and
