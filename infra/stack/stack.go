@@ -56,8 +56,8 @@ type Stack struct {
 	Table                      awsdynamodb.Table
 	// Bus carries verify's verdicts; only verify's role may put events
 	// on it.
-	Bus awsevents.EventBus
-	Rules                      map[string]awsevents.Rule
+	Bus   awsevents.EventBus
+	Rules map[string]awsevents.Rule
 	// SuiteAlarms watch the suite itself: function errors and throttles,
 	// dead-letter queue depth.
 	SuiteAlarms []awscloudwatch.Alarm
