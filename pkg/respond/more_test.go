@@ -62,6 +62,7 @@ func FuzzHandle(f *testing.F) {
 		"respond-ecr-scan.json", "respond-inspector-finding.json", "respond-inspector-scan.json",
 		"respond-guardduty-finding.json", "respond-securityhub-asff.json", "respond-securityhub-ocsf.json",
 		"respond-unknown.json", "respond-malformed.json", "respond-securityhub-hostile.json",
+		"respond-securityhub-mixed-batch.json",
 	} {
 		var ev events.EventBridgeEvent
 		if err := json.Unmarshal(readEvent(f, file), &ev); err != nil {

@@ -18,12 +18,23 @@ import (
 )
 
 // findings triages a security event: normalise, score, dedupe, notify.
+// A finding of a batch that cannot be read is refused on its own —
+// logged with its index and field, counted (FindingsRefused) — and the
+// others go on; a batch whose every finding is refused is a malformed
+// event.
 func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
-	fs, err := triage.FromEvent(ev)
+	fs, refused, err := triage.FromEvent(ev)
 	if err != nil {
-		return err // a *triage.MalformedError: counted and dropped by Handle
+		return err // a *triage.MalformedError: counted and dropped by HandleEvent
+	}
+	for _, r := range refused {
+		log.ErrorContext(ctx, "finding refused: it cannot be read; the rest of its batch goes on", "field", r.Field, "error", r.Error())
+		h.Metrics.Emit(map[string]string{"Source": ev.Source}, telemetry.Value{Name: telemetry.MetricFindingsRefused, Unit: telemetry.UnitCount, Value: 1})
 	}
 	if len(fs) == 0 {
+		if len(refused) > 0 {
+			return fmt.Errorf("every finding of the batch refused (%d, the first: %w)", len(refused), refused[0])
+		}
 		log.InfoContext(ctx, "scan found nothing to report")
 		return nil
 	}

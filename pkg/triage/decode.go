@@ -68,99 +68,144 @@ func IsSecurity(source, detailType string) bool {
 
 // FromEvent normalises the findings an EventBridge security event carries.
 // An event it does not read returns ErrNotSecurity; a detail it cannot
-// read returns a *MalformedError naming the field. A scan that found
-// nothing returns no findings and no error.
-func FromEvent(ev events.EventBridgeEvent) ([]Finding, error) {
+// read at all returns a *MalformedError naming the field. A Security Hub
+// event carries a batch (detail.findings[]): each finding is read on its
+// own, and one that cannot be read is refused — returned in refused as a
+// *MalformedError naming detail.findings[i] and the field — while the
+// others are returned, so one bad finding never drops a CRITICAL beside
+// it. A scan that found nothing returns no findings and no error.
+func FromEvent(ev events.EventBridgeEvent) (findings []Finding, refused []*MalformedError, err error) {
 	if !IsSecurity(ev.Source, ev.DetailType) {
-		return nil, ErrNotSecurity
+		return nil, nil, ErrNotSecurity
 	}
-	bad := func(field string, err error) error {
+	bad := func(field string, err error) *MalformedError {
 		return &MalformedError{Source: ev.Source, DetailType: ev.DetailType, Field: field, Err: err}
 	}
 	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
-		return nil, bad("detail", errors.New("missing"))
+		return nil, nil, bad("detail", errors.New("missing"))
 	}
 	if len(ev.Detail) > maxDetailBytes {
-		return nil, bad("detail", fmt.Errorf("%d bytes exceeds the %d-byte limit of an EventBridge event", len(ev.Detail), maxDetailBytes))
+		return nil, nil, bad("detail", fmt.Errorf("%d bytes exceeds the %d-byte limit of an EventBridge event", len(ev.Detail), maxDetailBytes))
 	}
 	env := envelope{Account: ev.AccountID, Region: ev.Region, Time: ev.Time}
+	one := func(f Finding, ferr *fieldErr) ([]Finding, []*MalformedError, error) {
+		if ferr != nil {
+			return nil, nil, bad(ferr.field, ferr.err)
+		}
+		return []Finding{f}, nil, nil
+	}
 	switch ev.DetailType {
 	case DetailECRScan:
 		var d events.ECRScanEventDetailType
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, bad("detail", err)
+			return nil, nil, bad("detail", err)
 		}
-		f, err := fromECRScan(d, env)
-		if err != nil {
-			return nil, bad(err.field, err.err)
+		f, ferr := fromECRScan(d, env)
+		if ferr != nil {
+			return nil, nil, bad(ferr.field, ferr.err)
 		}
-		return nonEmpty(f), nil
+		return nonEmpty(f), nil, nil
 	case DetailInspectorScan:
 		var d inspectorScanDetail
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, bad("detail", err)
+			return nil, nil, bad("detail", err)
 		}
-		f, err := fromInspectorScan(d, env)
-		if err != nil {
-			return nil, bad(err.field, err.err)
+		f, ferr := fromInspectorScan(d, env)
+		if ferr != nil {
+			return nil, nil, bad(ferr.field, ferr.err)
 		}
-		return nonEmpty(f), nil
+		return nonEmpty(f), nil, nil
 	case DetailInspectorFinding:
 		var d InspectorFinding
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, bad("detail", err)
+			return nil, nil, bad("detail", err)
 		}
-		f, err := d.finding(env)
-		if err != nil {
-			return nil, bad(err.field, err.err)
-		}
-		return []Finding{f}, nil
+		return one(d.finding(env))
 	case DetailGuardDutyFinding:
 		var d guardDutyFinding
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, bad("detail", err)
+			return nil, nil, bad("detail", err)
 		}
-		f, err := d.finding(env)
-		if err != nil {
-			return nil, bad(err.field, err.err)
-		}
-		return []Finding{f}, nil
+		return one(d.finding(env))
 	case DetailSecurityHubASFF:
-		var d struct {
-			Findings []asffFinding `json:"findings"`
-		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, bad("detail", err)
-		}
-		return collect(len(d.Findings), func(i int) (Finding, *fieldErr) { return d.Findings[i].finding(env) }, bad)
+		return decodeBatch[asffFinding](ev.Detail, env, bad)
 	case DetailSecurityHubOCSF:
-		var d struct {
-			Findings []ocsfFinding `json:"findings"`
-		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, bad("detail", err)
-		}
-		return collect(len(d.Findings), func(i int) (Finding, *fieldErr) { return d.Findings[i].finding(env) }, bad)
+		return decodeBatch[ocsfFinding](ev.Detail, env, bad)
 	}
-	return nil, ErrNotSecurity
+	return nil, nil, ErrNotSecurity
 }
 
-func collect(n int, get func(int) (Finding, *fieldErr), bad func(string, error) error) ([]Finding, error) {
-	if n == 0 {
-		return nil, bad("detail.findings", errors.New("no findings"))
+// batchFinding is one finding format of a Security Hub batch.
+type batchFinding interface {
+	finding(env envelope) (Finding, *fieldErr)
+}
+
+// decodeBatch reads detail.findings[] one finding at a time: the
+// envelope of the batch must decode (an object whose findings is an array
+// of 1 to maxFindingsPerEvent), then each finding is decoded from its own
+// raw JSON and either accepted or refused with its index and field.
+func decodeBatch[T batchFinding](detail json.RawMessage, env envelope, bad func(string, error) *MalformedError) ([]Finding, []*MalformedError, error) {
+	var d struct {
+		Findings []json.RawMessage `json:"findings"`
 	}
-	if n > maxFindingsPerEvent {
-		return nil, bad("detail.findings", fmt.Errorf("%d findings exceeds %d", n, maxFindingsPerEvent))
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return nil, nil, bad(jsonField("detail", err), jsonErr(err))
 	}
-	out := make([]Finding, 0, n)
-	for i := range n {
-		f, err := get(i)
-		if err != nil {
-			return nil, bad(fmt.Sprintf("detail.findings[%d].%s", i, err.field), err.err)
+	switch n := len(d.Findings); {
+	case n == 0:
+		return nil, nil, bad("detail.findings", errors.New("no findings"))
+	case n > maxFindingsPerEvent:
+		return nil, nil, bad("detail.findings", fmt.Errorf("%d findings exceeds %d", n, maxFindingsPerEvent))
+	}
+	var out []Finding
+	var refused []*MalformedError
+	for i, raw := range d.Findings {
+		at := fmt.Sprintf("detail.findings[%d]", i)
+		var one T
+		if err := json.Unmarshal(raw, &one); err != nil {
+			refused = append(refused, bad(jsonField(at, err), jsonErr(err)))
+			continue
+		}
+		f, ferr := one.finding(env)
+		if ferr != nil {
+			refused = append(refused, bad(at+"."+ferr.field, ferr.err))
+			continue
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	return out, refused, nil
+}
+
+// jsonField names the field a decode error is about, under prefix.
+func jsonField(prefix string, err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return prefix + "." + te.Field
+	}
+	return prefix
+}
+
+// jsonErr says what a decode error found, without Go type names.
+func jsonErr(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("want %s, got JSON %s", jsonKind(te.Type.Kind().String()), te.Value)
+	}
+	return err
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return "a number"
 }
 
 func nonEmpty(f Finding) []Finding {

@@ -24,7 +24,7 @@ func ExampleFromEvent() {
 		fmt.Println(err)
 		return
 	}
-	findings, err := triage.FromEvent(ev)
+	findings, _, err := triage.FromEvent(ev)
 	if err != nil {
 		fmt.Println(err)
 		return

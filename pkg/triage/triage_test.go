@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,7 +119,7 @@ func TestFromEvent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, err := FromEvent(loadEvent(t, tt.file))
+			fs, _, err := FromEvent(loadEvent(t, tt.file))
 			if err != nil {
 				t.Fatalf("FromEvent(%s) error: %v", tt.file, err)
 			}
@@ -149,17 +150,17 @@ func TestFromEventRejects(t *testing.T) {
 		{"ECR scan with a negative count", mk(SourceEventECR, DetailECRScan, `{"repository-name":"r","image-digest":"sha256:1","finding-severity-counts":{"HIGH":-1}}`), "detail.finding-severity-counts.HIGH"},
 		{"Inspector scan with an unknown label", mk(SourceEventInspector, DetailInspectorScan, `{"repository-name":"r","image-digest":"sha256:1","finding-severity-counts":{"SEVERE":1}}`), "detail.finding-severity-counts.SEVERE"},
 		{"ASFF with no findings", mk(SourceEventSecurityHub, DetailSecurityHubASFF, `{"findings":[]}`), "detail.findings"},
-		{"ASFF without severity", mk(SourceEventSecurityHub, DetailSecurityHubASFF, `{"findings":[{"Id":"x","Title":"t","Resources":[{"Id":"r"}]}]}`), "detail.findings[0].Severity.Label"},
-		{"OCSF without uid", mk(SourceEventSecurityHub, DetailSecurityHubOCSF, `{"findings":[{"finding_info":{"title":"t"}}]}`), "detail.findings[0].finding_info.uid"},
+		{"ASFF findings not an array", mk(SourceEventSecurityHub, DetailSecurityHubASFF, `{"findings":{"Id":"x"}}`), "detail.findings"},
+		{"OCSF with 101 findings", mk(SourceEventSecurityHub, DetailSecurityHubOCSF, `{"findings":[`+strings.Repeat(`{},`, 100)+`{}]}`), "detail.findings"},
 		{"detail not an object", mk(SourceEventGuardDuty, DetailGuardDutyFinding, `[1,2]`), "detail"},
 		{"detail missing", mk(SourceEventGuardDuty, DetailGuardDutyFinding, ``), "detail"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, err := FromEvent(tt.ev)
+			fs, refused, err := FromEvent(tt.ev)
 			var me *MalformedError
 			if !errors.As(err, &me) {
-				t.Fatalf("FromEvent(%s) = %v, %v; want a *MalformedError", tt.ev.Detail, fs, err)
+				t.Fatalf("FromEvent(%s) = %v, %v, %v; want a *MalformedError", tt.ev.Detail, fs, refused, err)
 			}
 			if me.Field != tt.wantField {
 				t.Errorf("FromEvent(%s) error field = %q; want %q (error: %v)", tt.ev.Detail, me.Field, tt.wantField, err)
@@ -168,9 +169,68 @@ func TestFromEventRejects(t *testing.T) {
 	}
 }
 
+// TestFromEventBatchRefusesFindingsOneByOne: a Security Hub event is a
+// batch (detail.findings[]); each finding is accepted or refused on its
+// own, the refusal naming its index and field, so a finding with a
+// numeric Title or an unknown severity label does not drop the CRITICAL
+// beside it.
+func TestFromEventBatchRefusesFindingsOneByOne(t *testing.T) {
+	good := `{"Id":"arn:good","Title":"Critical CVE","Severity":{"Label":"CRITICAL"},"Resources":[{"Type":"AwsEc2Instance","Id":"i-0123456789abcdef0"}]}`
+	tests := []struct {
+		name        string
+		detailType  string
+		findings    []string
+		wantIDs     []string
+		wantRefused []string // fields
+	}{
+		{"ASFF numeric Title beside a CRITICAL", DetailSecurityHubASFF,
+			[]string{good, `{"Id":"arn:bad","Title":42,"Severity":{"Label":"HIGH"},"Resources":[{"Id":"r"}]}`},
+			[]string{"arn:good"}, []string{"detail.findings[1].Title"}},
+		{"ASFF unknown severity label beside a CRITICAL", DetailSecurityHubASFF,
+			[]string{`{"Id":"arn:bad","Title":"t","Severity":{"Label":"SEVERE"},"Resources":[{"Id":"r"}]}`, good},
+			[]string{"arn:good"}, []string{"detail.findings[0].Severity.Label"}},
+		{"ASFF null, a string and a finding without Id beside a CRITICAL", DetailSecurityHubASFF,
+			[]string{`null`, `"x"`, good, `{"Title":"t","Severity":{"Label":"LOW"},"Resources":[{"Id":"r"}]}`},
+			[]string{"arn:good"}, []string{"detail.findings[0].Id", "detail.findings[1]", "detail.findings[3].Id"}},
+		{"ASFF without severity", DetailSecurityHubASFF,
+			[]string{`{"Id":"x","Title":"t","Resources":[{"Id":"r"}]}`}, nil, []string{"detail.findings[0].Severity.Label"}},
+		{"OCSF without uid beside a good one", DetailSecurityHubOCSF,
+			[]string{`{"finding_info":{"title":"t"}}`, `{"finding_info":{"uid":"u-1","title":"t"},"severity_id":5,"resources":[{"uid":"i-0123456789abcdef0"}]}`},
+			[]string{"u-1"}, []string{"detail.findings[0].finding_info.uid"}},
+		{"OCSF severity_id as a string", DetailSecurityHubOCSF,
+			[]string{`{"finding_info":{"uid":"u-2","title":"t"},"severity_id":"5","resources":[{"uid":"r"}]}`}, nil, []string{"detail.findings[0].severity_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := events.EventBridgeEvent{Source: SourceEventSecurityHub, DetailType: tt.detailType,
+				Detail: json.RawMessage(`{"findings":[` + strings.Join(tt.findings, ",") + `]}`)}
+			fs, refused, err := FromEvent(ev)
+			if err != nil {
+				t.Fatalf("FromEvent = %v; want the batch read finding by finding", err)
+			}
+			var ids, fields []string
+			for _, f := range fs {
+				ids = append(ids, f.ID)
+			}
+			for _, r := range refused {
+				fields = append(fields, r.Field)
+				if !strings.Contains(r.Error(), r.Field) {
+					t.Errorf("refusal %q does not name its field %s", r.Error(), r.Field)
+				}
+			}
+			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
+				t.Errorf("accepted findings (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantRefused, fields); diff != "" {
+				t.Errorf("refused fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestFromEventNotSecurity(t *testing.T) {
 	for _, file := range []string{"respond-unknown.json", "respond-alarm-cpu.json", "respond-codebuild-failed.json"} {
-		if fs, err := FromEvent(loadEvent(t, file)); !errors.Is(err, ErrNotSecurity) {
+		if fs, _, err := FromEvent(loadEvent(t, file)); !errors.Is(err, ErrNotSecurity) {
 			t.Errorf("FromEvent(%s) = %v, %v; want ErrNotSecurity", file, fs, err)
 		}
 	}
@@ -179,7 +239,7 @@ func TestFromEventNotSecurity(t *testing.T) {
 func TestFromEventCleanScan(t *testing.T) {
 	ev := events.EventBridgeEvent{Source: SourceEventECR, DetailType: DetailECRScan,
 		Detail: json.RawMessage(`{"scan-status":"COMPLETE","repository-name":"r","image-digest":"sha256:1","finding-severity-counts":{}}`)}
-	fs, err := FromEvent(ev)
+	fs, _, err := FromEvent(ev)
 	if err != nil || len(fs) != 0 {
 		t.Errorf("FromEvent(clean scan) = %v, %v; want no findings, nil", fs, err)
 	}
@@ -242,7 +302,7 @@ func TestScorePriorities(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, err := FromEvent(loadEvent(t, tt.file))
+			fs, _, err := FromEvent(loadEvent(t, tt.file))
 			if err != nil || len(fs) != 1 {
 				t.Fatalf("FromEvent(%s) = %d findings, %v", tt.file, len(fs), err)
 			}
@@ -350,7 +410,7 @@ func (f *fakeClaimer) Claim(_ context.Context, key string, _ time.Duration, attr
 
 func TestDeduper(t *testing.T) {
 	ctx := context.Background()
-	fs, err := FromEvent(loadEvent(t, "respond-inspector-finding.json"))
+	fs, _, err := FromEvent(loadEvent(t, "respond-inspector-finding.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,20 +442,25 @@ func FuzzFromEvent(f *testing.F) {
 	for _, file := range []string{
 		"respond-ecr-scan.json", "respond-inspector-finding.json", "respond-inspector-scan.json",
 		"respond-guardduty-finding.json", "respond-securityhub-asff.json", "respond-securityhub-ocsf.json",
-		"respond-malformed.json",
+		"respond-malformed.json", "respond-securityhub-mixed-batch.json", "respond-securityhub-hostile.json",
 	} {
 		ev := loadEvent(f, file)
 		f.Add(ev.Source, ev.DetailType, []byte(ev.Detail))
 	}
 	f.Fuzz(func(t *testing.T, source, detailType string, detail []byte) {
 		ev := events.EventBridgeEvent{Source: source, DetailType: detailType, Detail: detail}
-		fs, err := FromEvent(ev)
+		fs, refused, err := FromEvent(ev)
 		if err != nil {
 			var me *MalformedError
 			if !errors.Is(err, ErrNotSecurity) && !errors.As(err, &me) {
 				t.Fatalf("FromEvent error %v is neither ErrNotSecurity nor *MalformedError", err)
 			}
 			return
+		}
+		for _, r := range refused {
+			if !strings.HasPrefix(r.Field, "detail.findings[") {
+				t.Fatalf("refused finding field %q does not name its index", r.Field)
+			}
 		}
 		var s Scorer
 		for _, fd := range fs {
