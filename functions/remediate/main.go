@@ -38,7 +38,7 @@ func main() {
 		log.Error("remediate cannot start", "error", err.Error())
 		os.Exit(1) // reported by Lambda as an init error
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h) // the raw payload: see remediate.Handler.Invoke
 }
 
 // newHandler reads the configuration, loads and validates the policy,

@@ -1,6 +1,10 @@
 // Package remediate fixes known failures when a CloudWatch alarm fires —
 // safely, verifiably, and with a full audit trail.
 //
+// Handler receives remediate's Lambda payloads and dispatches them by
+// shape (handler.go): SNS records and EventBridge alarm events go to the
+// engine; anything else is logged, counted and dropped.
+//
 // An Alarm comes from the SNS notification CloudWatch publishes
 // (contract.DecodeSNSMessage, contract.AlarmFromSNS) or from the EventBridge "CloudWatch
 // Alarm State Change" event (contract.AlarmFromEventBridge): metric alarms with one

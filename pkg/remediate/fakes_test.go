@@ -20,6 +20,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
+	"github.com/postdeploy/postdeploy/pkg/state"
 )
 
 // fakeECS holds services by "cluster/service" and records every
@@ -410,3 +411,101 @@ type (
 	cloudwatchListTagsOutput = cloudwatch.ListTagsForResourceOutput
 	cloudwatchOptions        = cloudwatch.Options
 )
+
+// memStore is an in-memory StateStore for tests that run many
+// invocations without a table (fuzzing): claims never expire, limits
+// count forever.
+type memStore struct {
+	mu        sync.Mutex
+	claims    map[string]bool
+	counts    map[string]int
+	incidents map[string]*state.Incident
+	audits    int
+}
+
+var _ remediate.StateStore = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{claims: map[string]bool{}, counts: map[string]int{}, incidents: map[string]*state.Incident{}}
+}
+
+func (m *memStore) Claim(_ context.Context, key string, _ time.Duration, _ map[string]string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.claims[key] {
+		return false, nil
+	}
+	m.claims[key] = true
+	return true, nil
+}
+
+func (m *memStore) Holder(context.Context, string) (state.Hold, bool, error) {
+	return state.Hold{}, false, nil
+}
+
+func (m *memStore) Release(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.claims, key)
+	return nil
+}
+
+func (m *memStore) Take(_ context.Context, key string, limit int, _ time.Duration) (bool, int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.counts[key] >= limit {
+		return false, m.counts[key], nil
+	}
+	m.counts[key]++
+	return true, m.counts[key], nil
+}
+
+func (m *memStore) OpenIncident(_ context.Context, id string, at time.Time, attrs map[string]string) (state.Incident, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if in, ok := m.incidents[id]; ok && in.Open {
+		return *in, false, nil
+	}
+	m.incidents[id] = &state.Incident{ID: id, Open: true, OpenedAt: at, Attrs: attrs}
+	return *m.incidents[id], true, nil
+}
+
+func (m *memStore) RecordAttempt(_ context.Context, id string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, ok := m.incidents[id]
+	if !ok || !in.Open {
+		return 0, errors.New("no open incident")
+	}
+	in.Attempts++
+	return in.Attempts, nil
+}
+
+func (m *memStore) MarkEscalated(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, ok := m.incidents[id]
+	if !ok || !in.Open || in.Escalated {
+		return false, nil
+	}
+	in.Escalated = true
+	return true, nil
+}
+
+func (m *memStore) CloseIncident(_ context.Context, id string, at time.Time) (state.Incident, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, ok := m.incidents[id]
+	if !ok || !in.Open {
+		return state.Incident{}, false, nil
+	}
+	in.Open, in.ClosedAt = false, at
+	return *in, true, nil
+}
+
+func (m *memStore) Audit(context.Context, string, time.Time, map[string]string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.audits++
+	return nil
+}

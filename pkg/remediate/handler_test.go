@@ -29,7 +29,7 @@ type handlerRig struct {
 	sns *fakeSNS
 }
 
-func newHandlerRig(t *testing.T) *handlerRig {
+func newHandlerRig(t testing.TB) *handlerRig {
 	t.Helper()
 	r := &handlerRig{rig: newRig(t, shippedPolicy), sns: &fakeSNS{}}
 	r.cw.afterAction = []string{"OK", "ALARM"}
@@ -57,7 +57,7 @@ func newHandlerRig(t *testing.T) *handlerRig {
 
 // eventAlarms decodes every alarm notification in the events/ files
 // (records that are not alarms are left out).
-func eventAlarms(t *testing.T, files ...string) []remediate.Alarm {
+func eventAlarms(t testing.TB, files ...string) []remediate.Alarm {
 	t.Helper()
 	var out []remediate.Alarm
 	for _, f := range files {
