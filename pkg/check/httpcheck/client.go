@@ -341,7 +341,7 @@ func retryable(resp *Response, err error) bool {
 		re  *RedirectError
 		cve *tls.CertificateVerificationError
 	)
-	if _, refused := guardRefusal(err); refused {
+	if guardRefusal(err) != nil {
 		return false
 	}
 	switch {
@@ -371,7 +371,7 @@ func Explain(err error, timeout time.Duration) (verdict.Verdict, string) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	if refusal, ok := guardRefusal(err); ok {
+	if refusal := guardRefusal(err); refusal != nil {
 		return verdict.Error, refusal.Error()
 	}
 	var (

@@ -220,8 +220,8 @@ func parseRuntimeAPI(s string) (port uint16, addr netip.Addr) {
 // runtimeAPIEnv is the Lambda Runtime API of the process, read once.
 var runtimeAPIEnv = os.Getenv("AWS_LAMBDA_RUNTIME_API")
 
-// guardRefusal returns the dial guard's refusal in err, if any.
-func guardRefusal(err error) (error, bool) {
+// guardRefusal returns the dial guard's refusal in err, or nil.
+func guardRefusal(err error) error {
 	var (
 		ll *LinkLocalError
 		he *HostAddressError
@@ -229,11 +229,11 @@ func guardRefusal(err error) (error, bool) {
 	)
 	switch {
 	case errors.As(err, &re):
-		return re, true
+		return re
 	case errors.As(err, &he):
-		return he, true
+		return he
 	case errors.As(err, &ll):
-		return ll, true
+		return ll
 	}
-	return nil, false
+	return nil
 }

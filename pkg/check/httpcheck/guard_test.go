@@ -263,7 +263,7 @@ func TestHostileURLsNeverConnect(t *testing.T) {
 			if v != verdict.Error || !refused {
 				t.Errorf("Do(%s) = %v: %q; want Error refused by the dial guard", tt.url, v, msg)
 			}
-			if strings.Contains(msg, "NEXT-JOB-SECRET") || (err != nil && strings.Contains(err.Error(), "NEXT-JOB-SECRET")) {
+			if strings.Contains(msg, "NEXT-JOB-SECRET") || strings.Contains(err.Error(), "NEXT-JOB-SECRET") {
 				t.Errorf("Do(%s) message %q quotes the forbidden target's response", tt.url, msg)
 			}
 		})

@@ -3,6 +3,7 @@ package httpcheck
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,8 +31,9 @@ func TestEvidenceNeverEchoesSecrets(t *testing.T) {
 	// reflect answers 500 with everything it was sent.
 	mux.HandleFunc("/reflect", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(map[string]any{"headers": r.Header, "query": r.URL.RawQuery, "sig": r.URL.Query().Get("X-Amz-Signature")})
+		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, "%s raw=%s %s", b, r.Header.Get("Authorization"), url.QueryEscape(r.Header.Get("X-Api-Key")))
+		_, _ = io.WriteString(w, string(b)+" raw="+r.Header.Get("Authorization")+" "+url.QueryEscape(r.Header.Get("X-Api-Key"))) //nolint:gosec // G705: the test server reflects its request on purpose, as text/plain
 	})
 	// loop redirects forever, to a URL carrying the request's credentials.
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
