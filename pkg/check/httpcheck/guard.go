@@ -22,10 +22,17 @@ type refusedRange struct {
 	what   string
 }
 
-// hostRanges are the function's own host: no check may reach them. A
-// probe there could read the Lambda Runtime API (the next invocation's
-// event, with another job's artifact credentials) or any other local
-// service. Loopback is allowed only when the local harness opts in.
+// The function's own host: no check may reach it. A probe there could
+// read the Lambda Runtime API — whose address Lambda gives in
+// AWS_LAMBDA_RUNTIME_API and whose GET /2018-06-01/runtime/invocation/next
+// answers the next invocation's event, with another job's artifact
+// credentials ("Using the Lambda runtime API for custom runtimes",
+// https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html) — or any
+// other local service. Loopback is allowed only when the local harness
+// opts in. The link-local ranges hold the EC2 instance metadata service
+// (169.254.169.254 and fd00:ec2::254, "Access instance metadata for an EC2
+// instance", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html)
+// and the ECS task metadata endpoint (169.254.170.2).
 var (
 	unspecified = []refusedRange{
 		{netip.MustParsePrefix("0.0.0.0/8"), "the unspecified address 0.0.0.0 (\"this host\"; 0.0.0.0/8)"},
