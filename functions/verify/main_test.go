@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/verify"
 )
 
@@ -76,5 +78,37 @@ func TestSetupWithBadSDKConfigIsAnInitError(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("setup error %q does not name %s", err, want)
 		}
+	}
+}
+
+// At cold start the token key is read from Secrets Manager: a missing
+// secret makes the function fail its jobs as misconfigured; a present
+// one gives the verifier.
+func TestSetupReadsTheTokenKey(t *testing.T) {
+	si := standin.StartT(t, standin.Scenario{})
+	si.PutSecret("postdeploy/token-key", "a-token-key-of-at-least-32-characters-0123")
+	sdkEnv(t)
+	for _, kv := range si.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	tests := []struct {
+		name   string
+		secret string
+		want   string // handler type
+	}{
+		{"secret present", "postdeploy/token-key", "*verify.Verifier"},
+		{"secret missing", "postdeploy/missing", "*verify.Unconfigured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := setup(context.Background(), lookup(map[string]string{config.EnvTokenKeySecret: tt.secret}), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("setup error: %v", err)
+			}
+			if got := fmt.Sprintf("%T", h); got != tt.want {
+				t.Errorf("setup(%s) handler = %s; want %s", tt.secret, got, tt.want)
+			}
+		})
 	}
 }
