@@ -38,7 +38,7 @@ func (h *Handler) deployment(ctx context.Context, ev events.EventBridgeEvent, lo
 		log.InfoContext(ctx, "deployment failure already notified")
 		return nil
 	}
-	region := cmp.Or(d.Region, ev.Region)
+	region := cmp.Or(ev.Region, d.Region) // CodeDeploy emits the event in the deployment's region
 	a := notify.Alert{
 		Kind:       notify.Deployments,
 		Severity:   "HIGH",

@@ -380,6 +380,7 @@ func TestHandleRoutesEachEvent(t *testing.T) {
 		{"respond-alarm-errors.json", notify.Application, "[HIGH] ALARM: prod-api-5xx-rate", kindAlarm, map[string]string{"kind": "application"}},
 		{"respond-pipeline-failed.json", notify.Deployments, "[HIGH] Pipeline prod-api failed at Build/UnitTests", kindPipeline, map[string]string{"service": "prod-api"}},
 		{"respond-pipeline-action-failed.json", notify.Deployments, "[HIGH] Pipeline prod-api failed at Build/UnitTests", kindPipeline, nil},
+		{"respond-pipeline-action-failed-cross-region.json", notify.Deployments, "[HIGH] Pipeline prod-api failed at DeployWest/Deploy", kindPipeline, nil},
 		{"respond-codedeploy-failure.json", notify.Deployments, "[HIGH] Deployment d-123456789 of prod-api/prod-api-dg failed", kindDeployment, nil},
 		{"respond-codebuild-failed.json", notify.Deployments, "[HIGH] Build of prod-api-build failed", kindBuild, nil},
 		{"respond-verify-failed.json", notify.Deployments, "[HIGH] Verification failed for prod-api: api-health", kindVerification, map[string]string{"verdict": "Failed"}},
@@ -621,4 +622,44 @@ func TestAlarmGoesToRemediation(t *testing.T) {
 	if body := aws.ToString(r.sns.in[0].Message); !strings.Contains(body, "Automatic remediation: scaled prod-api-asg") {
 		t.Errorf("message does not report the remediation:\n%s", body)
 	}
+}
+
+// TestPipelineLinksUseThePipelinesRegion: a cross-region action's event
+// carries the action's region in detail.region and the pipeline's in the
+// envelope (aws-lambda-go's codepipeline-action-execution-stage-change
+// sample; "Monitoring CodePipeline events"). The execution's console link
+// is in the pipeline's region, and the message names the action as
+// cross-region, for action events and for execution events whose failed
+// action ListActionExecutions reports in another region.
+func TestPipelineLinksUseThePipelinesRegion(t *testing.T) {
+	const link = "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/prod-api/executions/3c81b4fe-6a4b-4f58-9c87-EXAMPLE/timeline?region=us-east-1"
+	t.Run("action event", func(t *testing.T) {
+		r := newRig(t)
+		if err := r.invoke(t, readEvent(t, "respond-pipeline-action-failed-cross-region.json")); err != nil {
+			t.Fatal(err)
+		}
+		body := aws.ToString(r.sns.in[0].Message)
+		for _, want := range []string{"Execution: " + link, "(CodeDeploy, a cross-region action in us-west-2)", "the failed action ran in us-west-2 (cross-region action)"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("message lacks %q:\n%s", want, body)
+			}
+		}
+		if strings.Contains(body, "us-west-2.console.aws.amazon.com/codesuite/codepipeline") {
+			t.Errorf("pipeline console link in the action's region:\n%s", body)
+		}
+	})
+	t.Run("execution event", func(t *testing.T) {
+		r := newRig(t)
+		failed := &r.pipeline.actions.ActionExecutionDetails[1]
+		failed.Input.Region = aws.String("eu-west-1")
+		if err := r.invoke(t, readEvent(t, "respond-pipeline-failed.json")); err != nil {
+			t.Fatal(err)
+		}
+		body := aws.ToString(r.sns.in[0].Message)
+		for _, want := range []string{"Execution: " + link, "a cross-region action in eu-west-1"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("message lacks %q:\n%s", want, body)
+			}
+		}
+	})
 }

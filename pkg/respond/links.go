@@ -3,6 +3,7 @@ package respond
 import (
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // Console links, so a person lands on the right page in one click.
@@ -21,4 +22,15 @@ func deploymentURL(region, id string) string {
 func buildURL(region, project, buildID string) string {
 	return fmt.Sprintf("https://%s.console.aws.amazon.com/codesuite/codebuild/projects/%s/build/%s/?region=%s",
 		region, pathEscape(project), url.PathEscape(buildID), region)
+}
+
+// arnRegion returns the region of the first ARN in arns that names one
+// ("arn:partition:service:region:account:resource"), or "".
+func arnRegion(arns []string) string {
+	for _, a := range arns {
+		if parts := strings.SplitN(a, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[3] != "" {
+			return parts[3]
+		}
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,9 +18,12 @@ import (
 )
 
 // failedAction is what respond knows of a pipeline's failing action.
+// Region is where the action ran, when CodePipeline says (a cross-region
+// action runs outside the pipeline's region).
 type failedAction struct {
 	Stage, Action, Provider string
 	Summary, URL, Code      string
+	Region                  string
 }
 
 func (h *Handler) pipeline(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
@@ -38,13 +42,22 @@ func (h *Handler) pipeline(ctx context.Context, ev events.EventBridgeEvent, log 
 		log.InfoContext(ctx, "pipeline state change needs no notification")
 		return nil
 	}
-	region := cmp.Or(d.Region, ev.Region)
+	// The console pages of a pipeline and its executions live in the
+	// pipeline's region: the region of the event, which CodePipeline emits
+	// where the pipeline is. detail.region of an action event is where the
+	// action ran, another region for a cross-region action ("Monitoring
+	// CodePipeline events",
+	// https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html;
+	// aws-lambda-go's sample codepipeline-action-execution-stage-change-event.json
+	// has region us-east-1 and detail.region us-west-2).
+	region := cmp.Or(ev.Region, arnRegion(ev.Resources), d.Region)
 	var fa failedAction
 	var notes []string
 	if ev.DetailType == events.CodePipelineActionEventDetailType {
 		fa = failedAction{
 			Stage: d.Stage, Action: d.Action, Provider: d.Type.Provider,
 			Summary: d.ExecutionResult.ExternalExecutionSummary, URL: d.ExecutionResult.ExternalExecutionURL, Code: d.ExecutionResult.ErrorCode,
+			Region: d.Region,
 		}
 	} else {
 		var err error
@@ -71,12 +84,23 @@ func (h *Handler) pipeline(ctx context.Context, ev events.EventBridgeEvent, log 
 		Where:      fmt.Sprintf("pipeline %s, execution %s, account %s, %s", d.Pipeline, d.ExecutionID, ev.AccountID, region),
 		Links:      []notify.Link{{Label: "Execution", URL: pipelineExecutionURL(region, d.Pipeline, d.ExecutionID)}},
 	}
+	crossRegion := fa.Region != "" && fa.Region != region
 	where := "a stage"
 	if fa.Stage != "" {
 		where = fmt.Sprintf("stage %s, action %s", fa.Stage, orDash(fa.Action))
+		var about []string
 		if fa.Provider != "" {
-			where += " (" + fa.Provider + ")"
+			about = append(about, fa.Provider)
 		}
+		if crossRegion {
+			about = append(about, "a cross-region action in "+fa.Region)
+		}
+		if len(about) > 0 {
+			where += " (" + strings.Join(about, ", ") + ")"
+		}
+	}
+	if crossRegion {
+		a.Where += fmt.Sprintf("; the failed action ran in %s (cross-region action)", fa.Region)
 	}
 	at := "an unknown stage"
 	if fa.Stage != "" {
@@ -132,8 +156,11 @@ func (h *Handler) lookupFailure(ctx context.Context, pipeline, execution string)
 				continue
 			}
 			fa = failedAction{Stage: aws.ToString(ax.StageName), Action: aws.ToString(ax.ActionName)}
-			if ax.Input != nil && ax.Input.ActionTypeId != nil {
-				fa.Provider = aws.ToString(ax.Input.ActionTypeId.Provider)
+			if ax.Input != nil {
+				fa.Region = aws.ToString(ax.Input.Region)
+				if ax.Input.ActionTypeId != nil {
+					fa.Provider = aws.ToString(ax.Input.ActionTypeId.Provider)
+				}
 			}
 			if ax.Output != nil && ax.Output.ExecutionResult != nil {
 				r := ax.Output.ExecutionResult
