@@ -34,8 +34,7 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 	}
 	what := fmt.Sprintf("Alarm %s went %s at %s.", a.Name, a.NewState, a.Timestamp.Format(time.RFC3339))
 	switch {
-	case ruleName != "" && to.Decision == Recovered:
-		what += fmt.Sprintf(" The incident was handled by rule %s (action %s).", ruleName, action)
+	case to.Decision == Recovered: // the reason names the incident's rule and action
 	case ruleName != "":
 		what += fmt.Sprintf(" Rule %s matched; action %s.", ruleName, action)
 	}

@@ -229,7 +229,7 @@ func (e *Engine) handleClaimed(ctx context.Context, msg Alarm) (Outcome, error) 
 		return o, nil
 	}
 
-	inc, _, err := e.Store.OpenIncident(ctx, a.ARN, a.Timestamp, map[string]string{"alarm": a.Name, "rule": rule.Name})
+	inc, _, err := e.Store.OpenIncident(ctx, a.ARN, a.Timestamp, map[string]string{"alarm": a.Name, "rule": rule.Name, "action": rule.Action})
 	if err != nil {
 		return out, err
 	}
@@ -310,11 +310,37 @@ func (e *Engine) recovered(ctx context.Context, msg Alarm) (Outcome, error) {
 		return out, nil
 	}
 	ttr := max(a.Timestamp.Sub(inc.OpenedAt), 0)
-	out.Decision, out.TimeToRecover, out.Rule = Recovered, ttr, inc.Attrs["rule"]
+	// The rule and action come from the incident record: what handled
+	// this incident, even if the policy has changed since.
+	r := e.incidentRule(inc.Attrs["rule"], inc.Attrs["action"])
+	out.Decision, out.TimeToRecover = Recovered, ttr
 	out.Reason = fmt.Sprintf("alarm back to OK after %s (%d failed remediation attempts)", ttr.Round(time.Second), inc.Attempts)
+	if r != nil {
+		out.Rule, out.Action = r.Name, r.Action
+		out.Reason += fmt.Sprintf("; the incident was handled by rule %s with action %s", r.Name, r.Action)
+	}
 	e.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricTimeToRecover, Unit: telemetry.UnitSeconds, Value: ttr.Seconds()})
-	e.decided(ctx, a, e.rule(out.Rule), TargetOutcome{Decision: Recovered, Reason: out.Reason})
+	e.decided(ctx, a, r, TargetOutcome{Decision: Recovered, Reason: out.Reason})
 	return out, nil
+}
+
+// incidentRule is the rule an incident record names, with the action it
+// records (incidents opened before the action was recorded take the
+// policy's): the policy's rule of that name when it still has that
+// action, else a rule carrying only the recorded name and action. nil
+// when the record names no rule.
+func (e *Engine) incidentRule(name, action string) *Rule {
+	if name == "" {
+		return nil
+	}
+	r := e.rule(name)
+	switch {
+	case r != nil && (action == "" || r.Action == action):
+		return r
+	case action == "":
+		return &Rule{Name: name, Action: "(not recorded)"}
+	}
+	return &Rule{Name: name, Action: action}
 }
 
 // confirmed is confirm behind the region check. ok is false when the

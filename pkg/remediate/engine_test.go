@@ -640,3 +640,44 @@ type failingTags struct{ *fakeCloudWatch }
 func (failingTags) ListTagsForResource(context.Context, *cloudwatchListTagsInput, ...func(*cloudwatchOptions)) (*cloudwatchListTagsOutput, error) {
 	return nil, errors.New("ThrottlingException: Rate exceeded")
 }
+
+// The recovered outcome names the rule and action that handled the
+// incident, read from the incident record: its summary (the log line,
+// respond's remediation line) and its notification say it, even after the
+// policy changed.
+func TestRecoveredNamesItsAction(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, r *rig) // between the ALARM and the OK
+		rule   string
+		action string
+	}{
+		{"policy unchanged", nil, "ecs-cpu-redeploy", "ecs.redeploy"},
+		{"the rule now names another action", func(t *testing.T, r *rig) {
+			r.e.Policy = loadPolicy(t, strings.Replace(strings.Replace(testPolicy, "action: ecs.redeploy", "action: ecs.scale", 1), `service: "{{.Dimensions.ServiceName}}"}`, `service: "{{.Dimensions.ServiceName}}", step: 1, min: 1, max: 2}`, 1))
+		}, "ecs-cpu-redeploy", "ecs.redeploy"},
+		{"the rule is gone from the policy", func(t *testing.T, r *rig) {
+			r.e.Policy = loadPolicy(t, strings.Replace(testPolicy, "name: ecs-cpu-redeploy", "name: renamed", 1))
+		}, "ecs-cpu-redeploy", "ecs.redeploy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, testPolicy)
+			if out := r.handle(t, ecsAlarm("api", "ALARM", start)); out.Decision != remediate.Fixed {
+				t.Fatalf("ALARM: %s (%s); want fixed", out.Decision, out.Reason)
+			}
+			if tt.change != nil {
+				tt.change(t, r)
+			}
+			out := r.handle(t, ecsAlarm("api", "OK", start.Add(7*time.Minute)))
+			want := "(rule " + tt.rule + ", action " + tt.action + ")"
+			if out.Decision != remediate.Recovered || out.Rule != tt.rule || out.Action != tt.action || !strings.Contains(out.String(), want) {
+				t.Errorf("recovered outcome = %q (rule %q, action %q); want it to name %s", out.String(), out.Rule, out.Action, want)
+			}
+			m := r.n.msgs[len(r.n.msgs)-1]
+			if !strings.Contains(m.Subject, "Recovered") || !strings.Contains(m.Body, "handled by rule "+tt.rule+" with action "+tt.action) {
+				t.Errorf("recovery notification = %q\n%s\nwant it to name rule %s and action %s", m.Subject, m.Body, tt.rule, tt.action)
+			}
+		})
+	}
+}

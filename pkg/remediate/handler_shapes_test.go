@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
@@ -249,4 +250,26 @@ func FuzzHandlerPayload(f *testing.F) {
 			t.Errorf("Handle(%.80q) acted on a payload naming none of CloudWatch's alarms", payload)
 		}
 	})
+}
+
+// Through the handler, with the events/ files: the OK that closes the
+// incident is summarised and notified with the rule and action that
+// handled it.
+func TestHandlerRecoveredNamesItsAction(t *testing.T) {
+	r := newHandlerRig(t)
+	r.mustInvoke(t, "remediate-ecs-alarm.json")
+	r.cw.set("OK")
+	err, logs, _ := r.observed(t, readEvent(t, "remediate-ecs-ok.json"))
+	if err != nil {
+		t.Fatalf("Invoke(remediate-ecs-ok.json) error = %v", err)
+	}
+	if !strings.Contains(logs, `"decision":"recovered"`) || !strings.Contains(logs, "(rule ecs-cpu-redeploy, action ecs.redeploy)") {
+		t.Errorf("recovered log line does not name its action:\n%s", logs)
+	}
+	r.sns.mu.Lock()
+	last := aws.ToString(r.sns.pub[len(r.sns.pub)-1].Message)
+	r.sns.mu.Unlock()
+	if !strings.Contains(last, "Recovered") || !strings.Contains(last, "handled by rule ecs-cpu-redeploy with action ecs.redeploy") {
+		t.Errorf("recovery notification does not name its action:\n%s", last)
+	}
 }
