@@ -171,3 +171,15 @@ func TestRunbooksComplete(t *testing.T) {
 		t.Errorf("RunbookURL = %q; want https://w/x/high-cpu", got)
 	}
 }
+
+func TestCount(t *testing.T) {
+	tests := []struct {
+		n    int
+		want string
+	}{{0, "0 vulnerabilities"}, {1, "1 vulnerability"}, {2, "2 vulnerabilities"}, {21, "21 vulnerabilities"}}
+	for _, tt := range tests {
+		if got := Count(tt.n, "vulnerability", "vulnerabilities"); got != tt.want {
+			t.Errorf("Count(%d, vulnerability, vulnerabilities) = %q; want %q", tt.n, got, tt.want)
+		}
+	}
+}

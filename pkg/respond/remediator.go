@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/postdeploy/postdeploy/pkg/contract"
+	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
@@ -57,7 +58,7 @@ func outcomeLine(o remediate.Outcome) string {
 	}
 	for i, t := range o.Targets {
 		if i == 3 {
-			fmt.Fprintf(&b, "; and %d more targets", len(o.Targets)-3)
+			b.WriteString("; and " + notify.Count(len(o.Targets)-3, "more target", "more targets"))
 			break
 		}
 		fmt.Fprintf(&b, "; %s %s %s", t.Target.Type, t.Target.ID, t.Decision)

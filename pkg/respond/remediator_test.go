@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -48,6 +49,16 @@ func TestEngineRemediator(t *testing.T) {
 				Targets: []remediate.TargetOutcome{{Target: remediate.Target{Type: "asg", ID: "prod-api-asg"}, Decision: remediate.Fixed, Call: "SetDesiredCapacity(prod-api-asg, 6)"}}}},
 			want: "fixed by asg.scale (rule scale-out-on-cpu): capacity 4 → 6 and the alarm is OK; asg prod-api-asg fixed [SetDesiredCapacity(prod-api-asg, 6)]",
 		},
+		{
+			name:   "four targets: the last one counted, singular",
+			engine: &fakeEngine{out: remediate.Outcome{Decision: remediate.Fixed, Action: "ecs.redeploy", Targets: targets(4)}},
+			want:   "fixed by ecs.redeploy; ecs-service prod/api-1 fixed; ecs-service prod/api-2 fixed; ecs-service prod/api-3 fixed; and 1 more target",
+		},
+		{
+			name:   "five targets: the last two counted, plural",
+			engine: &fakeEngine{out: remediate.Outcome{Decision: remediate.Fixed, Action: "ecs.redeploy", Targets: targets(5)}},
+			want:   "fixed by ecs.redeploy; ecs-service prod/api-1 fixed; ecs-service prod/api-2 fixed; ecs-service prod/api-3 fixed; and 2 more targets",
+		},
 		{name: "no rule", engine: &fakeEngine{out: remediate.Outcome{Decision: remediate.Ignored}}, want: "none (no rule of the remediation policy matches this alarm)"},
 		{name: "duplicate", engine: &fakeEngine{out: remediate.Outcome{Decision: remediate.Duplicate}}, want: "already handled for this state change (see the remediation notification)"},
 		{name: "engine error", engine: &fakeEngine{err: errors.New("claim state change: throttled")}, wantErr: true},
@@ -74,4 +85,12 @@ func TestRemediationFailureStillNotifies(t *testing.T) {
 	if len(r.sns.in) != 1 || !strings.Contains(aws.ToString(r.sns.in[0].Message), "Automatic remediation failed: remediation engine: claim state change") {
 		t.Errorf("want one alarm notification reporting the failed remediation; got %d messages", len(r.sns.in))
 	}
+}
+
+func targets(n int) []remediate.TargetOutcome {
+	var out []remediate.TargetOutcome
+	for i := range n {
+		out = append(out, remediate.TargetOutcome{Target: remediate.Target{Type: "ecs-service", ID: fmt.Sprintf("prod/api-%d", i+1)}, Decision: remediate.Fixed})
+	}
+	return out
 }

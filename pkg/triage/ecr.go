@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/postdeploy/postdeploy/pkg/notify"
 )
 
 // fromECRScan summarises an ECR basic-scan event, which carries only the
@@ -91,7 +93,7 @@ func scanSummary(source, scanner, status, repo, digest string, tags []string, co
 	for _, n := range counts {
 		total += n
 	}
-	f.Title = fmt.Sprintf("%s of %s found %d vulnerabilities (%s)", scanner, repo, total, f.CountsText())
+	f.Title = fmt.Sprintf("%s of %s found %s (%s)", scanner, repo, notify.Count(total, "vulnerability", "vulnerabilities"), f.CountsText())
 	return f
 }
 

@@ -228,6 +228,23 @@ func TestFromEventBatchRefusesFindingsOneByOne(t *testing.T) {
 	}
 }
 
+// TestScanTitleCountsItsNoun: a scan summary says "1 vulnerability" and
+// "2 vulnerabilities".
+func TestScanTitleCountsItsNoun(t *testing.T) {
+	tests := []struct{ counts, want string }{
+		{`{"HIGH":1}`, "ECR basic scan of r found 1 vulnerability (1 HIGH)"},
+		{`{"HIGH":1,"LOW":1}`, "ECR basic scan of r found 2 vulnerabilities (1 HIGH, 1 LOW)"},
+	}
+	for _, tt := range tests {
+		ev := events.EventBridgeEvent{Source: SourceEventECR, DetailType: DetailECRScan,
+			Detail: json.RawMessage(`{"scan-status":"COMPLETE","repository-name":"r","image-digest":"sha256:1","finding-severity-counts":` + tt.counts + `}`)}
+		fs, _, err := FromEvent(ev)
+		if err != nil || len(fs) != 1 || fs[0].Title != tt.want {
+			t.Errorf("FromEvent(ECR scan %s) = %v, %v; want one finding titled %q", tt.counts, fs, err, tt.want)
+		}
+	}
+}
+
 func TestFromEventNotSecurity(t *testing.T) {
 	for _, file := range []string{"respond-unknown.json", "respond-alarm-cpu.json", "respond-codebuild-failed.json"} {
 		if fs, _, err := FromEvent(loadEvent(t, file)); !errors.Is(err, ErrNotSecurity) {
