@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 )
 
@@ -222,16 +223,51 @@ func (s *Stack) respondPermissions() error {
 		s.allowAny(f, "ReadAlarms", []string{"cloudwatch:DescribeAlarms"},
 			"CloudWatch DescribeAlarms supports no resource-level permissions")
 	}
-	s.allowPattern(f, "PipelineRollback", []string{
+	// Reads: respond reports any failed pipeline or deployment of the
+	// account, and confirms through CodePipeline that a verify action
+	// really failed before it rolls back ("Actions, resources, and
+	// condition keys for AWS CodePipeline": these act on pipeline*).
+	s.allowPattern(f, "PipelineReads", []string{
 		"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
-		"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage",
+		"codepipeline:ListPipelineExecutions",
 	}, arn{service: "codepipeline", resource: "*"}, nil,
-		"the failing pipeline (and stage) is named by the event; any pipeline of this account and region")
-	s.allowPattern(f, "DeploymentStop", []string{
-		"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment",
+		"the failed pipeline is named by the event; respond reads any pipeline of this account and region to report and confirm it")
+	s.allowPattern(f, "DeploymentReads", []string{
+		"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments",
 	}, arn{service: "codedeploy", resource: "deploymentgroup:*"}, nil,
-		"the failing deployment's group is named by the event; any deployment group of this account and region")
+		"the failed deployment's group is named by the event; respond reads any deployment group of this account and region")
+	// The mutating calls only under the policy that makes them.
+	switch s.Props.RollbackPolicy {
+	case config.RollbackStage:
+		// RollbackStage acts on stage*: arn:...:codepipeline:region:account:<pipeline>/<stage>.
+		targets := s.rollbackStages()
+		s.allowPattern(f, "PipelineRollback", []string{"codepipeline:RollbackStage"}, targets[0], nil,
+			"only the pipelines (and stages) named in the rollbackPipelines context; a name ending in * is a prefix", targets[1:]...)
+	case config.RollbackStopDeployment:
+		// "Actions, resources, and condition keys for AWS CodeDeploy":
+		// StopDeployment lists no resource type; "*" is the only
+		// resource IAM matches it with.
+		s.allowAny(f, "DeploymentStop", []string{"codedeploy:StopDeployment"},
+			"codedeploy:StopDeployment supports no resource-level permissions; respond stops only the deployment of a pipeline whose verify action CodePipeline confirms failed")
+	}
 	return nil
+}
+
+// rollbackStages are the stage ARNs RollbackStage may act on:
+// Props.RollbackPipelines, and the example pipeline's stages.
+func (s *Stack) rollbackStages() []arn {
+	var out []arn
+	for _, r := range s.Props.RollbackPipelines {
+		res := r
+		if !strings.Contains(r, "/") && !strings.HasSuffix(r, "*") {
+			res = r + "/*" // any stage of the pipeline
+		}
+		out = append(out, arn{service: "codepipeline", resource: res})
+	}
+	if s.Props.ExamplePipeline {
+		out = append(out, arn{service: "codepipeline", resource: s.examplePipelineName() + "/*"})
+	}
+	return out
 }
 
 func tableActionPtrs() []*string { return *jsii.Strings(tableActions...) }

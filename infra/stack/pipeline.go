@@ -24,6 +24,10 @@ func (s *Stack) exampleSpec() string {
 	return fmt.Sprintf("bake: 5m\ninterval: 30s\nchecks:\n  - name: no-new-alarms\n    alarms: {prefix: %q, ignorePreexisting: true}\n", prefix)
 }
 
+// examplePipelineName is the example pipeline's name, fixed so IAM can
+// name its stages (respond's RollbackStage).
+func (s *Stack) examplePipelineName() string { return *s.StackName() + "-example" }
+
 // examplePipeline is a minimal pipeline that shows where verify goes:
 // Source (an S3 object) → Deploy (S3 deploy) → Verify (the helper's
 // action). Start it by uploading ExampleSourceKey to the artifact bucket
@@ -52,6 +56,7 @@ func (s *Stack) examplePipeline() error {
 		return fmt.Errorf("example pipeline: %w", err)
 	}
 	s.Pipeline = awscodepipeline.NewPipeline(s.Stack, jsii.String("ExamplePipeline"), &awscodepipeline.PipelineProps{
+		PipelineName:   jsii.String(s.examplePipelineName()),
 		PipelineType:   awscodepipeline.PipelineType_V2,
 		ArtifactBucket: artifacts,
 		Stages: &[]*awscodepipeline.StageProps{

@@ -105,6 +105,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	s.bus()
 	s.functions()
 	s.busPolicy()
+	s.topicPublishers()
 	s.subscriptions()
 	s.rules()
 	s.automationRole()
@@ -186,6 +187,42 @@ func (s *Stack) topics() {
 			t.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(addr), nil))
 		}
 		s.Topics[k] = t
+	}
+}
+
+// topicPublishers denies sns:Publish on every alert topic to all but
+// CloudWatch, for this account's alarms, and the suite's own roles
+// (remediate, respond). Within the account an identity policy alone
+// would let any principal publish a forged alarm or notification; the
+// explicit deny in the topic policy wins over such an allow (IAM User
+// Guide, "Policy evaluation logic"). The deny applies when both hold:
+//   - aws:PrincipalArn is not one of the suite's roles (for an assumed
+//     role it is the role's ARN);
+//   - aws:SourceArn is not one of this account's alarms. CloudWatch sets
+//     it to the alarm's ARN when it publishes (the same key the allow
+//     statement checks; Amazon SNS Developer Guide, "Example cases for
+//     Amazon SNS access control", and CloudWatch's "Using Amazon SNS
+//     to notify users"), a principal calling Publish cannot set it.
+//
+// A negated operator on a key the request does not carry is true (IAM
+// User Guide, "Condition operators"), so a caller with neither key is
+// denied, and CloudWatch, which carries no aws:PrincipalArn of the
+// suite but an alarm's aws:SourceArn, is not.
+func (s *Stack) topicPublishers() {
+	roles := []any{s.Remediate.ExecutionRole.RoleArn(), s.Respond.ExecutionRole.RoleArn()}
+	for _, k := range notify.Kinds {
+		t := s.Topics[k]
+		t.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyAlarmsAndTheSuitePublish"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  &[]*string{t.TopicArn()},
+			Conditions: &map[string]any{
+				"ArnNotEquals": map[string]any{"aws:PrincipalArn": roles},
+				"ArnNotLike":   map[string]any{"aws:SourceArn": arn{service: "cloudwatch", resource: "alarm:*"}.token()},
+			},
+		}))
 	}
 }
 

@@ -46,6 +46,10 @@ var testApp = monitoring.Target{
 
 const testEmail = "security-oncall@example.com"
 
+// testRollbackPipelines are the pipelines respond may roll back in the
+// shared stack: a stage, a prefix, a whole pipeline.
+var testRollbackPipelines = []string{"shop-prod/Deploy", "billing-*", "payments"}
+
 var shared struct {
 	once   sync.Once
 	dir    string
@@ -119,6 +123,8 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 			Application:       &testApp,
 			ExamplePipeline:   true,
 			RespondRemediates: true,
+			RollbackPolicy:    config.RollbackStage,
+			RollbackPipelines: testRollbackPipelines,
 		})
 		if err != nil {
 			shared.err = err
@@ -652,9 +658,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			want = map[string][]string{
 				"PublishAlerts": {"sns:Publish"},
 				"EncryptAlerts": {"kms:Decrypt", "kms:GenerateDataKey"},
-				"PipelineRollback": {"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
-					"codepipeline:ListPipelineExecutions", "codepipeline:RollbackStage"},
-				"DeploymentStop":     {"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments", "codedeploy:StopDeployment"},
+				"PipelineReads": {"codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:ListActionExecutions",
+					"codepipeline:ListPipelineExecutions"},
+				"PipelineRollback":   {"codepipeline:RollbackStage"},
+				"DeploymentReads":    {"codedeploy:GetDeployment", "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments"},
 				"PassAutomationRole": {"iam:PassRole"},
 			}
 			for _, sc := range scopes {
@@ -1111,4 +1118,132 @@ func TestRunbooksAndAutomationRole(t *testing.T) {
 			t.Errorf("%s runbook statements (-want +got):\n%s", fn, d)
 		}
 	}
+}
+
+// Verdicts travel on the stack's own bus, whose resource policy admits
+// only verify's role: an allow for it and a deny for every other
+// principal (aws:PrincipalArn), since within the account an identity
+// policy alone would let anyone with events:PutEvents publish a "Failed"
+// verdict. respond's verdict rule listens on that bus only.
+func TestVerdictBusAdmitsOnlyVerify(t *testing.T) {
+	synth(t)
+	count(t, "AWS::Events::EventBus", 1)
+	verifyRole := getArn(shared.ids[Verify+"/role"])
+	bus := getArn(shared.ids["bus"])
+	var got []any
+	for _, p := range resources(t, "AWS::Events::EventBusPolicy") {
+		if d := cmp.Diff(ref(shared.ids["bus"]), p["EventBusName"]); d != "" {
+			t.Errorf("EventBusPolicy on another bus (-want +got):\n%s", d)
+		}
+		st := p["Statement"].(map[string]any)
+		delete(st, "Sid")
+		got = append(got, st)
+	}
+	sort.Slice(got, func(i, j int) bool { return fmt.Sprint(got[i]) < fmt.Sprint(got[j]) })
+	want := []any{
+		map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Principal": map[string]any{"AWS": verifyRole}, "Resource": bus},
+		map[string]any{"Action": "events:PutEvents", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Resource": bus,
+			"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": verifyRole}}},
+	}
+	sort.Slice(want, func(i, j int) bool { return fmt.Sprint(want[i]) < fmt.Sprint(want[j]) })
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("verdict bus policy statements (-want +got):\n%s", d)
+	}
+	for id, p := range resources(t, "AWS::Events::Rule") {
+		onBus, _ := p["EventBusName"]
+		isVerdict := fmt.Sprint(p["EventPattern"].(map[string]any)["source"]) == fmt.Sprint([]any{"postdeploy.verify"})
+		switch {
+		case isVerdict && fmt.Sprint(onBus) != fmt.Sprint(ref(shared.ids["bus"])):
+			t.Errorf("rule %s (verify's verdicts) is on bus %v; want the verdict bus", id, onBus)
+		case !isVerdict && onBus != nil:
+			t.Errorf("rule %s (AWS service events) is on bus %v; AWS services publish to the default bus", id, onBus)
+		}
+	}
+	for _, st := range rawStatements(t, shared.ids[Verify+"/role"]) {
+		if st["Sid"] == "PublishVerdicts" {
+			if d := cmp.Diff(bus, st["Resource"]); d != "" {
+				t.Errorf("verify PublishVerdicts resource (-want +got):\n%s", d)
+			}
+		}
+	}
+}
+
+// Only CloudWatch, for this account's alarms, and the suite's own roles
+// (remediate, respond) may publish to the alert topics: the allow for
+// CloudWatch carries aws:SourceAccount and aws:SourceArn, and a deny
+// refuses every publisher that is neither.
+func TestAlertTopicsAdmitOnlyAlarmsAndTheSuite(t *testing.T) {
+	synth(t)
+	alarms := map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":cloudwatch:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":alarm:*"}}}
+	wantAllow := map[string]any{
+		"Sid": "AllowCloudWatchAlarms", "Effect": "Allow", "Action": "sns:Publish",
+		"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+		"Condition": map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")},
+			"ArnLike":      map[string]any{"aws:SourceArn": alarms},
+		},
+	}
+	wantDeny := map[string]any{
+		"Sid": "OnlyAlarmsAndTheSuitePublish", "Effect": "Deny", "Action": "sns:Publish", "Principal": map[string]any{"AWS": "*"},
+		"Condition": map[string]any{
+			"ArnNotEquals": map[string]any{"aws:PrincipalArn": []any{getArn(shared.ids[Remediate+"/role"]), getArn(shared.ids[Respond+"/role"])}},
+			"ArnNotLike":   map[string]any{"aws:SourceArn": alarms},
+		},
+	}
+	seen := 0
+	for id, p := range resources(t, "AWS::SNS::TopicPolicy") {
+		topic := p["Topics"].([]any)[0]
+		got := map[string]any{}
+		for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := st.(map[string]any)
+			if sid, ok := st["Sid"].(string); ok && sid != "AllowPublishThroughSSLOnly" {
+				c := map[string]any{}
+				for k, v := range st {
+					if k != "Resource" {
+						c[k] = v
+					}
+				}
+				got[sid] = c
+				if d := cmp.Diff(topic, st["Resource"]); d != "" {
+					t.Errorf("topic policy %s statement %s applies to another topic (-want +got):\n%s", id, sid, d)
+				}
+			}
+		}
+		if d := cmp.Diff(map[string]any{"AllowCloudWatchAlarms": wantAllow, "OnlyAlarmsAndTheSuitePublish": wantDeny}, got); d != "" {
+			t.Errorf("topic policy %s (-want +got):\n%s", id, d)
+		}
+		seen++
+	}
+	if seen != len(notify.Kinds) {
+		t.Errorf("%d topic policies; want one per kind (%d)", seen, len(notify.Kinds))
+	}
+}
+
+// RollbackStage acts on stage* ARNs (arn:...:codepipeline:region:account:
+// <pipeline>/<stage>, "Actions, resources, and condition keys for AWS
+// CodePipeline"): respond may roll back only the configured pipelines
+// and stages and the example pipeline, never any pipeline.
+func TestRollbackStageScopedToConfiguredPipelines(t *testing.T) {
+	synth(t)
+	var got []any
+	for _, st := range rawStatements(t, shared.ids[Respond+"/role"]) {
+		acts := asStrings(st["Action"])
+		if !slices.Contains(acts, "codepipeline:RollbackStage") {
+			continue
+		}
+		if len(acts) != 1 {
+			t.Errorf("statement %v grants RollbackStage with %v; want it alone", st["Sid"], acts)
+		}
+		got = append(got, resolve(t, st["Resource"]))
+	}
+	want := []any{[]any{
+		"arn:aws:codepipeline:us-east-1:123456789012:shop-prod/Deploy",
+		"arn:aws:codepipeline:us-east-1:123456789012:billing-*",
+		"arn:aws:codepipeline:us-east-1:123456789012:payments/*",
+		"arn:aws:codepipeline:us-east-1:123456789012:Postdeploy-example/*",
+	}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("RollbackStage resources (-want +got):\n%s", d)
+	}
+	has(t, "AWS::CodePipeline::Pipeline", map[string]any{"Name": "Postdeploy-example"})
 }
