@@ -3,9 +3,14 @@ package verify
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 // Params is the action's UserParameters.
@@ -24,7 +29,16 @@ const paramsPath = "UserParameters"
 
 const paramsHelp = `UserParameters must be a JSON object with one of "spec" (the spec inline), "ssmParameter" (an SSM parameter name) or "artifactFile" (a path inside the input artifact), and optionally "artifact" and "variables"`
 
-// ParseParams decodes UserParameters strictly, reporting every problem.
+// paramKeys are UserParameters' keys, exactly as they must be written:
+// JSON object keys are case-sensitive, so "Spec" is not "spec" (Go's
+// encoding/json would match it anyway; ParseParams does not).
+var paramKeys = []string{"spec", "ssmParameter", "artifactFile", "artifact", "variables"}
+
+// ParseParams decodes UserParameters strictly, reporting every problem:
+// a key set twice (anywhere in the document: JSON decoders keep only the
+// last), a key not among paramKeys (with a did-you-mean for a wrong case
+// or a near miss), a value of the wrong type, and a spec source missing
+// or given twice.
 func ParseParams(raw string) (Params, error) {
 	var errs spec.Errors
 	var p Params
@@ -33,13 +47,50 @@ func ParseParams(raw string) (Params, error) {
 		return p, errs
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		if err == nil {
+			err = errors.New("null is not an object")
+		}
 		errs.Add(paramsPath, "not valid: %v. %s", err, paramsHelp)
 		return p, errs
 	}
 	if dec.More() {
 		errs.Add(paramsPath, "has text after the JSON object: %s", paramsHelp)
+	}
+	for _, d := range strict.DuplicateKeys([]byte(raw)) {
+		errs.Add(spec.Field(paramsPath, d.Path), "%s", d.Msg)
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[k]
+		path := spec.Field(paramsPath, k)
+		var err error
+		switch k {
+		case "spec":
+			p.Spec = v
+		case "ssmParameter":
+			err = json.Unmarshal(v, &p.SSMParameter)
+		case "artifactFile":
+			err = json.Unmarshal(v, &p.ArtifactFile)
+		case "artifact":
+			err = json.Unmarshal(v, &p.Artifact)
+		case "variables":
+			err = json.Unmarshal(v, &p.Variables)
+		default:
+			if m := didYouMean(k, paramKeys); m != "" {
+				errs.Add(path, "unknown key %q; did you mean %q? Keys are case-sensitive: %s", k, m, quoteList(paramKeys))
+			} else {
+				errs.Add(path, "unknown key %q; keys are case-sensitive: %s", k, quoteList(paramKeys))
+			}
+			continue
+		}
+		if err != nil {
+			want := "a string"
+			if k == "variables" {
+				want = `an object of strings, e.g. {"IMAGE_DIGEST": "#{Build.IMAGE_DIGEST}"}`
+			}
+			errs.Add(path, "must be %s, got %s", want, shorten(string(v), 40))
+		}
 	}
 	n := 0
 	if len(bytes.TrimSpace(p.Spec)) > 0 && string(bytes.TrimSpace(p.Spec)) != "null" {
@@ -71,4 +122,52 @@ func ParseParams(raw string) (Params, error) {
 		return Params{}, err
 	}
 	return p, nil
+}
+
+// didYouMean returns the valid key a user most likely meant ("" for
+// none): the same key in another case, or one at most two edits away.
+func didYouMean(k string, valid []string) string {
+	best, dist := "", 3
+	for _, v := range valid {
+		if strings.EqualFold(k, v) {
+			return v
+		}
+		if d := editDistance(strings.ToLower(k), strings.ToLower(v)); d < dist {
+			best, dist = v, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, by bytes; it
+// gives up (returns 99) on keys too long to be a typo of a valid one.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
