@@ -18,6 +18,10 @@ const (
 	RunbookHighCPU        = "high-cpu"
 	RunbookApplication    = "application-errors"
 	RunbookInfrastructure = "infrastructure"
+	RunbookStorage        = "storage"
+	RunbookInstanceHealth = "instance-health"
+	RunbookMemory         = "memory"
+	RunbookAlarm          = "alarm"
 	RunbookSecurityAlarm  = "security-activity"
 	RunbookPipeline       = "pipeline-failure"
 	RunbookBuild          = "build-failure"
@@ -43,7 +47,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookApplication: {
 		ID:    RunbookApplication,
-		Means: "The application's error rate or latency crossed its threshold (5% errors for 5 minutes by default): users are seeing failures.",
+		Means: "The application's error rate or latency crossed its threshold (5xx responses above 5% of requests for 5 minutes by default): users are seeing failures or slow responses.",
 		Diagnose: []string{
 			"Open the application log group in CloudWatch Logs Insights and group errors by message for the alarm window.",
 			"Check whether a deployment finished just before the alarm (CodePipeline / CodeDeploy history).",
@@ -54,18 +58,62 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookInfrastructure: {
 		ID:    RunbookInfrastructure,
-		Means: "An infrastructure resource is running out of capacity or is unhealthy (free storage below 20% for 30 minutes by default).",
+		Means: "An infrastructure resource is unhealthy or running short of capacity: the alarm's metric below says which (storage, memory, instance health).",
+		Diagnose: []string{
+			"Open the alarm's metric to see how fast it is changing and since when.",
+			"Check the resource's health in its console (EC2 status checks, RDS events, Auto Scaling activity).",
+			"Check recent changes: deployments, configuration, traffic.",
+		},
+		Escalation:  "Escalate to the platform on-call if the resource will fail or be exhausted within 2 hours.",
+		Remediation: []string{"Replace the unhealthy resource", "Add capacity", "Roll back the change that caused it"},
+	},
+	RunbookStorage: {
+		ID:    RunbookStorage,
+		Means: "Storage is running out: free disk or storage space is below its threshold (20% free for 30 minutes by default), or a volume's I/O burst credits are running low.",
 		Diagnose: []string{
 			"Open the alarm's metric to see how fast it is changing and when it will run out.",
 			"Find what is growing: logs, temporary files, database tables, snapshots.",
-			"Check instance status checks and the Auto Scaling activity history.",
+			"For burst credits, compare the volume's I/O with its baseline (gp2 size, RDS storage type).",
 		},
-		Escalation:  "Escalate to the platform on-call if the resource will be exhausted within 2 hours.",
-		Remediation: []string{"Grow the volume or storage", "Rotate or expire old data and logs", "Replace the unhealthy instance"},
+		Escalation:  "Escalate to the platform on-call if the storage will be exhausted within 2 hours.",
+		Remediation: []string{"Grow the volume or storage", "Rotate or expire old data and logs", "Move a volume that exhausts its burst credits to gp3 or provisioned IOPS"},
+	},
+	RunbookInstanceHealth: {
+		ID:    RunbookInstanceHealth,
+		Means: "An EC2 instance is failing its status checks: its operating system or network configuration (instance check), or the AWS host under it (system check), is impaired.",
+		Diagnose: []string{
+			"In the EC2 console, see which check fails: instance status or system status.",
+			"Read the instance's system log and screenshot (EC2 console: Monitor and troubleshoot).",
+			"Check what changed on the instance just before: a kernel or agent update, a full disk, a network configuration.",
+		},
+		Escalation:  "The platform on-call if the instance serves production and does not recover after a reboot, or if several instances fail at once.",
+		Remediation: []string{"Reboot the instance (instance check)", "Stop and start it to move it to a healthy host (system check)", "Terminate it and let Auto Scaling replace it"},
+	},
+	RunbookMemory: {
+		ID:    RunbookMemory,
+		Means: "Memory is running short: used memory is above (or freeable memory below) its threshold, so processes may be killed or the host may swap.",
+		Diagnose: []string{
+			"Open the alarm's metric: a steady climb since a deployment points to a leak, a step to new load.",
+			"On the host or task, find the processes using the most memory (SSM Session Manager, container insights).",
+			"Check the application logs for out-of-memory kills and restarts.",
+		},
+		Escalation:  "The service's on-call if processes are being killed or latency rises with it.",
+		Remediation: []string{"Restart the leaking process or task", "Roll back a release that raised memory use", "Right-size the instance, task or database class"},
+	},
+	RunbookAlarm: {
+		ID:    RunbookAlarm,
+		Means: "A CloudWatch alarm crossed its threshold: its description and reason above say what it watches and what it saw.",
+		Diagnose: []string{
+			"Open the alarm and its metric: when did it start, and how far past the threshold is it?",
+			"Check recent changes to the resource it watches: deployments, configuration, traffic.",
+			"Find the alarm's owner (its tags or description) if it is not yours.",
+		},
+		Escalation:  "The owner of the resource the alarm watches; the service's on-call if users are affected.",
+		Remediation: []string{"Fix the cause the alarm's metric shows", "Roll back a change that started it", "Tune the alarm if it fires on healthy behaviour"},
 	},
 	RunbookSecurityAlarm: {
 		ID:    RunbookSecurityAlarm,
-		Means: "User or API activity is outside its normal band (anomaly detection): possible credential misuse or abuse.",
+		Means: "Sign-in, user or API activity crossed its alarm: outside its expected band (the sign-in alarm: 2 standard deviations for 15 minutes by default) or above a threshold (unauthorized calls). A spike can be credential stuffing or misuse; a drop, a broken sign-in.",
 		Diagnose: []string{
 			"Look up the activity in CloudTrail for the alarm window: which principals, source IPs, and APIs?",
 			"Check GuardDuty and Security Hub for findings on the same principals or resources.",

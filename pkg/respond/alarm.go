@@ -86,27 +86,62 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 	return h.send(ctx, a, key, log)
 }
 
-// alarmKind routes an alarm to its topic by what it measures: CPU to
-// High CPU, capacity and health of infrastructure to Infrastructure,
-// activity anomalies to Security, anything else to Application.
+// alarmClass is a family of alarms: the topic they go to and the
+// runbook whose text describes them.
+type alarmClass struct {
+	kind    notify.Kind
+	runbook string
+	// metrics are fragments of "namespace/metricname" (lower case) that
+	// identify the family; text, fragments of the alarm's name and
+	// description, used when the alarm names no metric (a composite).
+	metrics, text []string
+}
+
+// alarmClasses in order of precedence. Each runbook's text must hold for
+// every alarm of its class (TestAlarmRunbookMatchesAlarm checks each
+// pairing against the alarms infra/monitoring makes and the usual AWS
+// metrics).
+var alarmClasses = []alarmClass{
+	{notify.HighCPU, notify.RunbookHighCPU, []string{"/cpuutilization", "/cpu_usage"}, []string{"cpu"}},
+	{notify.Security, notify.RunbookSecurityAlarm, []string{"login", "signin", "sign_in", "sign-in", "unauthorized", "authfailure"},
+		[]string{"security", "login", "sign-in", "signin", "unauthorized"}},
+	{notify.Infrastructure, notify.RunbookStorage, []string{"disk_used", "disk_free", "diskspace", "freestoragespace", "freelocalstorage", "burstbalance"},
+		[]string{"disk", "storage"}},
+	{notify.Infrastructure, notify.RunbookInstanceHealth, []string{"statuscheckfailed"}, []string{"status-check", "status check"}},
+	{notify.Infrastructure, notify.RunbookMemory, []string{"mem_used", "memoryutilization", "freeablememory", "memory"}, []string{"memory"}},
+	{notify.Application, notify.RunbookApplication, []string{"5xx", "error", "fault", "latency", "targetresponsetime", "/duration"},
+		[]string{"5xx", "error", "latency"}},
+}
+
+// alarmKind routes an alarm to its topic and runbook by what it measures
+// (its metrics), or, for an alarm that names none, by its name and
+// description. An alarm of no known family goes to Application with the
+// generic alarm runbook, whose text claims nothing it cannot know.
 func alarmKind(d contract.Alarm) (notify.Kind, string) {
-	text := strings.ToLower(d.Name + " " + d.Description)
 	var names []string
 	for _, m := range d.Metrics {
 		if m.MetricName != "" {
 			names = append(names, strings.ToLower(m.Namespace+"/"+m.MetricName))
 		}
 	}
-	metrics := strings.Join(names, " ")
-	switch {
-	case strings.Contains(metrics, "cpuutilization") || strings.Contains(metrics, "cpu_usage") || strings.Contains(text, "cpu"):
-		return notify.HighCPU, notify.RunbookHighCPU
-	case strings.Contains(text, "security") || strings.Contains(text, "login") || strings.Contains(text, "unauthorized"):
-		return notify.Security, notify.RunbookSecurityAlarm
-	case containsAny(metrics, "freestorage", "disk", "volume", "statuscheck", "mem_used", "memoryutilization", "burstbalance", "freeablememory"):
-		return notify.Infrastructure, notify.RunbookInfrastructure
+	if d.MetricName != "" {
+		names = append(names, strings.ToLower(d.Namespace+"/"+d.MetricName))
 	}
-	return notify.Application, notify.RunbookApplication
+	if metrics := strings.Join(names, " "); metrics != "" {
+		for _, c := range alarmClasses {
+			if containsAny(metrics, c.metrics...) {
+				return c.kind, c.runbook
+			}
+		}
+		return notify.Application, notify.RunbookAlarm
+	}
+	text := strings.ToLower(d.Name + " " + d.Description)
+	for _, c := range alarmClasses {
+		if containsAny(text, c.text...) {
+			return c.kind, c.runbook
+		}
+	}
+	return notify.Application, notify.RunbookAlarm
 }
 
 func containsAny(s string, subs ...string) bool {
