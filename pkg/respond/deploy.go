@@ -65,13 +65,15 @@ func (h *Handler) deploymentEvidence(ctx context.Context, d events.CodeDeployEve
 		return []string{"No CodeDeploy client configured: open the deployment for details."}
 	}
 	var ev []string
+	alarmStopped := false
+	// The deployment group's alarms are looked up whatever GetDeployment
+	// says: the event names the application and group, and the alarms in
+	// ALARM are often why the deployment stopped.
 	out, err := h.Deploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(d.DeploymentID)})
 	if err != nil {
 		log.WarnContext(ctx, "get deployment", "error", err.Error())
-		return []string{fmt.Sprintf("Could not look up deployment %s: %v", d.DeploymentID, err)}
-	}
-	alarmStopped := false
-	if info := out.DeploymentInfo; info != nil {
+		ev = append(ev, fmt.Sprintf("Could not look up deployment %s: %v", d.DeploymentID, err))
+	} else if info := out.DeploymentInfo; info != nil {
 		if e := info.ErrorInformation; e != nil {
 			ev = append(ev, fmt.Sprintf("Error %s: %s", e.Code, aws.ToString(e.Message)))
 			alarmStopped = e.Code == cdtypes.ErrorCodeAlarmActive

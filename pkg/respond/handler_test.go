@@ -145,10 +145,11 @@ func (f *fakePipeline) GetPipeline(context.Context, *codepipeline.GetPipelineInp
 
 // fakeDeploy answers with canned outputs and records stops.
 type fakeDeploy struct {
-	deployment *codedeploy.GetDeploymentOutput
-	group      *codedeploy.GetDeploymentGroupOutput
-	list       *codedeploy.ListDeploymentsOutput
-	stops      []*codedeploy.StopDeploymentInput
+	deployment    *codedeploy.GetDeploymentOutput
+	deploymentErr error
+	group         *codedeploy.GetDeploymentGroupOutput
+	list          *codedeploy.ListDeploymentsOutput
+	stops         []*codedeploy.StopDeploymentInput
 	// stopVia, when set, sends StopDeployment through a real client (with
 	// respond's per-call options) instead of answering it.
 	stopVia *codedeploy.Client
@@ -157,6 +158,9 @@ type fakeDeploy struct {
 var _ DeployAPI = (*fakeDeploy)(nil)
 
 func (f *fakeDeploy) GetDeployment(context.Context, *codedeploy.GetDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error) {
+	if f.deploymentErr != nil {
+		return nil, f.deploymentErr
+	}
 	return f.deployment, nil
 }
 func (f *fakeDeploy) GetDeploymentGroup(context.Context, *codedeploy.GetDeploymentGroupInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentGroupOutput, error) {
@@ -662,4 +666,22 @@ func TestPipelineLinksUseThePipelinesRegion(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDeploymentAlarmsLookedUpWhenGetDeploymentFails: when CodeDeploy's
+// GetDeployment fails (throttled, denied), the deployment group's alarms
+// in ALARM — often why the deployment stopped — are still looked up from
+// the application and group the event names.
+func TestDeploymentAlarmsLookedUpWhenGetDeploymentFails(t *testing.T) {
+	r := newRig(t)
+	r.deploy.deploymentErr = errors.New("operation error CodeDeploy: GetDeployment, ThrottlingException: Rate exceeded")
+	if err := r.invoke(t, readEvent(t, "respond-codedeploy-failure.json")); err != nil {
+		t.Fatal(err)
+	}
+	body := aws.ToString(r.sns.in[0].Message)
+	for _, want := range []string{"Could not look up deployment d-123456789: operation error CodeDeploy: GetDeployment, ThrottlingException", "Alarms in ALARM that stop this deployment: prod-api-5xx-rate: Threshold Crossed"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("message lacks %q:\n%s", want, body)
+		}
+	}
 }
