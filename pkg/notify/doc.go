@@ -10,4 +10,10 @@
 // custom notification that Slack and Teams render as a card. Message
 // attributes kind, severity, service and priority let subscription
 // filter policies pick what each subscriber receives.
+//
+// Text from events is data: every value an Alert holds is neutralised
+// when it is rendered (neutral.go) — Chat for the Chatbot card, Plain for
+// the text body, Subject for the SNS subject — so finding titles,
+// resource names or alarm reasons cannot mention a channel, forge a link
+// or start a line of their own.
 package notify

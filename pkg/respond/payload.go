@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -66,9 +67,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
 	}
 	log = log.With("source", printable(p.source, maxLogChars), "detailType", printable(p.detailType, maxLogChars), "eventId", printable(p.id, maxLogChars))
 	if p.err != nil {
-		log.ErrorContext(ctx, "malformed event dropped: the EventBridge envelope does not decode", "error", p.err.Error())
-		h.Metrics.Emit(map[string]string{"Source": dimension(p.source, sourceNotEventBridge)}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
-		return nil
+		return h.dropEnvelope(ctx, log, p.source, p.err)
 	}
 	if _, run := h.route(p.source, p.detailType); run == nil {
 		h.unhandled(ctx, log, p.source)
@@ -76,11 +75,17 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
 	}
 	var ev events.EventBridgeEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		log.ErrorContext(ctx, "malformed event dropped: the EventBridge envelope does not decode", "error", envelopeError(err).Error())
-		h.Metrics.Emit(map[string]string{"Source": dimension(p.source, sourceNotEventBridge)}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
-		return nil
+		return h.dropEnvelope(ctx, log, p.source, envelopeError(err))
 	}
 	return h.HandleEvent(ctx, ev)
+}
+
+// dropEnvelope logs and counts an EventBridge envelope that does not
+// decode, and drops it: nil, since Lambda's retry would fail the same way.
+func (h *Handler) dropEnvelope(ctx context.Context, log *slog.Logger, source string, err error) error {
+	log.ErrorContext(ctx, "malformed event dropped: the EventBridge envelope does not decode", "error", err.Error())
+	h.Metrics.Emit(map[string]string{"Source": dimension(source, sourceNotEventBridge)}, telemetry.Value{Name: telemetry.MetricEventsMalformed, Unit: telemetry.UnitCount, Value: 1})
+	return nil
 }
 
 // payloadShape is what identifies a payload without its contents.
@@ -244,7 +249,7 @@ func printable(s string, n int) string {
 // characters of AWS source names, at most 64 of them, else def.
 func dimension(s, def string) string {
 	if s == "" || len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".:_-/", r))
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && !strings.ContainsRune(".:_-/", r)
 	}) {
 		return def
 	}

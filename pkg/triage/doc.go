@@ -7,7 +7,10 @@
 // findings in ASFF ("Security Hub Findings - Imported") and OCSF
 // ("Findings Imported V2") — into one normalised Finding. FromECRFinding,
 // FromECREnhancedFinding and FromInspector2 do the same for the API
-// shapes, so the imageScan check scores findings the same way.
+// shapes, so the imageScan check scores findings the same way. A Security
+// Hub event is a batch: each of its findings is read on its own, and one
+// that cannot be read is refused with its index and field while the
+// others go on.
 //
 // Severity classes follow each service's documentation: GuardDuty's
 // numeric ranges, Inspector's UNTRIAGED, ASFF labels (or the Normalized
