@@ -93,7 +93,8 @@ func (v *Verifier) reporter(log *slog.Logger, w window) reporter {
 // waiting at most until the moment from which the next invocation can
 // still take that sample on time — so a long interval costs a few idle
 // invocations, not a timed-out one, and a short one hands over at once.
-func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suite check.Suite, st State, info jobInfo, jobID string, w window, keys TokenKeys) decision {
+func (v *Verifier) bake(ctx context.Context, inv *invocation, s spec.Spec, suite check.Suite, st State) decision {
+	w := inv.w
 	start := st.Start()
 	bake, interval := s.Bake.D(), s.Interval.D()
 	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
@@ -119,38 +120,39 @@ func (v *Verifier) bake(ctx context.Context, log *slog.Logger, s spec.Spec, suit
 			if wait := at.Sub(v.now()); wait > 0 {
 				_ = v.sleep(ctx, wait)
 			}
-			return v.handOver(ctx, log, s, st, last, info, start, keys)
+			return v.handOver(ctx, inv, s, st, last, start)
 		}
 		if wait := nextAt.Sub(v.now()); wait > 0 {
 			if err := v.sleep(ctx, wait); err != nil {
-				return v.handOver(ctx, log, s, st, last, info, start, keys)
+				return v.handOver(ctx, inv, s, st, last, start)
 			}
 		}
 		sampleAt := v.now()
-		results := v.sample(ctx, log, suite, w, check.Sample{BakeStart: start, Now: sampleAt, Number: st.Samples})
+		results := v.sample(ctx, inv, suite, check.Sample{BakeStart: start, Now: sampleAt, Number: st.Samples})
 		st.Samples++
 		for i, r := range results {
 			st.Checks[i].Add(r.Verdict)
 			if r.Verdict != verdict.Succeeded {
-				st.Checks[i].Last = fmt.Sprintf("sample %d: %s", st.Samples, r.Evidence())
+				// The evidence travels in the continuation token: redacted.
+				st.Checks[i].Last = inv.secrets.String(fmt.Sprintf("sample %d: %s", st.Samples, r.Evidence()))
 			}
 			last[i] = r
 			v.Metrics.Emit(map[string]string{"Kind": r.Kind}, telemetry.Value{Name: telemetry.MetricCheckDuration, Unit: telemetry.UnitMilliseconds, Value: float64(r.Duration.Milliseconds())})
 		}
-		log.DebugContext(ctx, "sample taken", "sample", st.Samples, "verdicts", verdictList(results))
+		inv.log.DebugContext(ctx, "sample taken", "sample", st.Samples, "verdicts", verdictList(results))
 		if *s.Limits.FailFast {
 			for i, c := range s.Checks {
 				if _, decided := st.Checks[i].Decided(limits); decided && c.IsCritical() {
-					return v.finish(ctx, log, s, st, last, info, start, jobID, true)
+					return v.finish(ctx, inv, s, st, last, start, true)
 				}
 			}
 		}
 		if interval <= 0 {
-			return v.finish(ctx, log, s, st, last, info, start, jobID, false)
+			return v.finish(ctx, inv, s, st, last, start, false)
 		}
 		nextAt = start.Add(time.Duration(nextSlot(start, sampleAt, v.now(), interval, st.Samples)) * interval)
 		if nextAt.Sub(start) > bake {
-			return v.finish(ctx, log, s, st, last, info, start, jobID, false)
+			return v.finish(ctx, inv, s, st, last, start, false)
 		}
 	}
 }
@@ -180,7 +182,8 @@ var errCutoff = errors.New("the invocation's cutoff (deadline less the safety ma
 // cutoff. A check that does not return by then (plus a short grace) is
 // abandoned: its result is an Error saying so, and the report is not
 // delayed by it.
-func (v *Verifier) sample(ctx context.Context, log *slog.Logger, suite check.Suite, w window, at check.Sample) []verdict.Result {
+func (v *Verifier) sample(ctx context.Context, inv *invocation, suite check.Suite, at check.Sample) []verdict.Result {
+	w := inv.w
 	sctx, cancel := context.WithDeadlineCause(ctx, w.cutoff, errCutoff)
 	defer cancel()
 	done := make(chan []verdict.Result, 1)
@@ -197,7 +200,7 @@ func (v *Verifier) sample(ctx context.Context, log *slog.Logger, suite check.Sui
 		return rs
 	case <-t.C:
 	}
-	log.WarnContext(ctx, "checks still running at the cutoff were abandoned", "sample", at.Number+1)
+	inv.log.WarnContext(ctx, "checks still running at the cutoff were abandoned", "sample", at.Number+1)
 	out := make([]verdict.Result, suite.Count)
 	for _, g := range suite.Groups {
 		for _, it := range g.Items {

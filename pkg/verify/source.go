@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
@@ -53,40 +54,50 @@ type Loader struct {
 	S3  S3Factory
 }
 
-// Load returns the spec's raw bytes and a short description of where
-// they came from (for messages).
-func (l Loader) Load(ctx context.Context, p Params, job events.CodePipelineData) ([]byte, string, error) {
+// Loaded is a spec's bytes and where they came from.
+type Loaded struct {
+	Raw []byte
+	// Source says where, for messages: "SSM parameter /x", …
+	Source string
+	// Secure is set for a spec read from a SecureString parameter: all
+	// of its value is secret (see forSpec, forSecureSource).
+	Secure bool
+}
+
+// Load returns the spec's raw bytes and where they came from. On error
+// Source is still set.
+func (l Loader) Load(ctx context.Context, p Params, job events.CodePipelineData) (Loaded, error) {
 	switch {
 	case len(p.Spec) > 0:
-		return p.Spec, "inline UserParameters", nil
+		return Loaded{Raw: p.Spec, Source: "inline UserParameters"}, nil
 	case p.SSMParameter != "":
-		b, err := l.fromSSM(ctx, p.SSMParameter)
-		return b, "SSM parameter " + p.SSMParameter, err
+		b, secure, err := l.fromSSM(ctx, p.SSMParameter)
+		return Loaded{Raw: b, Source: "SSM parameter " + p.SSMParameter, Secure: secure}, err
 	default:
 		b, err := l.fromArtifact(ctx, p, job)
-		return b, "artifact file " + p.ArtifactFile, err
+		return Loaded{Raw: b, Source: "artifact file " + p.ArtifactFile}, err
 	}
 }
 
-func (l Loader) fromSSM(ctx context.Context, name string) ([]byte, error) {
+func (l Loader) fromSSM(ctx context.Context, name string) ([]byte, bool, error) {
 	if l.SSM == nil {
-		return nil, errors.New("internal error: no SSM client")
+		return nil, false, errors.New("internal error: no SSM client")
 	}
 	out, err := l.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
 		var nf interface{ ErrorCode() string }
 		if errors.As(err, &nf) && (nf.ErrorCode() == "ParameterNotFound" || nf.ErrorCode() == "ParameterVersionNotFound") {
-			return nil, asConfig("SSM parameter %q not found: create it or fix ssmParameter in UserParameters", name)
+			return nil, false, asConfig("SSM parameter %q not found: create it or fix ssmParameter in UserParameters", name)
 		}
 		if errors.As(err, &nf) && nf.ErrorCode() == "AccessDeniedException" {
-			return nil, asConfig("reading SSM parameter %q: access denied: grant the verify function ssm:GetParameter on it (and kms:Decrypt for SecureString): %w", name, err)
+			return nil, false, asConfig("reading SSM parameter %q: access denied: grant the verify function ssm:GetParameter on it (and kms:Decrypt for SecureString): %w", name, err)
 		}
-		return nil, fmt.Errorf("get SSM parameter %q: %w", name, err)
+		return nil, false, fmt.Errorf("get SSM parameter %q: %w", name, err)
 	}
 	if out.Parameter == nil || out.Parameter.Value == nil {
-		return nil, asConfig("SSM parameter %q has no value", name)
+		return nil, false, asConfig("SSM parameter %q has no value", name)
 	}
-	return []byte(*out.Parameter.Value), nil
+	return []byte(*out.Parameter.Value), out.Parameter.Type == ssmtypes.ParameterTypeSecureString, nil
 }
 
 func (l Loader) fromArtifact(ctx context.Context, p Params, job events.CodePipelineData) ([]byte, error) {

@@ -122,14 +122,18 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) e
 	if job.ID == "" {
 		return &NotAJobError{Reason: "CodePipeline.job.id is missing"}
 	}
-	log := v.log().With("jobId", job.ID)
+	// Every line this invocation logs goes through its secrets, which
+	// learn the spec's once it is read.
+	sec := &secrets{}
+	log := slog.New(redactingHandler{next: v.log().Handler(), s: sec}).With("jobId", job.ID)
 	if v.finished.has(job.ID) {
 		// A job reported terminally can never legitimately come back.
 		log.WarnContext(ctx, "duplicate delivery of a job this instance already reported; not verifying again")
 		return nil
 	}
-	w := v.window(ctx)
-	d := v.decide(ctx, log, job, w)
+	inv := &invocation{log: log, jobID: job.ID, w: v.window(ctx), secrets: sec}
+	w := inv.w
+	d := v.decide(ctx, inv, job).redact(sec)
 	rep := v.reporter(log, w)
 	var err error
 	if d.ok {
@@ -166,7 +170,8 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) e
 // loading ignored its context — decide stops waiting shortly after the
 // cutoff and fails the job, so the report is still made
 // in time. A panic anywhere in run fails the job too.
-func (v *Verifier) decide(ctx context.Context, log *slog.Logger, job events.CodePipelineJob, w window) decision {
+func (v *Verifier) decide(ctx context.Context, inv *invocation, job events.CodePipelineJob) decision {
+	log, w := inv.log, inv.w
 	wctx, cancel := context.WithDeadlineCause(ctx, w.cutoff, errCutoff)
 	defer cancel()
 	done := make(chan decision, 1)
@@ -178,7 +183,7 @@ func (v *Verifier) decide(ctx context.Context, log *slog.Logger, job events.Code
 					text: fmt.Sprintf("Post-deploy verification stopped on an internal error (a postdeploy bug, not your release): %v. Retry the stage; if it repeats, report it with job id %s.", p, job.ID)}
 			}
 		}()
-		done <- v.run(wctx, log, job, w)
+		done <- v.run(wctx, inv, job)
 	}()
 	select {
 	case d := <-done:
@@ -199,8 +204,21 @@ func (v *Verifier) decide(ctx context.Context, log *slog.Logger, job events.Code
 	}
 }
 
-func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePipelineJob, w window) decision {
+// invocation is what one invocation's work shares.
+type invocation struct {
+	log   *slog.Logger // carries the job id; redacts through secrets
+	jobID string
+	info  jobInfo
+	w     window
+	keys  TokenKeys
+	// secrets redacts everything that leaves the function.
+	secrets *secrets
+}
+
+func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipelineJob) decision {
+	log := inv.log
 	info := v.jobInfo(ctx, log, job.ID)
+	inv.info = info
 	configFail := func(source string, err error) decision {
 		msg := configMessage(source, err)
 		problems := 1
@@ -216,7 +234,11 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	if err != nil {
 		return configFail("UserParameters", err)
 	}
-	raw, source, err := v.Loader.Load(ctx, params, job.Data)
+	loaded, err := v.Loader.Load(ctx, params, job.Data)
+	raw, source := loaded.Raw, loaded.Source
+	if loaded.Secure {
+		inv.secrets.set(forSecureSource(raw))
+	}
 	if err != nil {
 		if errors.Is(err, ErrConfig) {
 			return configFail(source, err)
@@ -229,6 +251,7 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	if err != nil {
 		return configFail(source, err)
 	}
+	inv.secrets.set(forSpec(s, raw, loaded.Secure))
 	errs := CheckTokenFits(s)
 	suite, err := v.Build(s)
 	if err != nil {
@@ -268,7 +291,8 @@ func (v *Verifier) run(ctx context.Context, log *slog.Logger, job events.CodePip
 	} else {
 		st = NewState(v.now(), hash, len(s.Checks))
 	}
-	return v.bake(ctx, log, s, suite, st, info, job.ID, w, keys)
+	inv.keys = keys
+	return v.bake(ctx, inv, s, suite, st)
 }
 
 func (v *Verifier) tokenKeys(ctx context.Context) (TokenKeys, error) {
@@ -318,9 +342,9 @@ func (v *Verifier) outcome(s spec.Spec, st State, last []verdict.Result, info jo
 	return o
 }
 
-func (v *Verifier) handOver(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, keys TokenKeys) decision {
-	o := v.outcome(s, st, last, info, start, false)
-	tok, err := keys.Encode(st)
+func (v *Verifier) handOver(ctx context.Context, inv *invocation, s spec.Spec, st State, last []verdict.Result, start time.Time) decision {
+	o := v.outcome(s, st, last, inv.info, start, false)
+	tok, err := inv.keys.Encode(st)
 	if err != nil {
 		// Validation makes this unreachable for a valid spec; fail rather
 		// than leave the job hanging.
@@ -331,13 +355,14 @@ func (v *Verifier) handOver(ctx context.Context, log *slog.Logger, s spec.Spec, 
 		pct = int(100 * o.Elapsed / b)
 	}
 	pct = min(pct, 99)
-	log.InfoContext(ctx, "handing over to the next invocation", "samples", st.Samples, "elapsed", o.Elapsed.String(), "percent", pct)
+	inv.log.InfoContext(ctx, "handing over to the next invocation", "samples", st.Samples, "elapsed", o.Elapsed.String(), "percent", pct)
 	return decision{ok: true, token: tok, percent: pct, text: progressSummary(o, s.Bake.D())}
 }
 
-func (v *Verifier) finish(ctx context.Context, log *slog.Logger, s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, jobID string, early bool) decision {
+func (v *Verifier) finish(ctx context.Context, inv *invocation, s spec.Spec, st State, last []verdict.Result, start time.Time, early bool) decision {
+	info := inv.info
 	o := v.outcome(s, st, last, info, start, early)
-	ev := &contract.VerificationCompleted{Verdict: o.Verdict, JobID: jobID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action,
+	ev := &contract.VerificationCompleted{Verdict: o.Verdict, JobID: inv.jobID, Pipeline: info.pipeline, ExecutionID: info.executionID, Stage: info.stage, Action: info.action,
 		Samples: o.Samples, BakeSeconds: int(o.Elapsed.Seconds()), FailedChecks: []string{}}
 	for _, c := range o.Checks {
 		r := c.Last
@@ -350,7 +375,7 @@ func (v *Verifier) finish(ctx context.Context, log *slog.Logger, s spec.Spec, st
 		}
 		ev.Checks = append(ev.Checks, r)
 	}
-	log.InfoContext(ctx, "verification finished", "verdict", o.Verdict.String(), "samples", o.Samples, "failedChecks", strings.Join(ev.FailedChecks, ","))
+	inv.log.InfoContext(ctx, "verification finished", "verdict", o.Verdict.String(), "samples", o.Samples, "failedChecks", strings.Join(ev.FailedChecks, ","))
 	if o.Verdict == verdict.Succeeded || (o.PassUnsure && o.Verdict != verdict.Failed) {
 		sum := successSummary(o)
 		ev.Summary = sum

@@ -86,7 +86,10 @@ func (f *fakeCodePipeline) GetJobDetails(context.Context, *codepipeline.GetJobDe
 
 func (f *fakeCodePipeline) reports() int { return len(f.successes) + len(f.failures) }
 
-type fakeSSM struct{ params map[string]string }
+type fakeSSM struct {
+	params map[string]string
+	secure map[string]bool // SecureString parameters
+}
 
 var _ SSMAPI = (*fakeSSM)(nil)
 
@@ -98,7 +101,11 @@ func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ .
 	if !ok {
 		return nil, &ssmtypes.ParameterNotFound{Message: aws.String("not found")}
 	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(v)}}, nil
+	typ := ssmtypes.ParameterTypeString
+	if f.secure[aws.ToString(in.Name)] {
+		typ = ssmtypes.ParameterTypeSecureString
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(v), Type: typ}}, nil
 }
 
 type fakeS3 struct {
