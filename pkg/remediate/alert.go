@@ -33,6 +33,10 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 		where += ", " + to.Target.String()
 	}
 	what := fmt.Sprintf("Alarm %s went %s at %s.", a.Name, a.NewState, a.Timestamp.Format(time.RFC3339))
+	if to.Decision == Refused { // what the message claimed, not a fact
+		what = fmt.Sprintf("A message says alarm %s went %s at %s.", a.Name, a.NewState, a.Timestamp.Format(time.RFC3339))
+		where = "as the message says: " + where
+	}
 	switch {
 	case to.Decision == Recovered: // the reason names the incident's rule and action
 	case ruleName != "":
@@ -77,8 +81,12 @@ func (e *Engine) alert(a Alarm, r *Rule, to TargetOutcome, escalation bool) noti
 	case Acted:
 		al.Remediation = []string{"People were notified; " + byHand + "."}
 	case Unverified:
-		al.Remediation = []string{"The call was made but the function ran out of time before it could verify the fix. Check the resource and the alarm now; if the alarm stays in ALARM, " + byHand + ". Automation does not repeat the call for this state change.",
+		check := " Check the resource and the alarm now; if the alarm stays in ALARM, " + byHand + ". Automation does not repeat the call for this state change."
+		al.Remediation = []string{"The call was made but the function ran out of time before it could verify the fix." + check,
 			"Give the function a timeout above the rule's verifyTimeout plus about 15 s."}
+		if to.AnswerAmbiguous {
+			al.Remediation = []string{"The call was sent, and the service answered with an error that does not say whether it acted." + check}
+		}
 	case Deferred:
 		al.Remediation = []string{"Nothing was changed; Lambda retries the delivery. If the retries run out too, " + byHand + ", and raise the function's timeout."}
 	default:

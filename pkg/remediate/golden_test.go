@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/postdeploy/postdeploy/pkg/devtools/golden"
 )
 
@@ -29,6 +31,15 @@ func TestNotificationsGolden(t *testing.T) {
 		{"dry-run", func(r *rig) { r.e.DryRun = true }, func(t *testing.T, r *rig) { r.handle(t, ecsAlarm("api", "ALARM", start)) }},
 		{"not-fixed-escalated", func(r *rig) { r.cw.afterAction = []string{"ALARM"} }, func(t *testing.T, r *rig) {
 			r.handle(t, ecsAlarm("api", "ALARM", start))
+		}},
+		{"unverified-5xx", func(r *rig) {
+			r.ecs.updateErr = &smithy.GenericAPIError{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error, exception or failure.", Fault: smithy.FaultServer}
+		}, func(t *testing.T, r *rig) { r.handle(t, ecsAlarm("api", "ALARM", start)) }},
+		{"refused-other-account", nil, func(t *testing.T, r *rig) {
+			r.cw.define(ecsAlarm("api", "ALARM", start))
+			a := ecsAlarm("api", "ALARM", start)
+			a.ARN, a.AccountID = "arn:aws:cloudwatch:us-east-1:999999999999:alarm:prod-api-cpu-high", "999999999999"
+			r.handle(t, a)
 		}},
 		{"recovered", nil, func(t *testing.T, r *rig) {
 			r.handle(t, ecsAlarm("api", "ALARM", start))

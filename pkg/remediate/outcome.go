@@ -47,6 +47,10 @@ type TargetOutcome struct {
 	Called bool
 	// Observed is what verification saw last.
 	Observed string
+	// AnswerAmbiguous is set on Unverified when the call's answer was
+	// an error that does not say whether the service acted (a 5xx, a
+	// connection lost after sending), rather than the deadline.
+	AnswerAmbiguous bool
 }
 
 // Outcome is what Handle did about one alarm state change.

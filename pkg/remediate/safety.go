@@ -128,7 +128,7 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if err != nil && (ctx.Err() != nil || mayHaveLanded(err)) {
 		// The request may have landed: never repeat it.
 		why := "the function's deadline came before its answer"
-		if ctx.Err() == nil {
+		if to.AnswerAmbiguous = ctx.Err() == nil; to.AnswerAmbiguous {
 			why = "its answer was an error that does not say the request was refused (a 5xx or a lost connection comes after the service may have acted)"
 		}
 		to.Decision, to.Reason = Unverified, fmt.Sprintf("%s was sent, but %s (%v): it may have taken effect. It is not repeated, so as never to act twice; check %s and the alarm now", call.API, why, err, t)
