@@ -41,8 +41,20 @@ const (
 
 // ErrorRateExpression is the metric math of the 5xx error rate alarm, in
 // percent: the load balancer's own and its targets' 5xx responses over
-// all requests, 0 when there is no traffic.
-const ErrorRateExpression = "IF(requests > 0, 100 * (FILL(elb5xx, 0) + FILL(target5xx, 0)) / requests, 0)"
+// every request, 0 when there is no traffic.
+//
+// "Every request" is RequestCount plus the load balancer's 503s:
+// RequestCount "is only incremented for requests where the load balancer
+// node was able to choose a target. Requests that are rejected before a
+// target is chosen are not reflected in this metric" (Elastic Load
+// Balancing, "CloudWatch metrics for your Application Load Balancer"),
+// and a load balancer with no healthy or no registered targets answers
+// 503 before choosing one (HTTPCode_ELB_503_Count). Divided by
+// RequestCount alone, an outage where every request is refused that way
+// reads as no traffic and the alarm never fires. ELB 502 and 504 come
+// after a target was chosen and are in RequestCount already.
+const ErrorRateExpression = "IF((FILL(requests, 0) + FILL(elb503, 0)) > 0, " +
+	"100 * (FILL(elb5xx, 0) + FILL(target5xx, 0)) / (FILL(requests, 0) + FILL(elb503, 0)), 0)"
 
 // actionable is the part of an alarm that takes actions.
 type actionable interface {
@@ -143,8 +155,9 @@ func NewAlarmSet(scope constructs.Construct, id string, p AlarmSetProps) (*Alarm
 		a.ErrorRate = awscloudwatch.NewAlarm(a.Construct, jsii.String("ErrorRate"), &awscloudwatch.AlarmProps{
 			AlarmName: jsii.String(t.Name + "-5xx-error-rate"),
 			AlarmDescription: jsii.String(fmt.Sprintf(
-				"%s: HTTP 5xx responses (load balancer %s and its targets) were above %d%% of requests for %d minutes. "+
-					"Look at the targets' logs and the last deployment; roll back if it started with a release.",
+				"%s: HTTP 5xx responses (load balancer %s and its targets) were above %d%% of requests for %d minutes, "+
+					"counting requests the load balancer refused with 503 before choosing a target (no healthy targets). "+
+					"Look at the target group's health, the targets' logs and the last deployment; roll back if it started with a release.",
 				t.Name, t.LoadBalancer, ErrorRateThresholdPercent, ErrorRatePeriodMinutes)),
 			Metric:             e,
 			Threshold:          jsii.Number(ErrorRateThresholdPercent),
@@ -244,6 +257,7 @@ func ErrorRate(t Target) awscloudwatch.IMetric {
 		UsingMetrics: &map[string]awscloudwatch.IMetric{
 			"requests":  albMetric(t, "RequestCount", "Sum", "Requests", ErrorRatePeriodMinutes),
 			"elb5xx":    albMetric(t, "HTTPCode_ELB_5XX_Count", "Sum", "Load balancer 5xx", ErrorRatePeriodMinutes),
+			"elb503":    albMetric(t, "HTTPCode_ELB_503_Count", "Sum", "Load balancer 503 (no target chosen)", ErrorRatePeriodMinutes),
 			"target5xx": albMetric(t, "HTTPCode_Target_5XX_Count", "Sum", "Target 5xx", ErrorRatePeriodMinutes),
 		},
 		Label:  jsii.String("5xx error rate (%)"),

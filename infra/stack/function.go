@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -44,7 +45,14 @@ type functionSpec struct {
 	timeout     awscdk.Duration
 	env         map[string]string // on top of the common ones
 	reserved    int               // reserved concurrency; 0 = none
+	// maxEventAge bounds how long Lambda keeps an asynchronous event
+	// for retries (0: DefaultMaxEventAge).
+	maxEventAge time.Duration
 }
+
+// DefaultMaxEventAge is how long Lambda keeps an asynchronous event of
+// remediate and respond for retries.
+const DefaultMaxEventAge = 6 * time.Hour
 
 // checkAssets reports every file missing from p.AssetDir: each
 // function's bootstrap, and the policy file of each function that runs
@@ -109,6 +117,10 @@ func (s *Stack) newFunction(spec functionSpec) *Function {
 	for k, v := range spec.env {
 		env[k] = jsii.String(v)
 	}
+	maxEventAge := spec.maxEventAge
+	if maxEventAge == 0 {
+		maxEventAge = DefaultMaxEventAge
+	}
 	props := &awslambda.FunctionProps{
 		Description:           jsii.String(spec.description),
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
@@ -129,7 +141,7 @@ func (s *Stack) newFunction(spec functionSpec) *Function {
 		Tracing:         awslambda.Tracing_ACTIVE,
 		DeadLetterQueue: f.DLQ,
 		RetryAttempts:   jsii.Number(2),
-		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(6)),
+		MaxEventAge:     awscdk.Duration_Seconds(jsii.Number(maxEventAge.Seconds())),
 	}
 	if spec.reserved > 0 {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(spec.reserved))

@@ -1,18 +1,30 @@
 package stack
 
 import (
+	"embed"
 	"fmt"
+	"os"
+	"path/filepath"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/postdeploy/postdeploy/infra/verifyaction"
 )
 
-// ExampleSourceKey is the object the example pipeline starts from.
-const ExampleSourceKey = "source/app.zip"
+// exampleSite is the example pipeline's source: a page bundled with the
+// stack.
+//
+//go:embed example
+var exampleSite embed.FS
+
+// exampleSourceDir is where, under the CDK output directory, the example
+// source is written for CDK to package as an asset.
+const exampleSourceDir = "postdeploy-example-source"
 
 // exampleSpec is the example pipeline's inline verification spec: no new
 // alarms of the stack's alarm set while it bakes.
@@ -30,9 +42,22 @@ func (s *Stack) examplePipelineName() string { return *s.StackName() + "-example
 
 // examplePipeline is a minimal pipeline that shows where verify goes:
 // Source (an S3 object) → Deploy (S3 deploy) → Verify (the helper's
-// action). Start it by uploading ExampleSourceKey to the artifact bucket
-// and releasing a change.
+// action).
+//
+// CodePipeline starts a pipeline as soon as it is created. Its source is
+// therefore an object that exists by then: the bundled page, a CDK file
+// asset that `cdk deploy` uploads to the bootstrap bucket before it
+// creates the stack (that bucket is versioned, which an S3 source
+// action requires: node_modules/aws-cdk/lib/api/bootstrap/
+// bootstrap-template.yaml, StagingBucket VersioningConfiguration). The
+// first run deploys the page and verifies it; with a source object that
+// did not exist yet, it would fail in its Source stage.
 func (s *Stack) examplePipeline() error {
+	srcDir, err := s.exampleSource()
+	if err != nil {
+		return fmt.Errorf("example pipeline: %w", err)
+	}
+	site := awss3assets.NewAsset(s.Stack, jsii.String("ExampleSource"), &awss3assets.AssetProps{Path: jsii.String(srcDir)})
 	logs := awss3.NewBucket(s.Stack, jsii.String("ExampleAccessLogs"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -63,8 +88,8 @@ func (s *Stack) examplePipeline() error {
 			{StageName: jsii.String("Source"), Actions: &[]awscodepipeline.IAction{
 				awscodepipelineactions.NewS3SourceAction(&awscodepipelineactions.S3SourceActionProps{
 					ActionName: jsii.String("Source"),
-					Bucket:     artifacts,
-					BucketKey:  jsii.String(ExampleSourceKey),
+					Bucket:     site.Bucket(),
+					BucketKey:  site.S3ObjectKey(),
 					Output:     source,
 					Trigger:    awscodepipelineactions.S3Trigger_NONE,
 				}),
@@ -94,4 +119,18 @@ func (s *Stack) examplePipeline() error {
 			"CDK's Lambda invoke action may invoke verify's versions and aliases, not only $LATEST", `/^Resource::<Verify[0-9A-F]+\.Arn>:\*$/`),
 	)
 	return nil
+}
+
+// exampleSource writes the bundled page under the CDK output directory
+// and returns its directory, for CDK to zip and upload as an asset.
+func (s *Stack) exampleSource() (string, error) {
+	dir := filepath.Join(*awscdk.Stage_Of(s.Stack).Outdir(), exampleSourceDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	b, err := exampleSite.ReadFile("example/index.html")
+	if err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(filepath.Join(dir, "index.html"), b, 0o644)
 }

@@ -23,6 +23,11 @@ type Route struct {
 	OnSuiteBus bool
 }
 
+// TargetTrackingAlarmPrefix starts the names of the alarms Application
+// Auto Scaling and EC2 Auto Scaling create for target tracking scaling
+// policies.
+const TargetTrackingAlarmPrefix = "TargetTracking-"
+
 // Routes are every event pattern respond handles, named by the constants
 // the functions switch on: aws-lambda-go's for the pipeline services,
 // pkg/contract's for alarm state changes and verify's verdicts, pkg/triage's for the security
@@ -33,10 +38,19 @@ type Route struct {
 var Routes = []Route{
 	{
 		ID:          "AlarmStateChange",
-		Description: "CloudWatch alarms entering ALARM or returning to OK",
+		Description: "CloudWatch alarms entering ALARM or returning to OK, except Auto Scaling's target tracking alarms",
 		Source:      contract.AlarmSource,
 		DetailTypes: []string{contract.DetailTypeAlarmStateChange},
-		Detail:      map[string]any{"state": map[string]any{"value": []any{"ALARM", "OK"}}},
+		Detail: map[string]any{
+			"state": map[string]any{"value": []any{"ALARM", "OK"}},
+			// Target tracking scaling policies create and manage alarms
+			// named TargetTracking-<resource>-AlarmHigh/AlarmLow-<id>
+			// that change state as a matter of course; they are scaling
+			// signals, not incidents. Anything-but (begins with):
+			// EventBridge User Guide, "Comparison operators for use in
+			// event patterns in Amazon EventBridge".
+			"alarmName": []any{map[string]any{"anything-but": map[string]any{"prefix": TargetTrackingAlarmPrefix}}},
+		},
 	},
 	{
 		ID:          "PipelineFailed",

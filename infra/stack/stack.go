@@ -141,7 +141,7 @@ func (s *Stack) outputs() {
 		out(topicID(k)+"Arn", TopicTitles[k]+" topic", s.Topics[k].TopicArn())
 	}
 	if s.Pipeline != nil {
-		out("ExampleArtifactsBucket", "upload "+ExampleSourceKey+" here, then release a change in the example pipeline", s.Pipeline.ArtifactBucket().BucketName())
+		out("ExampleArtifactsBucket", "the example pipeline's artifacts; its Deploy stage writes the example page under deployed/", s.Pipeline.ArtifactBucket().BucketName())
 	}
 }
 
@@ -259,6 +259,14 @@ func (s *Stack) table() {
 	})
 }
 
+// CodePipelineJobWindow is how long CodePipeline waits for a Lambda invoke
+// action's function to reply: "If the Lambda function has sent no reply
+// after 20 minutes, the action times out" ("Quotas in AWS CodePipeline").
+// CodePipeline invokes verify asynchronously; Lambda keeps a failed
+// invocation's event for retries no longer than this, since a job whose
+// window has closed can no longer be reported on.
+const CodePipelineJobWindow = 20 * time.Minute
+
 // RemediationTimeout is the timeout of a function that runs the
 // remediation engine: it waits up to the policy's verify timeout (default
 // remediate.DefaultVerifyTimeout) for a fix to take, plus a minute to act,
@@ -280,6 +288,7 @@ func (s *Stack) functions() {
 		memoryMB:    512,
 		timeout:     awscdk.Duration_Minutes(jsii.Number(15)),
 		env:         s.verifyEnv(),
+		maxEventAge: CodePipelineJobWindow,
 	})
 	s.Remediate = s.newFunction(functionSpec{
 		name:        Remediate,

@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -272,7 +274,24 @@ func TestFunctionsAreBuiltAlike(t *testing.T) {
 	count(t, "AWS::Logs::LogGroup", 3)
 	has(t, "AWS::Logs::LogGroup", map[string]any{"RetentionInDays": DefaultLogRetentionDays})
 	count(t, "AWS::Lambda::EventInvokeConfig", 3)
-	has(t, "AWS::Lambda::EventInvokeConfig", map[string]any{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 6 * 3600})
+	for id, p := range resources(t, "AWS::Lambda::EventInvokeConfig") {
+		age, fn := p["MaximumEventAgeInSeconds"], ""
+		for _, f := range s.functionsList() {
+			if fmt.Sprint(p["FunctionName"]) == fmt.Sprint(ref(shared.ids[f.Name])) {
+				fn = f.Name
+			}
+		}
+		want := DefaultMaxEventAge.Seconds()
+		if fn == Verify {
+			// "If the Lambda function has sent no reply after 20 minutes,
+			// the action times out" ("Quotas in AWS CodePipeline"): a
+			// retry after that reports on a job that is gone.
+			want = (20 * time.Minute).Seconds()
+		}
+		if p["MaximumRetryAttempts"] != float64(2) || age != want {
+			t.Errorf("invoke config %s (%s): retries %v, max event age %vs; want 2 and %vs", id, fn, p["MaximumRetryAttempts"], age, want)
+		}
+	}
 }
 
 func TestDeadLetterQueuesAreEncryptedAndTLSOnly(t *testing.T) {
@@ -823,6 +842,18 @@ func TestApplicationAlarmSet(t *testing.T) {
 		}),
 		"AlarmActions": action(notify.Application),
 	})
+	// Requests the load balancer refuses before choosing a target (no
+	// healthy targets) are not in RequestCount; the rate counts them.
+	has(t, "AWS::CloudWatch::Alarm", map[string]any{
+		"AlarmName": "shop-5xx-error-rate",
+		"Metrics": assertions.Match_ArrayWith(&[]any{
+			assertions.Match_ObjectLike(&map[string]any{"Id": "elb503", "MetricStat": assertions.Match_ObjectLike(&map[string]any{
+				"Metric": map[string]any{"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_ELB_503_Count",
+					"Dimensions": []any{map[string]any{"Name": "LoadBalancer", "Value": testApp.LoadBalancer}}},
+				"Period": 300, "Stat": "Sum",
+			})}),
+		}),
+	})
 	has(t, "AWS::CloudWatch::Alarm", map[string]any{
 		"AlarmName": "shop-low-free-disk", "Namespace": "CWAgent", "MetricName": "disk_used_percent",
 		"Period": 300, "EvaluationPeriods": 6, "DatapointsToAlarm": 6, "Threshold": 80,
@@ -1246,4 +1277,51 @@ func TestRollbackStageScopedToConfiguredPipelines(t *testing.T) {
 		t.Errorf("RollbackStage resources (-want +got):\n%s", d)
 	}
 	has(t, "AWS::CodePipeline::Pipeline", map[string]any{"Name": "Postdeploy-example"})
+}
+
+// The alarm-state rule leaves out the alarms Auto Scaling's target
+// tracking policies manage (TargetTracking-…), with EventBridge's
+// anything-but prefix ("Comparison operators for use in event patterns
+// in Amazon EventBridge").
+func TestAlarmRuleLeavesOutTargetTracking(t *testing.T) {
+	synth(t)
+	has(t, "AWS::Events::Rule", map[string]any{"EventPattern": assertions.Match_ObjectLike(&map[string]any{
+		"source": []any{"aws.cloudwatch"},
+		"detail": map[string]any{
+			"state":     map[string]any{"value": []any{"ALARM", "OK"}},
+			"alarmName": []any{map[string]any{"anything-but": map[string]any{"prefix": "TargetTracking-"}}},
+		},
+	})})
+}
+
+// The example pipeline's first run, which CodePipeline starts when it
+// creates the pipeline, has a source: the bundled page, a CDK asset in
+// the (versioned) bootstrap bucket uploaded before the stack is created,
+// not an object someone has yet to upload.
+func TestExamplePipelineFirstRunHasASource(t *testing.T) {
+	s, _ := synth(t)
+	var source map[string]any
+	for _, p := range resources(t, "AWS::CodePipeline::Pipeline") {
+		for _, st := range p["Stages"].([]any) {
+			st := st.(map[string]any)
+			if st["Name"] == "Source" {
+				source = st["Actions"].([]any)[0].(map[string]any)["Configuration"].(map[string]any)
+			}
+		}
+	}
+	if source == nil {
+		t.Fatal("no Source stage")
+	}
+	bucket, _ := json.Marshal(source["S3Bucket"])
+	if !strings.Contains(string(bucket), "cdk-hnb659fds-assets-") {
+		t.Errorf("Source S3Bucket = %s; want the CDK bootstrap asset bucket", bucket)
+	}
+	if key := fmt.Sprint(source["S3ObjectKey"]); !regexp.MustCompile(`^[0-9a-f]{64}\.zip$`).MatchString(key) {
+		t.Errorf("Source S3ObjectKey = %q; want the asset's <hash>.zip", key)
+	}
+	page := filepath.Join(*awscdk.Stage_Of(s.Stack).Outdir(), exampleSourceDir, "index.html")
+	want, _ := exampleSite.ReadFile("example/index.html")
+	if got, err := os.ReadFile(page); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("example source %s: %v; want the bundled page", page, err)
+	}
 }
