@@ -11,7 +11,8 @@ import (
 
 func (s *Stack) verifyEnv() map[string]string {
 	return map[string]string{
-		config.EnvEventBus: *s.Bus.EventBusName(),
+		config.EnvEventBus:       *s.Bus.EventBusName(),
+		config.EnvTokenKeySecret: *s.TokenKey.SecretArn(),
 	}
 }
 

@@ -140,6 +140,11 @@ func (s *Stack) verifyPermissions() {
 		arn{service: "kms", resource: "key/*"}, viaSSM(),
 		"SecureString specs may use any customer key; kms:ViaService limits the grant to decryption by SSM in this region")
 	allow(f, "PublishVerdicts", []string{"events:PutEvents"}, []*string{s.Bus.EventBusArn()}, nil)
+	// The continuation-token key, exactly that secret (AWSCURRENT and
+	// AWSPREVIOUS are versions of it; "Actions, resources, and condition
+	// keys for AWS Secrets Manager": GetSecretValue acts on Secret*). The
+	// secret uses Secrets Manager's AWS managed key, which needs no grant.
+	allow(f, "ReadTokenKey", []string{"secretsmanager:GetSecretValue"}, []*string{s.TokenKey.SecretArn()}, nil)
 	s.allowPattern(f, "ReadImageScanFindings", []string{"ecr:DescribeImageScanFindings"},
 		arn{service: "ecr", resource: "repository/*"}, nil,
 		"a spec names the repository of the image it deploys, any repository of this account and region")

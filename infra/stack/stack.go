@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -69,6 +70,9 @@ type Stack struct {
 	VerificationDashboard awscloudwatch.Dashboard
 	// Pipeline is the example pipeline (nil unless Props.ExamplePipeline).
 	Pipeline awscodepipeline.Pipeline
+	// TokenKey is the secret whose value signs verify's continuation
+	// tokens.
+	TokenKey awssecretsmanager.Secret
 	// AutomationRole is the role ssm.runbook actions pass to Systems
 	// Manager as a runbook's AutomationAssumeRole (nil without
 	// Props.Runbooks).
@@ -103,6 +107,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	s.topics()
 	s.table()
 	s.bus()
+	s.tokenKey()
 	s.functions()
 	s.busPolicy()
 	s.topicPublishers()
@@ -137,6 +142,7 @@ func (s *Stack) outputs() {
 	out("VerifyFunctionName", "FunctionName of a CodePipeline Lambda Invoke action that runs verify", s.Verify.FunctionName())
 	out("VerifyFunctionArn", "verify's ARN, for awslambda.Function_FromFunctionArn in a pipeline stack", s.Verify.FunctionArn())
 	out("StateTableName", "the DynamoDB state table", s.Table.TableName())
+	out("TokenKeySecretArn", "the secret verify signs continuation tokens with; put a new value to rotate it", s.TokenKey.SecretArn())
 	for _, k := range notify.Kinds {
 		out(topicID(k)+"Arn", TopicTitles[k]+" topic", s.Topics[k].TopicArn())
 	}
@@ -344,6 +350,28 @@ func (s *Stack) subscriptions() {
 			FilterPolicyWithMessageBody: remediateFilter(),
 		}))
 	}
+}
+
+// TokenKeyLength is the length of the generated continuation-token key.
+const TokenKeyLength = 64
+
+// tokenKey is the secret verify signs its continuation tokens with
+// (HMAC): 64 random letters and digits Secrets Manager generates at
+// creation. It is rotated by hand, by putting a new value: PutSecretValue
+// moves AWSCURRENT to the new version and AWSPREVIOUS to the one it
+// replaced (Secrets Manager API Reference, PutSecretValue), and verify
+// signs with AWSCURRENT and accepts AWSPREVIOUS, so a token issued before
+// the rotation still verifies (README "Deploy it").
+func (s *Stack) tokenKey() {
+	s.TokenKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("TokenKey"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("postdeploy: the key verify signs its continuation tokens with; rotate by putting a new value (verify accepts AWSCURRENT and AWSPREVIOUS)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(TokenKeyLength),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+	})
+	suppress(s.TokenKey, false, suppression("AwsSolutions-SMG4",
+		"rotated by hand: putting a new value makes it AWSCURRENT and the old one AWSPREVIOUS, and verify accepts both, so a token issued before a rotation still verifies; a rotation schedule would need a rotation Lambda that only writes random bytes (README, Deploy it)"))
 }
 
 // bus is the event bus verify publishes verdicts to: the suite's own,

@@ -153,6 +153,7 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 		shared.ids["key"] = id(s.TopicKey)
 		shared.ids["table"] = id(s.Table)
 		shared.ids["bus"] = id(s.Bus)
+		shared.ids["tokenKey"] = id(s.TokenKey)
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
@@ -662,6 +663,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				"ReadSpecParameters":    {"ssm:GetParameter"},
 				"DecryptSpecParameters": {"kms:Decrypt"},
 				"PublishVerdicts":       {"events:PutEvents"},
+				"ReadTokenKey":          {"secretsmanager:GetSecretValue"},
 				"ReadImageScanFindings": {"ecr:DescribeImageScanFindings"},
 			}
 		case Remediate:
@@ -978,6 +980,7 @@ func TestOutputs(t *testing.T) {
 		"VerifyFunctionName": ref(shared.ids[Verify]),
 		"VerifyFunctionArn":  getArn(shared.ids[Verify]),
 		"StateTableName":     ref(shared.ids["table"]),
+		"TokenKeySecretArn":  ref(shared.ids["tokenKey"]),
 	}
 	for _, k := range notify.Kinds {
 		want[topicID(k)+"Arn"] = ref(shared.ids["topic/"+string(k)])
@@ -1323,5 +1326,54 @@ func TestExamplePipelineFirstRunHasASource(t *testing.T) {
 	want, _ := exampleSite.ReadFile("example/index.html")
 	if got, err := os.ReadFile(page); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("example source %s: %v; want the bundled page", page, err)
+	}
+}
+
+// verify's continuation tokens are signed with a generated 64-character
+// key in Secrets Manager; verify may read exactly that secret and finds
+// it through config.EnvTokenKeySecret; no other function may read a
+// secret.
+func TestTokenKeySecret(t *testing.T) {
+	synth(t)
+	count(t, "AWS::SecretsManager::Secret", 1)
+	has(t, "AWS::SecretsManager::Secret", map[string]any{
+		"GenerateSecretString": map[string]any{"PasswordLength": TokenKeyLength, "ExcludePunctuation": true},
+	})
+	secret := ref(shared.ids["tokenKey"])
+	fns := resources(t, "AWS::Lambda::Function")
+	env := fns[shared.ids[Verify]]["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if d := cmp.Diff(secret, env[config.EnvTokenKeySecret]); d != "" {
+		t.Errorf("verify %s (-want +got):\n%s", config.EnvTokenKeySecret, d)
+	}
+	for _, fn := range FunctionNames {
+		for _, st := range rawStatements(t, shared.ids[fn+"/role"]) {
+			for _, a := range asStrings(st["Action"]) {
+				if !strings.HasPrefix(a, "secretsmanager:") {
+					continue
+				}
+				if fn != Verify || a != "secretsmanager:GetSecretValue" {
+					t.Errorf("%s may %s; only verify reads a secret, with GetSecretValue", fn, a)
+				}
+				if d := cmp.Diff(secret, st["Resource"]); d != "" {
+					t.Errorf("%s %s on (-want +got): exactly the token key\n%s", fn, a, d)
+				}
+			}
+		}
+	}
+}
+
+// config.EnvLocalProbes lets probes reach loopback addresses; only the
+// local harness sets it, never a deployed function.
+func TestNoFunctionSetsLocalProbes(t *testing.T) {
+	synth(t)
+	for id, p := range resources(t, "AWS::Lambda::Function") {
+		env, _ := p["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if len(vars) == 0 {
+			t.Errorf("function %s has no environment; the check would prove nothing", id)
+		}
+		if v, ok := vars[config.EnvLocalProbes]; ok {
+			t.Errorf("function %s sets %s=%v; only the local harness may", id, config.EnvLocalProbes, v)
+		}
 	}
 }
