@@ -55,12 +55,15 @@ func main() {
 		}
 		os.Exit(1)
 	}
-	lambda.Start(handle.Handle)
+	lambda.Start(handle)
 }
 
 // handler is what the runtime loop runs: *verify.Verifier or
-// *verify.Unconfigured.
+// *verify.Unconfigured, each a lambda.Handler that decodes the payload
+// itself (so anything but a CodePipeline job is refused by name) and a
+// typed Handle for the job.
 type handler interface {
+	lambda.Handler
 	Handle(context.Context, events.CodePipelineJobEvent) error
 }
 
@@ -84,7 +87,7 @@ func setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (handler
 		if margin <= 0 {
 			margin = config.DefaultSafetyMargin
 		}
-		u := &verify.Unconfigured{CodePipeline: codepipeline.NewFromConfig(awsCfg), Err: err, Log: log, SafetyMargin: margin}
+		u := &verify.Unconfigured{CodePipeline: codepipeline.NewFromConfig(awsCfg), Err: err, Log: log, Metrics: telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout), SafetyMargin: margin}
 		return u, nil
 	}
 	return v, nil

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
 // Unconfigured is the handler of a verify function that could not be
@@ -33,8 +35,9 @@ import (
 type Unconfigured struct {
 	CodePipeline CodePipelineAPI
 	// Err is every configuration problem found at cold start.
-	Err error
-	Log *slog.Logger
+	Err     error
+	Log     *slog.Logger
+	Metrics *telemetry.Metrics
 	// SafetyMargin bounds the report as it does a verification's.
 	SafetyMargin time.Duration
 	Now          func() time.Time
@@ -44,13 +47,13 @@ type Unconfigured struct {
 // Handle fails the job with a ConfigurationError and returns a
 // *ConfigError.
 func (u *Unconfigured) Handle(ctx context.Context, ev events.CodePipelineJobEvent) error {
-	job := ev.CodePipelineJob
-	if job.ID == "" {
-		return &NotAJobError{Reason: "CodePipeline.job.id is missing"}
-	}
 	log := u.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	job := ev.CodePipelineJob
+	if job.ID == "" {
+		return refuseNotAJob(ctx, log, u.Metrics, "", "CodePipeline.job.id is missing")
 	}
 	log = log.With("jobId", job.ID)
 	now, sleep := u.Now, u.Sleep

@@ -120,7 +120,7 @@ func (j jobInfo) String() string {
 func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) error {
 	job := ev.CodePipelineJob
 	if job.ID == "" {
-		return &NotAJobError{Reason: "CodePipeline.job.id is missing"}
+		return refuseNotAJob(ctx, v.log(), v.Metrics, "", "CodePipeline.job.id is missing")
 	}
 	// Every line this invocation logs goes through its secrets, which
 	// learn the spec's once it is read.
