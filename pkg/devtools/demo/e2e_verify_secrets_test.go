@@ -25,8 +25,8 @@ func TestVerifyReflectedCredentialsAreRedacted(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	spec := map[string]any{"bake": "0s", "checks": []map[string]any{{
-		"name": "private-api",
-		"http": map[string]any{"url": srv.URL + "/v1/me?access_token=" + token, "headers": map[string]string{"Authorization": "Bearer " + bearer}},
+		"name":   "private-api",
+		"http":   map[string]any{"url": srv.URL + "/v1/me?access_token=" + token, "headers": map[string]string{"Authorization": "Bearer " + bearer}},
 		"expect": "status == 200 && body contains \"ok\"",
 	}}}
 	b, _ := json.Marshal(map[string]any{"spec": spec})
