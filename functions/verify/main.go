@@ -49,9 +49,9 @@ func main() {
 	ctx := context.Background()
 	handle, err := setup(ctx, os.Getenv, log)
 	if err != nil {
-		log.Error("verify cannot start and cannot reach CodePipeline; reporting Lambda's init error", "errorType", verify.InitErrorType, "error", err.Error())
+		log.ErrorContext(ctx, "verify cannot start and cannot reach CodePipeline; reporting Lambda's init error", "errorType", verify.InitErrorType, "error", err.Error())
 		if rerr := verify.ReportInitError(ctx, nil, os.Getenv("AWS_LAMBDA_RUNTIME_API"), err); rerr != nil {
-			log.Error("could not report the init error", "error", rerr.Error())
+			log.ErrorContext(ctx, "could not report the init error", "error", rerr.Error())
 		}
 		os.Exit(1)
 	}
@@ -82,7 +82,7 @@ func setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (handler
 		err = warmKeys(ctx, v.Keys, log)
 	}
 	if err = errors.Join(cfgErr, err); err != nil {
-		log.Error("verify is misconfigured; every job will be failed with a ConfigurationError", "errorType", "ConfigError", "error", err.Error())
+		log.ErrorContext(ctx, "verify is misconfigured; every job will be failed with a ConfigurationError", "errorType", "ConfigError", "error", err.Error())
 		margin := cfg.SafetyMargin
 		if margin <= 0 {
 			margin = config.DefaultSafetyMargin
@@ -111,7 +111,7 @@ func warmKeys(ctx context.Context, keys verify.KeySource, log *slog.Logger) erro
 	case errors.Is(err, verify.ErrConfig):
 		return err
 	}
-	log.Warn("could not read the continuation-token key at cold start; reading it again on the first job", "error", err.Error())
+	log.WarnContext(ctx, "could not read the continuation-token key at cold start; reading it again on the first job", "error", err.Error())
 	return nil
 }
 

@@ -120,7 +120,7 @@ func shape(payload []byte) string {
 		more := len(keys) > maxShapeKeys
 		keys = keys[:min(len(keys), maxShapeKeys)]
 		for i, k := range keys {
-			keys[i] = fmt.Sprintf("%q", clipRunes(strings.Map(printableRune, k), maxShapeKeyChars))
+			keys[i] = fmt.Sprintf("%q", shorten(strings.Map(printableRune, k), maxShapeKeyChars))
 		}
 		s := "object with keys " + strings.Join(keys, ", ")
 		if more {
@@ -141,12 +141,4 @@ func printableRune(r rune) rune {
 		return r
 	}
 	return '?'
-}
-
-func clipRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

@@ -77,7 +77,7 @@ func ParseParams(raw string) (Params, error) {
 		case "variables":
 			err = json.Unmarshal(v, &p.Variables)
 		default:
-			if m := didYouMean(k, paramKeys); m != "" {
+			if m := strict.Closest(k, paramKeys); m != "" {
 				errs.Add(path, "unknown key %q; did you mean %q? Keys are case-sensitive: %s", k, m, quoteList(paramKeys))
 			} else {
 				errs.Add(path, "unknown key %q; keys are case-sensitive: %s", k, quoteList(paramKeys))
@@ -122,46 +122,6 @@ func ParseParams(raw string) (Params, error) {
 		return Params{}, err
 	}
 	return p, nil
-}
-
-// didYouMean returns the valid key a user most likely meant ("" for
-// none): the same key in another case, or one at most two edits away.
-func didYouMean(k string, valid []string) string {
-	best, dist := "", 3
-	for _, v := range valid {
-		if strings.EqualFold(k, v) {
-			return v
-		}
-		if d := editDistance(strings.ToLower(k), strings.ToLower(v)); d < dist {
-			best, dist = v, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, by bytes; it
-// gives up (returns 99) on keys too long to be a typo of a valid one.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func quoteList(ss []string) string {

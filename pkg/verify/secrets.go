@@ -113,7 +113,7 @@ func (d decision) redact(s *secrets) decision {
 	if d.event != nil {
 		ev := *d.event
 		ev.Summary = s.String(ev.Summary)
-		ev.FailedChecks = redactAll(s, ev.FailedChecks)
+		ev.FailedChecks = s.redactor().Strings(ev.FailedChecks)
 		ev.Checks = make([]verdict.Result, len(d.event.Checks))
 		for i, r := range d.event.Checks {
 			r.Target, r.Observed, r.Expected = s.String(r.Target), s.String(r.Observed), s.String(r.Expected)
@@ -122,17 +122,6 @@ func (d decision) redact(s *secrets) decision {
 		d.event = &ev
 	}
 	return d
-}
-
-func redactAll(s *secrets, ss []string) []string {
-	if ss == nil {
-		return nil
-	}
-	out := make([]string, len(ss))
-	for i, v := range ss {
-		out[i] = s.String(v)
-	}
-	return out
 }
 
 // redactingHandler is a slog.Handler that redacts every message and
