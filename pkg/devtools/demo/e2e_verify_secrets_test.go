@@ -20,8 +20,9 @@ func TestVerifyReflectedCredentialsAreRedacted(t *testing.T) {
 	const bearer = "eyJhbGciOiJIUzI1NiJ9.ZTJlLXNlY3JldA.e2e-signature-0123"
 	const token = "e2e-query-credential-9f8e7d"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, "rejected "+r.Header.Get("Authorization")+" for "+r.URL.RawQuery)
+		_, _ = io.WriteString(w, "rejected "+r.Header.Get("Authorization")+" for "+r.URL.RawQuery) //nolint:gosec // G705: the test server reflects its request on purpose, as text/plain
 	}))
 	t.Cleanup(srv.Close)
 	spec := map[string]any{"bake": "0s", "checks": []map[string]any{{
