@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -429,13 +427,12 @@ func (p *suitePublisher) Publish(_ context.Context, in *sns.PublishInput, _ ...f
 // format.
 func TestRemediateFilterDeliversAlarmsNotSuiteMessages(t *testing.T) {
 	synth(t)
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
+	samples, err := standin.AlarmNotifications()
 	if err != nil {
-		t.Fatalf("go list -m github.com/aws/aws-lambda-go: %v", err)
+		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "events", "testdata", "cloudwatch-alarm-sns-payload-*.json"))
-	if len(files) < 2 {
-		t.Fatalf("found %d cloudwatch-alarm-sns-payload-*.json samples in aws-lambda-go; want the single- and multiple-metric ones", len(files))
+	if len(samples) < 2 {
+		t.Fatalf("found %d CloudWatch alarm notification samples in aws-lambda-go; want the single- and multiple-metric ones", len(samples))
 	}
 	pub := &suitePublisher{}
 	topics := map[notify.Kind]string{}
@@ -464,18 +461,9 @@ func TestRemediateFilterDeliversAlarmsNotSuiteMessages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("subscription %s: SNS would refuse its filter policy %s: %v", id, policy, err)
 		}
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ev events.SNSEvent
-			if err := json.Unmarshal(b, &ev); err != nil || len(ev.Records) == 0 {
-				t.Fatalf("%s: %v", file, err)
-			}
-			rec := ev.Records[0].SNS
-			if !fp.Matches(rec.Message, snsAttributes(rec.MessageAttributes)) {
-				t.Errorf("subscription %s (%s, scope %s) does not deliver the alarm notification %s", id, policy, scope, filepath.Base(file))
+		for name, rec := range samples {
+			if !fp.Matches(rec.Message, standin.NotificationAttributes(rec.MessageAttributes)) {
+				t.Errorf("subscription %s (%s, scope %s) does not deliver the alarm notification %s", id, policy, scope, name)
 			}
 		}
 		for _, in := range pub.in {
@@ -491,17 +479,6 @@ func TestRemediateFilterDeliversAlarmsNotSuiteMessages(t *testing.T) {
 	if n != len(AlarmKinds) || len(pub.in) != 2 {
 		t.Errorf("checked %d lambda subscriptions against %d suite messages; want %d and 2", n, len(pub.in), len(AlarmKinds))
 	}
-}
-
-// snsAttributes converts a delivered notification's attributes
-// ({"Type": …, "Value": …}) to what Publish took.
-func snsAttributes(m map[string]any) map[string]standin.MessageAttribute {
-	out := map[string]standin.MessageAttribute{}
-	for k, v := range m {
-		a, _ := v.(map[string]any)
-		out[k] = standin.MessageAttribute{DataType: fmt.Sprint(a["Type"]), StringValue: fmt.Sprint(a["Value"])}
-	}
-	return out
 }
 
 func TestRulesRouteEveryPatternToRespond(t *testing.T) {

@@ -1,15 +1,10 @@
 package standin
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
@@ -138,33 +133,6 @@ func TestFilterPolicyRefusedAsSNSRefusesIt(t *testing.T) {
 	}
 }
 
-// alarmSamples are the CloudWatch alarm notifications AWS wrote for
-// aws-lambda-go's tests (events/testdata/cloudwatch-alarm-sns-payload-*).
-func alarmSamples(t *testing.T) map[string]events.SNSEntity {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
-	if err != nil {
-		t.Fatalf("go list -m github.com/aws/aws-lambda-go: %v", err)
-	}
-	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "events", "testdata", "cloudwatch-alarm-sns-payload-*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no cloudwatch-alarm-sns-payload-*.json in aws-lambda-go (%v)", err)
-	}
-	samples := map[string]events.SNSEntity{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ev events.SNSEvent
-		if err := json.Unmarshal(b, &ev); err != nil || len(ev.Records) != 1 {
-			t.Fatalf("%s: %v (%d records)", f, err, len(ev.Records))
-		}
-		samples[filepath.Base(f)] = ev.Records[0].SNS
-	}
-	return samples
-}
-
 // The bug this stand-in lets through no more: CloudWatch alarm
 // notifications carry no message attributes, so a MessageAttributes
 // policy of "exists": false drops every one of them ("Key matching"),
@@ -178,7 +146,14 @@ func TestAlarmNotificationSamplesAndFilterScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, n := range alarmSamples(t) {
+	samples, err := AlarmNotifications()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) < 2 {
+		t.Fatalf("AlarmNotifications() = %d samples; want aws-lambda-go's single- and multiple-metric ones", len(samples))
+	}
+	for name, n := range samples {
 		if len(n.MessageAttributes) != 0 {
 			t.Errorf("%s: MessageAttributes = %v; the samples carry none", name, n.MessageAttributes)
 		}
