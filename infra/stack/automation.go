@@ -1,12 +1,14 @@
 package stack
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/postdeploy/postdeploy/pkg/strict"
 )
 
 // The automation role: the role ssm.runbook passes as a runbook's
@@ -47,14 +49,7 @@ var runbookPermissions = map[string]runbookGrant{
 	},
 }
 
-func knownRunbooks() []string {
-	out := make([]string, 0, len(runbookPermissions))
-	for k := range runbookPermissions {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func knownRunbooks() []string { return strict.SortedKeys(runbookPermissions) }
 
 // amazonOwned reports whether a runbook name is one only AWS can create:
 // SSM reserves the prefixes aws, amazon and amzn (CreateDocument, Name).
@@ -138,14 +133,7 @@ func (s *Stack) automationRole() {
 }
 
 func uniqueSorted(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
