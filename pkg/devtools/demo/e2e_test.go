@@ -410,6 +410,7 @@ func TestVerifyHonoursPerServiceEndpoints(t *testing.T) {
 			"AWS_ENDPOINT_URL_EVENTBRIDGE=" + si.URL(),
 			"AWS_ENDPOINT_URL_SSM=" + si.URL(),
 			"AWS_ENDPOINT_URL_S3=" + si.URL(),
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + si.URL(), // the continuation-token key
 		}
 	}})
 	if got := run.Outcome(); got != "Succeeded" {
