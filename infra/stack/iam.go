@@ -184,7 +184,7 @@ func (s *Stack) grantRemediation(f *Function) error {
 		// The one role a runbook may be given, and only for Systems
 		// Manager to assume.
 		allow(f, "PassAutomationRole", []string{"iam:PassRole"}, []*string{s.AutomationRole.RoleArn()},
-			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}})
+			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}}) //nolint:gosec // G101: a service principal, not a credential
 	}
 	if ref, ok := strings.CutPrefix(s.Props.RemediationPolicy, "ssm:"); ok {
 		allow(f, "ReadRemediationPolicy", []string{"ssm:GetParameter"}, []*string{arn{service: "ssm", resource: "parameter" + ref}.token()}, nil)

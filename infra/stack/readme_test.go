@@ -109,11 +109,12 @@ func TestReadmeDeployExampleWorksWhenPasted(t *testing.T) {
 		t.Fatal(err)
 	}
 	makefile := strings.Join(shell, "\n") + "\ndeploy:\n" + strings.ReplaceAll(strings.Join(recipe, "\n"), "node_modules/.bin/cdk", fake) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "Makefile"), []byte(makefile), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "Makefile"), []byte(makefile), 0o600); err != nil { //nolint:gosec // G703: the test's own temp dir
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "args")
-	run := exec.Command("bash", "-c", "make -s -f "+filepath.Join(dir, "Makefile")+strings.TrimPrefix(cmd, "make"))
+	// Running the README's command is the point of the test.
+	run := exec.CommandContext(t.Context(), "bash", "-c", "make -s -f "+filepath.Join(dir, "Makefile")+strings.TrimPrefix(cmd, "make")) //nolint:gosec // G204: see above
 	run.Env = append(os.Environ(), "CDK_ARGS_OUT="+out)
 	if b, err := run.CombinedOutput(); err != nil {
 		t.Fatalf("README command through the deploy recipe: %v\n%s", err, b)

@@ -112,7 +112,7 @@ func synth(t *testing.T) (*Stack, map[string]any) {
 			shared.err = err
 			return
 		}
-		if err := os.WriteFile(filepath.Join(dir, Respond, "policy.yaml"), shipped, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, Respond, "policy.yaml"), shipped, 0o600); err != nil { //nolint:gosec // G703: the test's own temp dir
 			shared.err = err
 			return
 		}
@@ -427,7 +427,7 @@ func (p *suitePublisher) Publish(_ context.Context, in *sns.PublishInput, _ ...f
 // format.
 func TestRemediateFilterDeliversAlarmsNotSuiteMessages(t *testing.T) {
 	synth(t)
-	samples, err := standin.AlarmNotifications()
+	samples, err := standin.AlarmNotifications(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,7 +210,7 @@ func checkOperator(op map[string]any, at string) error {
 		case "cidr":
 			s, _ := arg.(string)
 			if _, err := netip.ParsePrefix(s); err != nil {
-				return fmt.Errorf("%s: cidr takes an IP prefix such as 10.0.0.0/24: %v", at, err)
+				return fmt.Errorf("%s: cidr takes an IP prefix such as 10.0.0.0/24: %w", at, err)
 			}
 		case "numeric":
 			if _, err := parseNumericRange(arg); err != nil {
@@ -359,7 +359,8 @@ func matchAttributes(policy map[string]any, attrs map[string]MessageAttribute) b
 	}
 	for k, conds := range policy {
 		vals, ok := present[k]
-		if !matchLeaf(conds.([]any), vals, ok) {
+		list, _ := conds.([]any) // ParseFilterPolicy allows only arrays here
+		if !matchLeaf(list, vals, ok) {
 			return false
 		}
 	}
@@ -445,7 +446,7 @@ func matchLeaf(conds []any, vals []any, present bool) bool {
 	for _, c := range conds {
 		if op, ok := c.(map[string]any); ok {
 			if e, ok := op["exists"]; ok {
-				if e.(bool) == present {
+				if want, _ := e.(bool); want == present {
 					return true
 				}
 				continue
@@ -487,16 +488,17 @@ func matchValue(cond, v any) bool {
 
 func matchOperator(name string, arg, v any) bool {
 	s, isStr := v.(string)
+	a, _ := arg.(string) // ParseFilterPolicy checked the operators' arguments
 	switch name {
 	case "prefix":
-		return isStr && strings.HasPrefix(s, arg.(string))
+		return isStr && strings.HasPrefix(s, a)
 	case "suffix":
-		return isStr && strings.HasSuffix(s, arg.(string))
+		return isStr && strings.HasSuffix(s, a)
 	case "equals-ignore-case":
-		return isStr && strings.EqualFold(s, arg.(string))
+		return isStr && strings.EqualFold(s, a)
 	case "cidr":
 		ip, err := netip.ParseAddr(s)
-		pfx, _ := netip.ParsePrefix(arg.(string))
+		pfx, _ := netip.ParsePrefix(a)
 		return isStr && err == nil && pfx.Contains(ip)
 	case "numeric":
 		n, ok := number(v)
@@ -518,7 +520,8 @@ func anythingBut(arg, v any) bool {
 		if p, ok := a["prefix"].(string); ok {
 			return !strings.HasPrefix(s, p)
 		}
-		return !strings.HasSuffix(s, a["suffix"].(string))
+		suffix, _ := a["suffix"].(string)
+		return !strings.HasSuffix(s, suffix)
 	case []any:
 		for _, x := range a {
 			if matchValue(x, v) {

@@ -146,7 +146,7 @@ func TestAlarmNotificationSamplesAndFilterScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := AlarmNotifications()
+	samples, err := AlarmNotifications(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
