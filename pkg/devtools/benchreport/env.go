@@ -64,6 +64,9 @@ func topicARN(k notify.Kind) string {
 	return "arn:aws:sns:" + standin.Region + ":" + standin.AccountID + ":postdeploy-" + string(k)
 }
 
+// tokenKeySecret holds verify's continuation-token key in the stand-in.
+const tokenKeySecret = "postdeploy/bench/token-key"
+
 // fnEnv is the environment a function gets: the stand-in's endpoint, the
 // settings the stack would give it, DynamoDB at dynalite.
 func (e *environment) fnEnv(si *standin.Server, fn string) []string {
@@ -72,6 +75,9 @@ func (e *environment) fnEnv(si *standin.Server, fn string) []string {
 	switch fn {
 	case "verify":
 		env = append(env, config.EnvEventBus+"=default")
+		// verify's continuation-token key, as the stack provides it.
+		si.EnsureSecret(tokenKeySecret)
+		env = append(env, config.EnvTokenKeySecret+"="+tokenKeySecret)
 	case "respond", "remediate":
 		for _, k := range notify.Kinds {
 			env = append(env, config.TopicEnv(k)+"="+topicARN(k))
