@@ -43,6 +43,10 @@ func (s *Stack) remediateEnv() map[string]string {
 func (s *Stack) respondEnv() map[string]string {
 	env := s.sharedEnv()
 	env[config.EnvRollbackPolicy] = s.Props.RollbackPolicy
+	// respond rolls back only after CodePipeline confirms that this
+	// function's Invoke action failed (pkg/respond/confirm.go). Called
+	// after verify is built.
+	env[config.EnvVerifyFunction] = *s.Verify.FunctionName()
 	// Explicit either way, so the switch never depends on respond's
 	// default.
 	env[config.EnvRemediateAlarms] = "false"

@@ -1339,6 +1339,17 @@ func TestTokenKeySecret(t *testing.T) {
 	}
 }
 
+// respond confirms a failed verification through CodePipeline before it
+// rolls back, by the verify function's name: the stack tells it the name.
+func TestRespondKnowsTheVerifyFunction(t *testing.T) {
+	synth(t)
+	fns := resources(t, "AWS::Lambda::Function")
+	env := fns[shared.ids[Respond]]["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if d := cmp.Diff(ref(shared.ids[Verify]), env[config.EnvVerifyFunction]); d != "" {
+		t.Errorf("respond %s (-want +got): verify's name\n%s", config.EnvVerifyFunction, d)
+	}
+}
+
 // config.EnvLocalProbes lets probes reach loopback addresses; only the
 // local harness sets it, never a deployed function.
 func TestNoFunctionSetsLocalProbes(t *testing.T) {
