@@ -16,4 +16,17 @@
 //
 // The job event carries temporary artifact credentials: it is never
 // logged, and the credentials are used only to read the artifact.
+//
+// Promises, and where they are kept:
+//   - every invocation ends in exactly one report before its deadline:
+//     work stops at the cutoff (bake.go: window), late checks are
+//     abandoned, the report's retries stop when another could not finish
+//     (report.go), and a function that cannot be configured fails its
+//     jobs instead of exiting (unconfigured.go, initerror.go);
+//   - continuation tokens are signed with a key from Secrets Manager and
+//     checked for sane values (token.go, tokenkey.go);
+//   - UserParameters are strict: no key twice, exact case (params.go);
+//   - no secret leaves the function (secrets.go);
+//   - what is not a CodePipeline job is refused by name (event.go), and
+//     Lambda sees named error types (errors.go).
 package verify
