@@ -264,6 +264,9 @@ func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipe
 	if len(errs) > 0 {
 		return configFail(source, errs)
 	}
+	// The checks redact their own evidence too, with what verify knows
+	// beyond the spec (a SecureString source).
+	suite.Redactor = inv.secrets.redactor()
 	suite.OnPanic = func(kind string, value any, stack []byte) {
 		log.ErrorContext(ctx, "check panicked", "kind", kind, "panic", fmt.Sprint(value), "stack", string(stack))
 	}
