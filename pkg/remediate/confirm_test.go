@@ -20,7 +20,7 @@ import (
 // that nothing the message names is touched, and that the decision is
 // "refused", audited, counted and notified.
 func TestNeverActsOnAMessageAlone(t *testing.T) {
-	real := ecsAlarm("api", "ALARM", start) // CloudWatch's alarm: prod/api
+	genuine := ecsAlarm("api", "ALARM", start) // CloudWatch's alarm: prod/api
 	tests := []struct {
 		name    string
 		msg     func() remediate.Alarm
@@ -31,7 +31,7 @@ func TestNeverActsOnAMessageAlone(t *testing.T) {
 		{
 			name: "an alarm of another account with the same name",
 			msg: func() remediate.Alarm {
-				a := real
+				a := genuine
 				a.ARN, a.AccountID = "arn:aws:cloudwatch:us-east-1:999999999999:alarm:prod-api-cpu-high", "999999999999"
 				return a
 			},
@@ -50,7 +50,7 @@ func TestNeverActsOnAMessageAlone(t *testing.T) {
 		{
 			name: "an alarm name that does not match its ARN",
 			msg: func() remediate.Alarm {
-				a := real
+				a := genuine
 				a.ARN = alarmARN("prod-search-cpu-high")
 				return a
 			},
@@ -60,7 +60,7 @@ func TestNeverActsOnAMessageAlone(t *testing.T) {
 		{
 			name: "a real alarm whose message claims another service's dimensions acts on the alarm's own service",
 			msg: func() remediate.Alarm {
-				a := real
+				a := genuine
 				dims := map[string]string{"ClusterName": "prod", "ServiceName": "search"}
 				a.Dimensions = dims
 				a.Metrics = []remediate.Metric{{Namespace: "AWS/ECS", MetricName: "CPUUtilization", Dimensions: dims}}
@@ -72,7 +72,7 @@ func TestNeverActsOnAMessageAlone(t *testing.T) {
 		{
 			name: "a real alarm whose message claims another namespace matches on the alarm's own",
 			msg: func() remediate.Alarm {
-				a := real
+				a := genuine
 				a.Namespace, a.Metrics = "AWS/EC2", []remediate.Metric{{Namespace: "AWS/EC2", MetricName: "CPUUtilization", Dimensions: map[string]string{"InstanceId": "i-0a1b2c3d4e5f67890"}}}
 				a.Dimensions = a.Metrics[0].Dimensions
 				return a
@@ -84,10 +84,10 @@ func TestNeverActsOnAMessageAlone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, testPolicy)
-			r.cw.define(real)
+			r.cw.define(genuine)
 			r.cw.define(ecsAlarm("search", "ALARM", start)) // exists only to be mismatched below
 			if tt.name == "an alarm that does not exist" {
-				r.cw.defs = map[string]remediate.Alarm{real.Name: real}
+				r.cw.defs = map[string]remediate.Alarm{genuine.Name: genuine}
 			}
 			msg := tt.msg()
 			out, err := r.e.Handle(context.Background(), msg)

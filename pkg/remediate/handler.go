@@ -69,7 +69,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) error {
 	var top map[string]json.RawMessage
 	if body := bytes.TrimSpace(payload); len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &top) != nil {
 		h.drop(ctx, telemetry.MetricEventsUnhandled, sourcePayload, "payload dropped: not a JSON object", "shape", jsonKind(body))
-		return nil
+		return nil //nolint:nilerr // logged and counted; a retry cannot make it an alarm
 	}
 	switch {
 	case top["Records"] != nil:
@@ -93,7 +93,7 @@ func (h *Handler) records(ctx context.Context, raw json.RawMessage) error {
 	var recs []json.RawMessage
 	if err := json.Unmarshal(raw, &recs); err != nil {
 		h.drop(ctx, telemetry.MetricEventsMalformed, sourceRecords, "payload dropped: Records is not a list", "shape", jsonKind(raw))
-		return nil
+		return nil //nolint:nilerr // logged and counted; a retry cannot fix it
 	}
 	if len(recs) == 0 {
 		h.drop(ctx, telemetry.MetricEventsUnhandled, sourceRecords, "payload dropped: no records", "shape", "Records: []")

@@ -24,7 +24,7 @@ var _ lambda.Handler = (*remediate.Handler)(nil)
 // observed runs one payload through the handler as the Lambda runtime
 // does (lambda.Start(h): the handler receives the payload's bytes) and
 // returns the error, the log and the EMF output of that invocation.
-func (r *handlerRig) observed(t *testing.T, payload []byte) (err error, logs, emf string) {
+func (r *handlerRig) observed(t *testing.T, payload []byte) (logs, emf string, err error) {
 	t.Helper()
 	var lb, mb bytes.Buffer
 	h := *r.h
@@ -36,7 +36,7 @@ func (r *handlerRig) observed(t *testing.T, payload []byte) (err error, logs, em
 		}
 	}()
 	_, err = lambda.NewHandler(&h).Invoke(context.Background(), payload)
-	return err, lb.String(), mb.String()
+	return lb.String(), mb.String(), err
 }
 
 func readEvent(t *testing.T, file string) []byte {
@@ -53,7 +53,7 @@ func readEvent(t *testing.T, file string) []byte {
 // User Guide, "Alarm events and EventBridge").
 func TestHandlerEventBridgeAlarmLikeSNS(t *testing.T) {
 	r := newHandlerRig(t)
-	err, logs, emf := r.observed(t, readEvent(t, "remediate-eventbridge-alarm.json"))
+	logs, emf, err := r.observed(t, readEvent(t, "remediate-eventbridge-alarm.json"))
 	if err != nil {
 		t.Fatalf("Invoke(remediate-eventbridge-alarm.json) error = %v", err)
 	}
@@ -95,7 +95,7 @@ func TestHandlerDropsWhatIsNotAnAlarm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newHandlerRig(t)
-			err, logs, emf := r.observed(t, tt.payload)
+			logs, emf, err := r.observed(t, tt.payload)
 			if err != nil {
 				t.Errorf("Invoke(%.60q) error = %v; want nil (dropped, not retried)", tt.payload, err)
 			}
@@ -127,7 +127,7 @@ func TestInvalidJSONReachesTheMalformedPath(t *testing.T) {
 	if _, err := lambda.NewHandler(r.h.Handle).Invoke(context.Background(), bad); err == nil {
 		t.Fatal("the runtime's decoder accepted invalid JSON; the Invoke method is no longer needed")
 	}
-	if err, _, emf := r.observed(t, bad); err != nil || !strings.Contains(emf, `"EventsMalformed":1`) {
+	if _, emf, err := r.observed(t, bad); err != nil || !strings.Contains(emf, `"EventsMalformed":1`) {
 		t.Errorf("Invoke(invalid JSON) through the handler = %v, EMF %s; want nil and EventsMalformed counted", err, emf)
 	}
 }
@@ -167,7 +167,7 @@ func TestHandlerAWSSamples(t *testing.T) {
 				b = inSNSRecord(t, b)
 			}
 			r := newHandlerRig(t)
-			err, logs, emf := r.observed(t, b)
+			logs, emf, err := r.observed(t, b)
 			if err != nil {
 				t.Errorf("Invoke(%s) error = %v; want nil", name, err)
 			}
@@ -259,7 +259,7 @@ func TestHandlerRecoveredNamesItsAction(t *testing.T) {
 	r := newHandlerRig(t)
 	r.mustInvoke(t, "remediate-ecs-alarm.json")
 	r.cw.set("OK")
-	err, logs, _ := r.observed(t, readEvent(t, "remediate-ecs-ok.json"))
+	logs, _, err := r.observed(t, readEvent(t, "remediate-ecs-ok.json"))
 	if err != nil {
 		t.Fatalf("Invoke(remediate-ecs-ok.json) error = %v", err)
 	}
