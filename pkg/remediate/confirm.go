@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -38,15 +39,20 @@ import (
 // cloudWatchAlarm is one alarm as DescribeAlarms defines it.
 type cloudWatchAlarm struct {
 	name, arn, state, reason, description string
-	composite                             bool
-	rule                                  string // a composite alarm's AlarmRule
-	metrics                               []Metric
+	// transitioned and updated are CloudWatch's StateTransitionedTimestamp
+	// (the state value last changed) and StateUpdatedTimestamp (the state
+	// last updated); zero when CloudWatch did not say.
+	transitioned, updated time.Time
+	composite             bool
+	rule                  string // a composite alarm's AlarmRule
+	metrics               []Metric
 }
 
 func fromMetricAlarm(m cwtypes.MetricAlarm) cloudWatchAlarm {
 	c := cloudWatchAlarm{
 		name: aws.ToString(m.AlarmName), arn: aws.ToString(m.AlarmArn), state: string(m.StateValue),
 		reason: aws.ToString(m.StateReason), description: aws.ToString(m.AlarmDescription),
+		transitioned: aws.ToTime(m.StateTransitionedTimestamp), updated: aws.ToTime(m.StateUpdatedTimestamp),
 	}
 	if aws.ToString(m.MetricName) != "" {
 		stat := string(m.Statistic)
@@ -77,6 +83,7 @@ func fromCompositeAlarm(m cwtypes.CompositeAlarm) cloudWatchAlarm {
 	return cloudWatchAlarm{
 		name: aws.ToString(m.AlarmName), arn: aws.ToString(m.AlarmArn), state: string(m.StateValue),
 		reason: aws.ToString(m.StateReason), description: aws.ToString(m.AlarmDescription),
+		transitioned: aws.ToTime(m.StateTransitionedTimestamp), updated: aws.ToTime(m.StateUpdatedTimestamp),
 		composite: true, rule: aws.ToString(m.AlarmRule),
 	}
 }
@@ -151,6 +158,10 @@ func (e *Engine) confirm(ctx context.Context, msg Alarm) (a Alarm, current, refu
 	if def.arn != msg.ARN {
 		return Alarm{}, "", fmt.Sprintf("the message names alarm ARN %s, but CloudWatch's alarm %q in this function's account and region is %s; an alarm of another account or region, or a name that does not match its ARN, is never acted on", msg.ARN, msg.Name, def.arn), nil
 	}
+	if def.state == msg.NewState && !sameStateChange(msg.Timestamp, def) {
+		return Alarm{}, "", fmt.Sprintf("the message says alarm %q went %s at %s, but CloudWatch's last state change of it was at %s; a state change CloudWatch did not make is never acted on (and cannot pass for a new one)",
+			msg.Name, msg.NewState, msg.Timestamp.UTC().Format(time.RFC3339Nano), def.transitioned.UTC().Format(time.RFC3339Nano)), nil
+	}
 	a = Alarm{
 		Name: def.name, ARN: def.arn, NewState: msg.NewState, OldState: msg.OldState,
 		Reason: def.reason, Description: def.description, Timestamp: msg.Timestamp,
@@ -164,6 +175,29 @@ func (e *Engine) confirm(ctx context.Context, msg Alarm) (a Alarm, current, refu
 	}
 	a.Namespace, a.MetricName, a.Dimensions = summarize(a.Metrics)
 	return a, def.state, "", nil
+}
+
+// stateChangeSlack absorbs the rounding between the state change time of
+// a notification (milliseconds) and CloudWatch's timestamps.
+const stateChangeSlack = time.Second
+
+// sameStateChange reports whether a delivered state change time is the
+// one CloudWatch records for the alarm's current state: its
+// StateTransitionedTimestamp, or StateUpdatedTimestamp (DescribeAlarms,
+// MetricAlarm and CompositeAlarm in the CloudWatch API Reference:
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html).
+// The delivery claim is keyed on that time, so a message with an
+// invented time would otherwise pass for a new state change. When
+// CloudWatch gives neither timestamp there is nothing to compare.
+func sameStateChange(at time.Time, def cloudWatchAlarm) bool {
+	if def.transitioned.IsZero() && def.updated.IsZero() {
+		return true
+	}
+	near := func(t time.Time) bool {
+		d := at.Sub(t)
+		return !t.IsZero() && d < stateChangeSlack && d > -stateChangeSlack
+	}
+	return near(def.transitioned) || near(def.updated)
 }
 
 // regionNote names the function's region for a refusal, when known.

@@ -81,9 +81,30 @@ func TestNeverActsOnAMessageAlone(t *testing.T) {
 			updates: []string{"prod/api force=true"},
 		},
 	}
+	tests = append(tests, struct {
+		name    string
+		msg     func() remediate.Alarm
+		want    remediate.Decision
+		reason  string
+		updates []string
+	}{
+		// Found by hand against moto: the delivery claim is keyed on the
+		// state change time, so an invented time passed for a new state
+		// change of an alarm really in ALARM (only the cooldown stopped a
+		// second action).
+		name: "a real alarm in ALARM with an invented state change time",
+		msg: func() remediate.Alarm {
+			a := genuine
+			a.Timestamp = genuine.Timestamp.Add(-18 * time.Minute)
+			return a
+		},
+		want:   remediate.Refused,
+		reason: "but CloudWatch's last state change of it was at " + genuine.Timestamp.UTC().Format(time.RFC3339Nano),
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, testPolicy)
+			r.cw.transitions = true
 			r.cw.define(genuine)
 			r.cw.define(ecsAlarm("search", "ALARM", start)) // exists only to be mismatched below
 			if tt.name == "an alarm that does not exist" {

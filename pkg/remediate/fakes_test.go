@@ -209,6 +209,9 @@ type fakeCloudWatch struct {
 	tags        map[string]string
 	tagCalls    int
 	describes   int
+	// transitions makes DescribeAlarms report each alarm's definition
+	// Timestamp as its StateTransitionedTimestamp, as CloudWatch does.
+	transitions bool
 }
 
 var _ remediate.AlarmAPI = (*fakeCloudWatch)(nil)
@@ -287,6 +290,9 @@ func (f *fakeCloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.Desc
 		}
 		m := cwtypes.MetricAlarm{AlarmName: aws.String(a.Name), AlarmArn: aws.String(a.ARN), StateValue: cwtypes.StateValue(st),
 			StateReason: aws.String(reason)}
+		if f.transitions {
+			m.StateTransitionedTimestamp, m.StateUpdatedTimestamp = aws.Time(a.Timestamp), aws.Time(a.Timestamp.Add(time.Minute))
+		}
 		if len(a.Metrics) == 1 && a.Metrics[0].ID == "" && a.Metrics[0].Expression == "" {
 			q := a.Metrics[0]
 			m.Namespace, m.MetricName, m.Dimensions = aws.String(q.Namespace), aws.String(q.MetricName), cwDims(q.Dimensions)

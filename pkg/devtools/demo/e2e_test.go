@@ -333,7 +333,7 @@ func TestRemediateFailedActionIsReportedNotCrashed(t *testing.T) {
 	fn, si := startOps(t, "remediate", "remediate.yaml", func(si *standin.Server) {
 		si.Inject(standin.ECS, "UpdateService", standin.Fault{Kind: standin.FaultServerError})
 	})
-	payload, err := alarmEvent(shared, time.Now())
+	payload, err := alarmEvent(shared, si)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/notify"
@@ -37,7 +36,7 @@ func TestFaultRemediateMutatingCallOnce(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go clearAlarmAfterFix(ctx, si)
-	payload, err := alarmEvent(shared, time.Now())
+	payload, err := alarmEvent(shared, si)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -516,7 +516,7 @@ func faultsRemediate(t *testing.T) {
 				payload = tc.payload(t)
 			} else {
 				var err error
-				if payload, err = alarmEvent(shared, time.Now()); err != nil {
+				if payload, err = alarmEvent(shared, si); err != nil {
 					t.Fatal(err)
 				}
 			}

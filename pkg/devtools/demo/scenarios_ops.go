@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,8 +44,14 @@ func (r *rig) freshTable(ctx context.Context) (string, error) {
 }
 
 // alarmEvent is events/remediate-ecs-alarm.json — SNS delivering
-// CloudWatch's alarm notification — with the state change stamped now.
-func alarmEvent(r *rig, at time.Time) ([]byte, error) {
+// CloudWatch's alarm notification — stamped with the time the stand-in's
+// CloudWatch changed the alarm's state, as CloudWatch's own notification
+// is (remediate refuses a state change time CloudWatch did not record).
+func alarmEvent(r *rig, si *standin.Server) ([]byte, error) {
+	at, ok := si.AlarmStateChanged("prod-api-cpu-high")
+	if !ok {
+		return nil, errors.New("the stand-in has no alarm prod-api-cpu-high to notify about")
+	}
 	b, err := os.ReadFile(filepath.Join(r.root, "events", "remediate-ecs-alarm.json"))
 	if err != nil {
 		return nil, fmt.Errorf("read the alarm event: %w", err)
@@ -83,7 +90,7 @@ func remediateOnce(ctx context.Context, r *rig) result {
 	if err != nil {
 		return errorResult(err)
 	}
-	payload, err := alarmEvent(r, time.Now())
+	payload, err := alarmEvent(r, si)
 	if err != nil {
 		return errorResult(err)
 	}

@@ -319,6 +319,19 @@ func (s *Server) SetAlarmState(name, stateValue, reason string) error {
 	return nil
 }
 
+// AlarmStateChanged is when the named alarm last changed state (its
+// StateTransitionedTimestamp): the StateChangeTime CloudWatch writes in
+// the notification of that change. ok is false for an unknown alarm.
+func (s *Server) AlarmStateChanged(name string) (at time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.st.alarms[name]
+	if !ok {
+		return time.Time{}, false
+	}
+	return a.transitioned, true
+}
+
 // AddAlarm adds (or replaces) an alarm, entering its state now.
 func (s *Server) AddAlarm(a Alarm) error {
 	if err := (Scenario{Alarms: []Alarm{a}}).Validate(); err != nil {
