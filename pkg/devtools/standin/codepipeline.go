@@ -188,9 +188,41 @@ func cpListActionExecutions(s *Server, req *request) (any, error) {
 		if a.Summary != "" {
 			d["output"] = map[string]any{"executionResult": map[string]any{"externalExecutionSummary": a.Summary}}
 		}
+		if in := s.actionInput(e.PipelineName, a.StageName, a.ActionName); in != nil {
+			d["input"] = in
+		}
 		out = append(out, d)
 	}
 	return map[string]any{"actionExecutionDetails": out}, nil
+}
+
+// actionInput is an action execution's input as CodePipeline reports it
+// (ActionExecutionInput: actionTypeId, configuration, resolvedConfiguration,
+// region — CodePipeline API Reference, ActionExecutionInput), from the
+// scenario's pipeline definition; nil when the scenario has none.
+func (s *Server) actionInput(pipeline, stage, action string) map[string]any {
+	p, ok := s.st.pipelines[pipeline]
+	if !ok {
+		return nil
+	}
+	for _, st := range p.Stages {
+		for _, a := range st.Actions {
+			if st.Name != stage || a.Name != action {
+				continue
+			}
+			owner := a.Owner
+			if owner == "" {
+				owner = "AWS"
+			}
+			return map[string]any{
+				"actionTypeId":          map[string]any{"category": a.Category, "owner": owner, "provider": a.Provider, "version": "1"},
+				"configuration":         a.Configuration,
+				"resolvedConfiguration": a.Configuration,
+				"region":                Region,
+			}
+		}
+	}
+	return nil
 }
 
 func cpRollbackStage(s *Server, req *request) (any, error) {

@@ -135,8 +135,11 @@ func TestCodePipelineLimits(t *testing.T) {
 }
 
 func TestPipelineExecutions(t *testing.T) {
-	s := startServer(t, Scenario{PipelineExecutions: []PipelineExecution{{PipelineName: "app", ID: "exec-1", Status: "Succeeded",
-		Actions: []ActionExecution{{StageName: "Deploy", ActionName: "Verify", Summary: "all checks passed"}}}}})
+	s := startServer(t, Scenario{
+		Pipelines: []Pipeline{{Name: "app", Stages: []PipelineStage{{Name: "Deploy", Actions: []PipelineAction{
+			{Name: "Verify", Category: "Invoke", Provider: "Lambda", Configuration: map[string]string{"FunctionName": "postdeploy-verify"}}}}}}},
+		PipelineExecutions: []PipelineExecution{{PipelineName: "app", ID: "exec-1", Status: "Succeeded",
+			Actions: []ActionExecution{{StageName: "Deploy", ActionName: "Verify", Summary: "all checks passed"}}}}})
 	cp := codepipeline.NewFromConfig(awsConfig(t, s))
 	ctx := ctxT(t)
 	ge, err := cp.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String("app"), PipelineExecutionId: aws.String("exec-1")})
@@ -153,6 +156,11 @@ func TestPipelineExecutions(t *testing.T) {
 	}
 	if len(la.ActionExecutionDetails) != 1 || aws.ToString(la.ActionExecutionDetails[0].Output.ExecutionResult.ExternalExecutionSummary) != "all checks passed" {
 		t.Errorf("ListActionExecutions = %+v; want the Verify action with its summary", la.ActionExecutionDetails)
+	} else if in := la.ActionExecutionDetails[0].Input; in == nil || in.ActionTypeId == nil || in.ActionTypeId.Provider == nil ||
+		*in.ActionTypeId.Provider != "Lambda" || in.ActionTypeId.Category != cptypes.ActionCategoryInvoke || in.ResolvedConfiguration["FunctionName"] != "postdeploy-verify" {
+		// respond confirms a failed verification from this input (its
+		// action type and FunctionName), as CodePipeline reports it.
+		t.Errorf("ListActionExecutions input = %+v; want the action type and configuration from the pipeline", in)
 	}
 	rb, err := cp.RollbackStage(ctx, &codepipeline.RollbackStageInput{PipelineName: aws.String("app"), StageName: aws.String("Deploy"),
 		TargetPipelineExecutionId: aws.String("exec-1")})
