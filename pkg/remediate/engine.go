@@ -82,24 +82,35 @@ type Engine struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
+// DefaultDeliveryTTL is how long a handled state change is remembered
+// when Engine.DeliveryTTL is unset.
+const DefaultDeliveryTTL = 24 * time.Hour
+
+// SetDefaults settles, once, what an Engine built without NewEngine left
+// unset: Log (slog.Default), Now (time.Now), Sleep (a timer that honours
+// ctx), DeliveryTTL (DefaultDeliveryTTL) and Margin (DefaultMargin).
+// NewEngine calls it; the engine's methods never re-decide them.
+func (e *Engine) SetDefaults() *Engine {
+	if e.Log == nil {
+		e.Log = slog.Default()
 	}
-	return time.Now()
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Sleep == nil {
+		e.Sleep = sleep
+	}
+	if e.DeliveryTTL <= 0 {
+		e.DeliveryTTL = DefaultDeliveryTTL
+	}
+	if e.Margin <= 0 {
+		e.Margin = DefaultMargin
+	}
+	return e
 }
 
-func (e *Engine) log() *slog.Logger {
-	if e.Log != nil {
-		return e.Log
-	}
-	return slog.Default()
-}
-
-func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
-	if e.Sleep != nil {
-		return e.Sleep(ctx, d)
-	}
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -112,11 +123,7 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
 
 // workContext bounds the engine's work by ctx's deadline less the margin.
 func (e *Engine) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	m := e.Margin
-	if m <= 0 {
-		m = DefaultMargin
-	}
-	cutoff, _, ok := deadline.Cutoff(ctx, time.Now(), m)
+	cutoff, _, ok := deadline.Cutoff(ctx, time.Now(), e.Margin)
 	if !ok {
 		return context.WithCancel(ctx)
 	}
@@ -142,24 +149,20 @@ func (e *Engine) Handle(ctx context.Context, a Alarm) (Outcome, error) {
 	case contract.StateAlarm, contract.StateInsufficientData:
 	default:
 		out.Decision, out.Reason = Ignored, fmt.Sprintf("unknown state %q: nothing acts on it", a.NewState)
-		e.log().WarnContext(ctx, "alarm skipped", "alarm", a.Name, "state", a.NewState, "reason", out.Reason)
+		e.Log.WarnContext(ctx, "alarm skipped", "alarm", a.Name, "state", a.NewState, "reason", out.Reason)
 		return out, nil
 	}
 
 	// Idempotency first: SNS and EventBridge deliver at least once, and
 	// concurrent invocations race; one claim per state change acts.
 	key := deliveryKey(a)
-	ttl := e.DeliveryTTL
-	if ttl <= 0 {
-		ttl = 24 * time.Hour
-	}
-	claimed, err := e.Store.Claim(ctx, key, ttl, map[string]string{"alarm": a.Name, "state": a.NewState})
+	claimed, err := e.Store.Claim(ctx, key, e.DeliveryTTL, map[string]string{"alarm": a.Name, "state": a.NewState})
 	if err != nil {
 		return out, fmt.Errorf("claim state change of alarm %s: %w", a.Name, err)
 	}
 	if !claimed {
 		out.Decision, out.Reason = Duplicate, "this state change ("+a.NewState+" at "+a.Timestamp.Format(time.RFC3339)+") was already handled"
-		e.log().InfoContext(ctx, "duplicate delivery skipped", "alarm", a.Name, "state", a.NewState, "stateChangeTime", a.Timestamp)
+		e.Log.InfoContext(ctx, "duplicate delivery skipped", "alarm", a.Name, "state", a.NewState, "stateChangeTime", a.Timestamp)
 		return out, nil
 	}
 	work, cancel := e.workContext(ctx)
@@ -306,7 +309,7 @@ func (e *Engine) recovered(ctx context.Context, msg Alarm) (Outcome, error) {
 	}
 	if !closed {
 		out.Decision, out.Reason = Ignored, "no open incident for this alarm"
-		e.log().InfoContext(ctx, "alarm OK, no open incident", "alarm", a.Name)
+		e.Log.InfoContext(ctx, "alarm OK, no open incident", "alarm", a.Name)
 		return out, nil
 	}
 	ttr := max(a.Timestamp.Sub(inc.OpenedAt), 0)

@@ -131,7 +131,7 @@ func newRig(t testing.TB, policy string) *rig {
 	r.ecs.onUpdate = r.cw.acted
 	r.store = state.New(api, table)
 	r.store.Now = r.clk.Now
-	r.e = &remediate.Engine{
+	r.e = (&remediate.Engine{
 		Policy:  loadPolicy(t, policy),
 		Actions: remediate.Actions(remediate.Clients{ECS: r.ecs, EC2: r.ec2, Notify: r.n}),
 		Store:   r.store,
@@ -142,7 +142,7 @@ func newRig(t testing.TB, policy string) *rig {
 		Log:     quiet,
 		Now:     r.clk.Now,
 		Sleep:   r.clk.Sleep,
-	}
+	}).SetDefaults()
 	return r
 }
 
@@ -582,10 +582,10 @@ func TestOneActionFromConcurrentDuplicateDeliveries(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			e := &remediate.Engine{
+			e := (&remediate.Engine{
 				Policy: policy, Store: state.New(api, table), Alarms: cw, Notify: n, Log: quiet,
 				Actions: remediate.Actions(remediate.Clients{ECS: ecsFake, Notify: n}),
-			}
+			}).SetDefaults()
 			for j := i; j < deliveries; j += invocations {
 				out, err := e.Handle(context.Background(), alarm)
 				if err != nil {

@@ -235,10 +235,10 @@ func FuzzHandlerPayload(f *testing.F) {
 	}
 	n := &fakeNotifier{}
 	clk := &clock{t: start}
-	e := &remediate.Engine{
+	e := (&remediate.Engine{
 		Policy: loadPolicy(f, shippedPolicy), Store: newMemStore(), Alarms: cw, Notify: n, Log: quiet, Region: "us-east-1",
 		Actions: remediate.Actions(remediate.Clients{ECS: ecsFake, EC2: &fakeEC2{}, Notify: n}), Now: clk.Now, Sleep: clk.Sleep,
-	}
+	}).SetDefaults()
 	h := &remediate.Handler{Engine: e, Log: quiet}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		before := ecsFake.updateCount()

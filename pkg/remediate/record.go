@@ -24,7 +24,7 @@ func (e *Engine) decided(ctx context.Context, a Alarm, r *Rule, to TargetOutcome
 		return
 	}
 	if _, err := e.Notify.Send(ctx, e.alert(a, r, to, false).Message()); err != nil {
-		e.log().ErrorContext(ctx, "could not notify the decision", "alarm", a.Name, "decision", to.Decision, "error", err)
+		e.Log.ErrorContext(ctx, "could not notify the decision", "alarm", a.Name, "decision", to.Decision, "error", err)
 	}
 }
 
@@ -69,9 +69,9 @@ func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) 
 	for _, k := range strict.SortedKeys(attrs) {
 		args = append(args, k, attrs[k])
 	}
-	e.log().Log(ctx, level, "remediation decision", args...)
-	if err := e.Store.Audit(context.WithoutCancel(ctx), a.ARN, e.now(), attrs); err != nil {
-		e.log().ErrorContext(ctx, "could not write the audit record", "alarm", a.Name, "error", err)
+	e.Log.Log(ctx, level, "remediation decision", args...)
+	if err := e.Store.Audit(context.WithoutCancel(ctx), a.ARN, e.Now(), attrs); err != nil {
+		e.Log.ErrorContext(ctx, "could not write the audit record", "alarm", a.Name, "error", err)
 	}
 }
 
@@ -88,7 +88,7 @@ func (e *Engine) failedAttempt(ctx context.Context, a Alarm, r *Rule, to *Target
 	ctx = context.WithoutCancel(ctx)
 	n, err := e.Store.RecordAttempt(ctx, a.ARN)
 	if err != nil {
-		e.log().ErrorContext(ctx, "could not count the failed attempt", "alarm", a.Name, "error", err)
+		e.Log.ErrorContext(ctx, "could not count the failed attempt", "alarm", a.Name, "error", err)
 		return
 	}
 	to.Reason += fmt.Sprintf(" (failed attempt %d of %d)", n, e.Policy.Limits.MaxAttempts)
@@ -103,14 +103,14 @@ func (e *Engine) escalate(ctx context.Context, a Alarm, r *Rule, to TargetOutcom
 	ctx = context.WithoutCancel(ctx)
 	first, err := e.Store.MarkEscalated(ctx, a.ARN)
 	if err != nil {
-		e.log().ErrorContext(ctx, "could not mark the incident escalated; escalating anyway", "alarm", a.Name, "error", err)
+		e.Log.ErrorContext(ctx, "could not mark the incident escalated; escalating anyway", "alarm", a.Name, "error", err)
 		first = true
 	}
 	if !first || e.Notify == nil {
 		return false
 	}
 	if _, err := e.Notify.Send(ctx, e.alert(a, r, to, true).Message()); err != nil {
-		e.log().ErrorContext(ctx, "could not send the escalation", "alarm", a.Name, "error", err)
+		e.Log.ErrorContext(ctx, "could not send the escalation", "alarm", a.Name, "error", err)
 		return false
 	}
 	return true

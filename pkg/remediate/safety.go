@@ -76,7 +76,7 @@ func (e *Engine) target(ctx context.Context, a Alarm, r *Rule, act Action, p Par
 	if dry {
 		prefix = "dryrun#"
 	}
-	now := e.now()
+	now := e.Now()
 	ck := cooldownKey(prefix, r, t)
 	cd := e.Policy.cooldown(r)
 	claimed, err := e.Store.Claim(ctx, ck, cd, map[string]string{"alarm": a.Name, "call": to.Call, "at": now.UTC().Format(time.RFC3339)})

@@ -45,7 +45,7 @@ func NewEngine(ctx context.Context, s Setup) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
+	return (&Engine{
 		Policy:         policy,
 		Actions:        Actions(clients),
 		Store:          s.Store,
@@ -57,5 +57,5 @@ func NewEngine(ctx context.Context, s Setup) (*Engine, error) {
 		Region:         s.AWS.Region,
 		RunbookBaseURL: s.RunbookBaseURL,
 		Now:            time.Now,
-	}, nil
+	}).SetDefaults(), nil
 }

@@ -12,7 +12,7 @@ import (
 // the margin before the invocation's deadline), for the action to take
 // and the alarm to return to OK. cut says ctx ended first.
 func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Target, c Call, res Result) (done bool, observed, alarmState string, cut bool) {
-	deadline := e.now().Add(e.Policy.verifyTimeout(r))
+	deadline := e.Now().Add(e.Policy.verifyTimeout(r))
 	interval := e.Policy.verifyInterval(r)
 	var actionDone bool
 	observed, alarmState = "not checked", a.NewState
@@ -31,7 +31,7 @@ func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Tar
 		if actionDone {
 			st, err := e.alarmState(ctx, a.Name)
 			if err != nil {
-				e.log().WarnContext(ctx, "could not read alarm state", "alarm", a.Name, "error", err)
+				e.Log.WarnContext(ctx, "could not read alarm state", "alarm", a.Name, "error", err)
 			} else {
 				alarmState = st
 			}
@@ -42,14 +42,14 @@ func (e *Engine) verify(ctx context.Context, a Alarm, r *Rule, v Verifier, t Tar
 		if ctx.Err() != nil {
 			return false, observed, alarmState, true
 		}
-		left := deadline.Sub(e.now())
+		left := deadline.Sub(e.Now())
 		if left <= 0 {
 			if !actionDone {
 				observed = "after waiting, the action had still not taken: " + observed
 			}
 			return false, observed, alarmState, false
 		}
-		if err := e.sleep(ctx, min(interval, left)); err != nil || ctx.Err() != nil {
+		if err := e.Sleep(ctx, min(interval, left)); err != nil || ctx.Err() != nil {
 			return false, observed, alarmState, true
 		}
 	}

@@ -24,7 +24,7 @@ func TestWorkContextKeepsTheMargin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			outer, cancel := context.WithDeadline(context.Background(), time.Now().Add(tt.left))
 			defer cancel()
-			work, stop := (&Engine{Margin: tt.margin}).workContext(outer)
+			work, stop := (&Engine{Margin: tt.margin}).SetDefaults().workContext(outer)
 			defer stop()
 			od, _ := outer.Deadline()
 			wd, ok := work.Deadline()
@@ -36,7 +36,7 @@ func TestWorkContextKeepsTheMargin(t *testing.T) {
 			}
 		})
 	}
-	work, stop := (&Engine{}).workContext(context.Background())
+	work, stop := (&Engine{}).SetDefaults().workContext(context.Background())
 	defer stop()
 	if d, ok := work.Deadline(); ok {
 		t.Errorf("workContext(no deadline) has deadline %s; want none", d)
