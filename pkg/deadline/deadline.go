@@ -49,3 +49,21 @@ func WithCutoff(ctx context.Context, now time.Time, maxMargin time.Duration, cau
 	}
 	return context.WithDeadlineCause(ctx, cutoff, cause(margin))
 }
+
+// Sleep waits d, or until ctx ends, whichever comes first; it returns
+// nil after a full wait, else ctx's cause (context.Cause). Every wait
+// of the functions (verification polls, bake intervals, report and
+// probe backoff) goes through it, so none outlives its context.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return context.Cause(ctx)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}

@@ -64,3 +64,18 @@ func TestWithCutoffWithoutDeadline(t *testing.T) {
 		t.Errorf("Cause after cancel = %v; want context.Canceled", context.Cause(work))
 	}
 }
+
+func TestSleep(t *testing.T) {
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("Sleep(1ms) = %v; want nil after the full wait", err)
+	}
+	cause := errors.New("stopped")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, cause) {
+		t.Errorf("Sleep(1h) on an ended context = %v; want its cause at once", err)
+	}
+	if err := Sleep(ctx, 0); !errors.Is(err, cause) {
+		t.Errorf("Sleep(0) on an ended context = %v; want its cause", err)
+	}
+}

@@ -98,7 +98,7 @@ func (e *Engine) SetDefaults() *Engine {
 		e.Now = time.Now
 	}
 	if e.Sleep == nil {
-		e.Sleep = sleep
+		e.Sleep = deadline.Sleep
 	}
 	if e.DeliveryTTL <= 0 {
 		e.DeliveryTTL = DefaultDeliveryTTL
@@ -107,18 +107,6 @@ func (e *Engine) SetDefaults() *Engine {
 		e.Margin = DefaultMargin
 	}
 	return e
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // workContext bounds the engine's work by ctx's deadline less the margin.

@@ -11,6 +11,7 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
 	"github.com/postdeploy/postdeploy/pkg/contract"
+	"github.com/postdeploy/postdeploy/pkg/deadline"
 )
 
 // A "Post-Deploy Verification Completed" event says which verification
@@ -176,10 +177,5 @@ func (h *Handler) wait(ctx context.Context, d time.Duration) error {
 	if h.sleep != nil {
 		return h.sleep(ctx, d)
 	}
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-time.After(d): // collected once it fires or is unreferenced (Go ≥ 1.23)
-		return nil
-	}
+	return deadline.Sleep(ctx, d)
 }

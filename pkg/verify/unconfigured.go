@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
+	"github.com/postdeploy/postdeploy/pkg/deadline"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
@@ -61,7 +62,7 @@ func (u *Unconfigured) Handle(ctx context.Context, ev events.CodePipelineJobEven
 		now = time.Now
 	}
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = deadline.Sleep
 	}
 	cerr := &ConfigError{Err: u.Err}
 	msg := fmt.Sprintf("Post-deploy verification cannot run: its Lambda function is misconfigured. %v. Fix the function's configuration (the postdeploy stack sets its environment and grants it access to the token key secret; redeploy the stack), then retry the stage.", u.Err)

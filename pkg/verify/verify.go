@@ -18,6 +18,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
+	"github.com/postdeploy/postdeploy/pkg/deadline"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
@@ -432,5 +433,5 @@ func (v *Verifier) sleep(ctx context.Context, d time.Duration) error {
 	if v.Sleep != nil {
 		return v.Sleep(ctx, d)
 	}
-	return sleepCtx(ctx, d)
+	return deadline.Sleep(ctx, d)
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/postdeploy/postdeploy/pkg/deadline"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
 
@@ -236,25 +237,13 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		if resp != nil {
 			resp.Attempts = attempts
 		}
-		if attempts > r.Retries || !retryable(resp, err) || !sleep(ctx, backoff) {
+		if attempts > r.Retries || !retryable(resp, err) || deadline.Sleep(ctx, backoff) != nil {
 			if err != nil {
 				return nil, &ProbeError{Attempts: attempts, Err: err}
 			}
 			return resp, nil
 		}
 		backoff = min(2*backoff, maxRetryBackoff)
-	}
-}
-
-// sleep waits d; it reports false when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
