@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
@@ -96,7 +94,13 @@ func TestBootstrapEndToEnd(t *testing.T) {
 		t.Helper()
 		b, ok := stamped[file]
 		if !ok {
-			b = stampStateChange(t, si, filepath.Join("..", "..", "events", file))
+			raw, err := os.ReadFile(filepath.Join("..", "..", "events", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = si.StampAlarmNotifications(raw); err != nil {
+				t.Fatal(err)
+			}
 			stamped[file] = b
 		}
 		res, err := fn.Invoke(ctx, b)
@@ -172,39 +176,4 @@ func TestBootstrapEndToEnd(t *testing.T) {
 	if last.Attributes["decision"] != "dry-run" || !strings.Contains(last.Message, `ec2:RebootInstances {"InstanceIds":["i-0a1b2c3d4e5f67890"]}`) {
 		t.Errorf("dry-run notification %v:\n%s\nwant the exact call it would make", last.Attributes, last.Message)
 	}
-}
-
-// stampStateChange reads an SNS event file and sets each alarm
-// notification's StateChangeTime to the time the stand-in's CloudWatch
-// last changed that alarm's state.
-func stampStateChange(t *testing.T, si *standin.Server, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.SNSEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	for i, rec := range ev.Records {
-		var msg map[string]any
-		if json.Unmarshal([]byte(rec.SNS.Message), &msg) != nil {
-			continue // not an alarm notification: delivered as it is
-		}
-		name, _ := msg["AlarmName"].(string)
-		if at, ok := si.AlarmStateChanged(name); ok {
-			msg["StateChangeTime"] = at.UTC().Format("2006-01-02T15:04:05.000-0700")
-			m, err := json.Marshal(msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev.Records[i].SNS.Message = string(m)
-		}
-	}
-	out, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/devtools/lambdarun"
 	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
@@ -48,29 +46,14 @@ func (r *rig) freshTable(ctx context.Context) (string, error) {
 // CloudWatch changed the alarm's state, as CloudWatch's own notification
 // is (remediate refuses a state change time CloudWatch did not record).
 func alarmEvent(r *rig, si *standin.Server) ([]byte, error) {
-	at, ok := si.AlarmStateChanged("prod-api-cpu-high")
-	if !ok {
+	if _, ok := si.AlarmStateChanged("prod-api-cpu-high"); !ok {
 		return nil, errors.New("the stand-in has no alarm prod-api-cpu-high to notify about")
 	}
 	b, err := os.ReadFile(filepath.Join(r.root, "events", "remediate-ecs-alarm.json"))
 	if err != nil {
 		return nil, fmt.Errorf("read the alarm event: %w", err)
 	}
-	var ev events.SNSEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		return nil, fmt.Errorf("decode the alarm event: %w", err)
-	}
-	for i := range ev.Records {
-		var msg map[string]any
-		if err := json.Unmarshal([]byte(ev.Records[i].SNS.Message), &msg); err != nil {
-			return nil, fmt.Errorf("decode the alarm notification: %w", err)
-		}
-		msg["StateChangeTime"] = at.UTC().Format("2006-01-02T15:04:05.000-0700")
-		m, _ := json.Marshal(msg)
-		ev.Records[i].SNS.Message = string(m)
-		ev.Records[i].SNS.Timestamp = at.UTC()
-	}
-	return json.Marshal(ev)
+	return si.StampAlarmNotifications(b)
 }
 
 // remediateOnce: CloudWatch's CPU alarm for the api service reaches

@@ -1,12 +1,15 @@
 package standin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // state is the stand-in's in-memory AWS. Guarded by Server.mu.
@@ -330,6 +333,37 @@ func (s *Server) AlarmStateChanged(name string) (at time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return a.transitioned, true
+}
+
+// StampAlarmNotifications rewrites an SNS event (events.SNSEvent JSON):
+// each record that is a CloudWatch alarm notification of an alarm this
+// stand-in has gets, as StateChangeTime, the time the alarm last changed
+// state here — as CloudWatch writes its own notifications. Other records
+// are left as they are.
+func (s *Server) StampAlarmNotifications(snsEvent []byte) ([]byte, error) {
+	var ev events.SNSEvent
+	if err := json.Unmarshal(snsEvent, &ev); err != nil {
+		return nil, fmt.Errorf("stamp alarm notifications: decode the SNS event: %w", err)
+	}
+	for i, rec := range ev.Records {
+		var msg map[string]any
+		if json.Unmarshal([]byte(rec.SNS.Message), &msg) != nil {
+			continue
+		}
+		name, _ := msg["AlarmName"].(string)
+		at, ok := s.AlarmStateChanged(name)
+		if !ok {
+			continue
+		}
+		msg["StateChangeTime"] = at.UTC().Format("2006-01-02T15:04:05.000-0700")
+		m, err := json.Marshal(msg)
+		if err != nil {
+			return nil, fmt.Errorf("stamp alarm notifications: %w", err)
+		}
+		ev.Records[i].SNS.Message = string(m)
+		ev.Records[i].SNS.Timestamp = at.UTC()
+	}
+	return json.Marshal(ev)
 }
 
 // AddAlarm adds (or replaces) an alarm, entering its state now.
