@@ -182,7 +182,10 @@ func (s *Stack) grantRemediation(f *Function) error {
 	}
 	if s.AutomationRole != nil {
 		// The one role a runbook may be given, and only for Systems
-		// Manager to assume.
+		// Manager to assume: iam:PassedToService (IAM User Guide, "Grant
+		// a user permissions to pass a role to an AWS service",
+		// id_roles_use_passrole.html, and "IAM and AWS STS condition
+		// context keys").
 		allow(f, "PassAutomationRole", []string{"iam:PassRole"}, []*string{s.AutomationRole.RoleArn()},
 			map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}}) //nolint:gosec // G101: a service principal, not a credential
 	}
