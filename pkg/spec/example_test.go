@@ -27,5 +27,5 @@ checks:
 	// 5m0s 30s http https://api.example.com/health <nil>
 	// invalid spec: 2 problems:
 	// - bake: must be a duration like "30s" or "10m", got "ten minutes"
-	// - checks[0].htpp: unknown check kind or field "htpp" (kinds: http, alarms, metric, compare, headers, imageScan; fields: critical, expect, minSamples, name, noData); did you mean "http"?
+	// - checks[0].htpp: unknown check kind or field "htpp" (kinds: http, alarms, metric, compare, headers, imageScan; fields: critical, expect, externalId, minSamples, name, noData, region, roleArn); did you mean "http"?
 }

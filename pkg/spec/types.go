@@ -11,6 +11,9 @@ type Spec struct {
 	Checks []Check `json:"checks"`
 	// Limits say how many bad samples are tolerated.
 	Limits Limits `json:"limits,omitempty"`
+	// Where names the account (a role to assume) and region every AWS
+	// check looks at, unless the check names its own (see Where).
+	Where
 }
 
 // Limits say how many bad samples a check may see and what an unsure
@@ -54,6 +57,9 @@ type Check struct {
 	// Critical checks decide the verification; a non-critical check's
 	// failure is reported as a warning only (default true).
 	Critical *bool `json:"critical,omitempty"`
+	// Where overrides the spec's account and region for this check (AWS
+	// checks only: alarms, metric, compare, imageScan).
+	Where
 
 	HTTP      *HTTP      `json:"http,omitempty"`
 	Alarms    *Alarms    `json:"alarms,omitempty"`
@@ -157,6 +163,10 @@ type MetricStat struct {
 	// SampleCount, or an extended one such as p95 (default Average).
 	Stat string `json:"stat,omitempty"`
 	Unit string `json:"unit,omitempty"`
+	// AccountID reads the metric from a source account linked to this
+	// (monitoring) account by CloudWatch cross-account observability: it
+	// is GetMetricData's MetricDataQuery.AccountId, 12 digits.
+	AccountID string `json:"accountId,omitempty"`
 }
 
 // Metric reads CloudWatch with GetMetricData: either one metric (the
@@ -228,3 +238,36 @@ type ImageScan struct {
 	// Sources: ecr, inspector (default both).
 	Sources []string `json:"sources,omitempty"`
 }
+
+// Where names the account and region an AWS check looks at. Empty fields
+// mean the function's own account and region.
+type Where struct {
+	// RoleARN is an IAM role to assume (sts:AssumeRole) in the account to
+	// look at, e.g. arn:aws:iam::222222222222:role/postdeploy-verify.
+	RoleARN string `json:"roleArn,omitempty"`
+	// ExternalID is passed to AssumeRole when the role's trust policy asks
+	// for one (sts:ExternalId); only with roleArn.
+	ExternalID string `json:"externalId,omitempty"`
+	// Region is the AWS Region to look at, e.g. eu-west-1.
+	Region string `json:"region,omitempty"`
+}
+
+// IsZero reports whether w names nothing: the function's own account and
+// region.
+func (w Where) IsZero() bool { return w == Where{} }
+
+// Over returns w with every field it leaves empty taken from outer: a
+// check's Where over the spec's. A check that names its own role does not
+// inherit the spec's external id.
+func (w Where) Over(outer Where) Where {
+	if w.RoleARN == "" {
+		w.RoleARN, w.ExternalID = outer.RoleARN, outer.ExternalID
+	}
+	if w.Region == "" {
+		w.Region = outer.Region
+	}
+	return w
+}
+
+// Of returns where check i looks: its own Where over the spec's.
+func (s Spec) Of(i int) Where { return s.Checks[i].Where.Over(s.Where) }

@@ -76,6 +76,7 @@ func (s Spec) Validate() Errors {
 	case n > MaxChecks:
 		errs.Add("checks", "%d checks; at most %d fit in one verification: split them across actions", n, MaxChecks)
 	}
+	errs = append(errs, s.Where.validate("")...)
 	seen := map[string]int{}
 	for i, c := range s.Checks {
 		p := Index("checks", i)
@@ -91,6 +92,7 @@ func (s Spec) Validate() Errors {
 			seen[c.Name] = i
 		}
 		errs = append(errs, c.validate(p)...)
+		errs = append(errs, c.validateWhere(p)...)
 	}
 	return errs
 }
@@ -236,6 +238,7 @@ func validateMetricStat(errs *Errors, path string, m MetricStat) {
 	if len(m.Dimensions) > 30 {
 		errs.Add(Field(path, "dimensions"), "at most 30 dimensions, got %d", len(m.Dimensions))
 	}
+	validateAccountID(errs, path, m.AccountID)
 }
 
 func validatePeriod(errs *Errors, path string, d Duration) {
