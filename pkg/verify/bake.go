@@ -97,7 +97,6 @@ func (v *Verifier) bake(ctx context.Context, inv *invocation, s spec.Spec, suite
 	w := inv.w
 	start := st.Start()
 	bake, interval := s.Bake.D(), s.Interval.D()
-	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
 	last := make([]verdict.Result, len(s.Checks))
 	need := w.need(s)
 	latest := w.cutoff.Add(-need) // no sample starts after this
@@ -129,23 +128,14 @@ func (v *Verifier) bake(ctx context.Context, inv *invocation, s spec.Spec, suite
 		}
 		sampleAt := v.now()
 		results := v.sample(ctx, inv, suite, check.Sample{BakeStart: start, Now: sampleAt, Number: st.Samples})
-		st.Samples++
-		for i, r := range results {
-			st.Checks[i].Add(r.Verdict)
-			if r.Verdict != verdict.Succeeded {
-				// The evidence travels in the continuation token: redacted.
-				st.Checks[i].Last = inv.secrets.String(fmt.Sprintf("sample %d: %s", st.Samples, r.Evidence()))
-			}
-			last[i] = r
+		// The evidence travels in the continuation token: redacted.
+		st.record(results, last, inv.secrets.String)
+		for _, r := range results {
 			v.Metrics.Emit(map[string]string{"Kind": r.Kind}, telemetry.Value{Name: telemetry.MetricCheckDuration, Unit: telemetry.UnitMilliseconds, Value: float64(r.Duration.Milliseconds())})
 		}
 		inv.log.DebugContext(ctx, "sample taken", "sample", st.Samples, "verdicts", verdictList(results))
-		if *s.Limits.FailFast {
-			for i, c := range s.Checks {
-				if _, decided := st.Checks[i].Decided(limits); decided && c.IsCritical() {
-					return v.finish(ctx, inv, s, st, last, start, true)
-				}
-			}
+		if failFastDue(s, st) {
+			return v.finish(ctx, inv, s, st, last, start, true)
 		}
 		if interval <= 0 {
 			return v.finish(ctx, inv, s, st, last, start, false)
@@ -155,6 +145,40 @@ func (v *Verifier) bake(ctx context.Context, inv *invocation, s spec.Spec, suite
 			return v.finish(ctx, inv, s, st, last, start, false)
 		}
 	}
+}
+
+// record counts one sample's results: each check's tally, its latest
+// result in last, and, for a result that did not succeed, its evidence
+// (through redact) as the check's Last.
+func (st *State) record(results, last []verdict.Result, redact func(string) string) {
+	st.Samples++
+	for i, r := range results {
+		st.Checks[i].Add(r.Verdict)
+		if r.Verdict != verdict.Succeeded {
+			st.Checks[i].Last = redact(fmt.Sprintf("sample %d: %s", st.Samples, r.Evidence()))
+		}
+		last[i] = r
+	}
+}
+
+// limitsOf is the spec's limits as the tallies apply them.
+func limitsOf(s spec.Spec) verdict.Limits {
+	return verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
+}
+
+// failFastDue reports whether limits.failFast ends the bake now: a
+// critical check's verdict is already decided.
+func failFastDue(s spec.Spec, st State) bool {
+	if !*s.Limits.FailFast {
+		return false
+	}
+	limits := limitsOf(s)
+	for i, c := range s.Checks {
+		if _, decided := st.Checks[i].Decided(limits); decided && c.IsCritical() {
+			return true
+		}
+	}
+	return false
 }
 
 // nextSlot is the schedule slot k (due at start + k·interval) of the

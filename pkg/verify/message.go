@@ -40,6 +40,13 @@ type outcome struct {
 	PassUnsure bool
 }
 
+// passes reports whether CodePipeline is told success: the verdict is
+// Succeeded, or undecided (Inconclusive, Error) with
+// limits.inconclusive: pass.
+func (o outcome) passes() bool {
+	return o.Verdict == verdict.Succeeded || (o.PassUnsure && o.Verdict != verdict.Failed)
+}
+
 func (o outcome) failed() []checkOutcome {
 	var out []checkOutcome
 	for _, c := range o.Checks {

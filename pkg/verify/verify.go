@@ -328,8 +328,14 @@ func verdictList(rs []verdict.Result) string {
 }
 
 func (v *Verifier) outcome(s spec.Spec, st State, last []verdict.Result, info jobInfo, start time.Time, early bool) outcome {
-	limits := verdict.Limits{FailureLimit: s.Limits.FailureLimit, ConsecutiveErrorLimit: *s.Limits.ConsecutiveErrorLimit}
-	o := outcome{Samples: st.Samples, Elapsed: v.now().Sub(start), Where: info.String(), EndedEarly: early, PassUnsure: s.Limits.Inconclusive == spec.PolicyPass}
+	return newOutcome(s, st, last, info.String(), v.now().Sub(start), early)
+}
+
+// newOutcome judges a bake: each check's final verdict from its tally,
+// and the verification's, the worst of the critical checks'.
+func newOutcome(s spec.Spec, st State, last []verdict.Result, where string, elapsed time.Duration, early bool) outcome {
+	limits := limitsOf(s)
+	o := outcome{Samples: st.Samples, Elapsed: elapsed, Where: where, EndedEarly: early, PassUnsure: s.Limits.Inconclusive == spec.PolicyPass}
 	var critical []verdict.Verdict
 	for i, c := range s.Checks {
 		co := checkOutcome{Name: c.Name, Kind: c.Kind(), Target: last[i].Target, Critical: c.IsCritical(), Tally: st.Checks[i].Tally, Last: last[i], Evidence: st.Checks[i].Last}
@@ -380,7 +386,7 @@ func (v *Verifier) finish(ctx context.Context, inv *invocation, s spec.Spec, st 
 		ev.Checks = append(ev.Checks, r)
 	}
 	inv.log.InfoContext(ctx, "verification finished", "verdict", o.Verdict.String(), "samples", o.Samples, "failedChecks", strings.Join(ev.FailedChecks, ","))
-	if o.Verdict == verdict.Succeeded || (o.PassUnsure && o.Verdict != verdict.Failed) {
+	if o.passes() {
 		sum := successSummary(o)
 		ev.Summary = sum
 		return decision{final: true, ok: true, percent: 100, text: sum, vars: outputVariables(o), event: ev}
