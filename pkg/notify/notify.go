@@ -76,9 +76,28 @@ const MaxSubject = 99
 
 // Send publishes m to the topic of its kind and returns the message id.
 func (r Router) Send(ctx context.Context, m Message) (string, error) {
+	topic, attrs, body, err := r.prepare(m)
+	if err != nil {
+		return "", err
+	}
+	out, err := r.API.Publish(ctx, &sns.PublishInput{
+		TopicArn:          aws.String(topic),
+		Subject:           aws.String(Subject(m.Subject)),
+		Message:           aws.String(body),
+		MessageAttributes: attrs,
+	})
+	if err != nil {
+		return "", fmt.Errorf("publish %s notification to %s: %w", m.Kind, topic, err)
+	}
+	return aws.ToString(out.MessageId), nil
+}
+
+// prepare resolves m's topic and renders its attributes and body, the
+// same for Publish and PublishBatch (batch.go).
+func (r Router) prepare(m Message) (string, map[string]snstypes.MessageAttributeValue, string, error) {
 	topic, ok := r.Topics[m.Kind]
 	if !ok || topic == "" {
-		return "", fmt.Errorf("notify: no topic configured for kind %q", m.Kind)
+		return "", nil, "", fmt.Errorf("notify: no topic configured for kind %q", m.Kind)
 	}
 	attrs := map[string]snstypes.MessageAttributeValue{
 		"kind": stringAttr(string(m.Kind)),
@@ -95,18 +114,9 @@ func (r Router) Send(ctx context.Context, m Message) (string, error) {
 	}
 	body, err := r.body(m)
 	if err != nil {
-		return "", err
+		return "", nil, "", err
 	}
-	out, err := r.API.Publish(ctx, &sns.PublishInput{
-		TopicArn:          aws.String(topic),
-		Subject:           aws.String(Subject(m.Subject)),
-		Message:           aws.String(body),
-		MessageAttributes: attrs,
-	})
-	if err != nil {
-		return "", fmt.Errorf("publish %s notification to %s: %w", m.Kind, topic, err)
-	}
-	return aws.ToString(out.MessageId), nil
+	return topic, attrs, body, nil
 }
 
 func (r Router) body(m Message) (string, error) {

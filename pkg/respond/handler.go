@@ -79,6 +79,9 @@ type Handler struct {
 	// MinPriority is the lowest finding priority notified (P4: all).
 	MinPriority    triage.Priority
 	RunbookBaseURL string
+	// Findings tunes the security path for events of many findings
+	// (vulnbatch.go): bounded concurrency, SNS PublishBatch.
+	Findings FindingOptions
 	// RollbackPolicy is config.RollbackNotify, RollbackStage or
 	// RollbackStopDeployment.
 	RollbackPolicy string
@@ -130,7 +133,6 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 	cancel()
 	var m malformed
 	var tm *triage.MalformedError
-	var u unsent
 	switch {
 	case errors.As(err, &m) || errors.As(err, &tm):
 		log.ErrorContext(ctx, "malformed event dropped", "error", err.Error())
@@ -140,8 +142,8 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 		if nd := stoppedNearDeadline(work); nd != nil {
 			err = fmt.Errorf("%w (%w)", err, nd)
 		}
-		if errors.As(err, &u) {
-			h.release(ctx, u.key, log)
+		for _, key := range unsentKeys(err) { // every claim whose notification was not sent (vulnbatch.go)
+			h.release(ctx, key, log)
 		}
 		log.ErrorContext(ctx, "event failed; returning the error so Lambda retries it", "kind", kind, "error", err.Error())
 		return err

@@ -22,6 +22,12 @@ import (
 // logged with its index and field, counted (FindingsRefused) — and the
 // others go on; a batch whose every finding is refused is a malformed
 // event.
+//
+// A Security Hub event carries up to 100 findings. Their dedupe claims,
+// then their notifications, run h.Findings.Concurrency at a time, and
+// the notifications go out with SNS PublishBatch, ten a call, when
+// h.Findings.Batch is set (publish.go). The claims are the same
+// conditional writes either way, so each finding is claimed once.
 func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
 	fs, refused, err := triage.FromEvent(ev)
 	if err != nil {
@@ -38,7 +44,7 @@ func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log 
 		log.InfoContext(ctx, "scan found nothing to report")
 		return nil
 	}
-	d := triage.Deduper{Store: h.Claims, Window: h.window()}
+	var cands []candidate
 	for _, f := range fs {
 		flog := log.With("findingId", f.ID, "severity", f.Severity.String(), "resource", f.Resource.Name())
 		if f.Closed() {
@@ -52,19 +58,19 @@ func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log 
 			flog.InfoContext(ctx, "finding below the notification floor; counted only", "floor", floor.String())
 			continue
 		}
-		first, err := d.First(ctx, f, a)
-		if err != nil {
-			flog.ErrorContext(ctx, "dedupe failed; notifying anyway", "error", err.Error())
-		}
-		if !first {
-			flog.InfoContext(ctx, "finding already notified within the dedupe window")
+		cands = append(cands, candidate{f: f, a: a, log: flog})
+	}
+	d := triage.Deduper{Store: h.Claims, Window: h.window()}
+	h.claimAll(ctx, d, cands)
+	var out []outgoing
+	for _, c := range cands {
+		if !c.first {
+			c.log.InfoContext(ctx, "finding already notified within the dedupe window")
 			continue
 		}
-		if err := h.send(ctx, findingAlert(f, a, ev, h.RunbookBaseURL), triage.Key(f), flog); err != nil {
-			return err
-		}
+		out = append(out, outgoing{alert: findingAlert(c.f, c.a, ev, h.RunbookBaseURL), key: triage.Key(c.f), log: c.log})
 	}
-	return nil
+	return h.sendAll(ctx, out)
 }
 
 var scannerNames = map[string]string{
