@@ -24,14 +24,28 @@ const MaxSpecBytes = 256 << 10
 // value from vars (the "variables" of the action's UserParameters). The
 // result has defaults applied and has passed Validate.
 func Parse(data []byte, vars map[string]string) (Spec, error) {
+	s, errs := ParseAll(data, vars)
+	if len(errs) > 0 {
+		return Spec{}, errs
+	}
+	return s, nil
+}
+
+// ParseAll is Parse for tools that check a spec further: it returns the
+// spec as far as it decoded (defaults applied, every rejected value
+// dropped) together with every problem, so postdeploy lint can also build
+// the samplers of the checks that have none and report their problems
+// (expressions, rule names) in the same round. A spec with problems must
+// never be run.
+func ParseAll(data []byte, vars map[string]string) (Spec, Errors) {
 	var errs Errors
 	if len(data) > MaxSpecBytes {
 		errs.Add("", "spec is %d bytes; the limit is %d: split it or drop unused checks", len(data), MaxSpecBytes)
-		return Spec{}, errs
+		return Spec{}.WithDefaults(), errs
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		errs.Add("", "spec is empty: it needs at least a checks list")
-		return Spec{}, errs
+		return Spec{}.WithDefaults(), errs
 	}
 	var s Spec
 	x := &expansion{size: len(data)}
@@ -43,6 +57,11 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 		errs = append(errs, FieldError(p))
 	}
 	s = s.WithDefaults()
+	if len(errs) == 1 && errs[0].Path == "" && strings.HasPrefix(errs[0].Msg, msgNotYAML) {
+		// Nothing decoded: validating the empty spec would only add noise
+		// ("at least one check is required").
+		return s, errs
+	}
 	// A value the decoder rejected was dropped; don't also call it missing.
 	decoded := map[string]bool{}
 	for _, e := range errs {
@@ -65,9 +84,8 @@ func Parse(data []byte, vars map[string]string) (Spec, error) {
 		for i := range errs {
 			errs[i].Msg = r.String(errs[i].Msg)
 		}
-		return Spec{}, errs
 	}
-	return s, nil
+	return s, errs
 }
 
 // secretPath matches the paths whose values may be secrets: the headers
@@ -164,6 +182,7 @@ func scanVars(s string, vars map[string]string, lit func(string), ref func(ref, 
 // The two messages Parse relates: a typo'd kind is reported once, not
 // again as a check with no kind.
 const (
+	msgNotYAML     = "not valid YAML or JSON"
 	msgUnknownKind = "unknown check kind or field"
 	msgNoKind      = "no check kind"
 )
