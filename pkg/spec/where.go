@@ -104,3 +104,10 @@ func validateAccountID(errs *Errors, path, id string) {
 		errs.Add(Field(path, "accountId"), "%q is not an AWS account id (12 digits): name a source account linked to this monitoring account", id)
 	}
 }
+
+// CallsAWS reports whether the check's kind calls an AWS API, and so looks
+// where its Where says: alarms, metric, compare and imageScan do; http and
+// headers probe a URL.
+func (c Check) CallsAWS() bool {
+	return c.Alarms != nil || c.Metric != nil || c.Compare != nil || c.ImageScan != nil
+}

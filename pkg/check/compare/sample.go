@@ -187,7 +187,8 @@ func (c compiled) query(side string, m spec.MetricStat) types.MetricDataQuery {
 		dims = append(dims, types.Dimension{Name: aws.String(k), Value: aws.String(m.Dimensions[k])})
 	}
 	return types.MetricDataQuery{
-		Id: aws.String(c.id(side)),
+		Id:        aws.String(c.id(side)),
+		AccountId: check.AccountID(m.AccountID),
 		MetricStat: &types.MetricStat{
 			Metric: &types.Metric{
 				Namespace:  aws.String(m.Namespace),

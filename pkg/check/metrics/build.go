@@ -168,7 +168,8 @@ func statQuery(id, path string, ms spec.MetricStat, period *int32) (types.Metric
 		dims = append(dims, types.Dimension{Name: aws.String(k), Value: aws.String(ms.Dimensions[k])})
 	}
 	return types.MetricDataQuery{
-		Id: aws.String(id),
+		Id:        aws.String(id),
+		AccountId: check.AccountID(ms.AccountID),
 		MetricStat: &types.MetricStat{
 			Metric: &types.Metric{Namespace: aws.String(ms.Namespace), MetricName: aws.String(ms.Name), Dimensions: dims},
 			Period: period,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
+	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/check/alarms"
 	"github.com/postdeploy/postdeploy/pkg/check/compare"
@@ -41,6 +42,10 @@ type Clients struct {
 	RootCAs *x509.CertPool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Assumer, when set, gives the checks of a spec that names roleArn or
+	// region (spec.Where) their credentials and region for this
+	// invocation; without it such a spec is refused.
+	Assumer *awsclient.Assumer
 	// AllowLoopback lets http and headers probes reach loopback services
 	// (127.0.0.0/8, ::1) — local runs only (make demo, tests). main sets
 	// it from the environment with LocalProbes; a spec cannot. It never
@@ -118,10 +123,16 @@ func Build(s spec.Spec, c Clients) (check.Suite, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	// One group per kind and account/region (spec.Where): a group's
+	// sampler calls AWS with one set of credentials in one region.
+	type group struct {
+		kind  string
+		where spec.Where
+	}
 	var (
 		errs  spec.Errors
-		order []string
-		byK   = map[string][]check.Item{}
+		order []group
+		byK   = map[group][]check.Item{}
 	)
 	for i, ch := range s.Checks {
 		k := ch.Kind()
@@ -129,17 +140,25 @@ func Build(s spec.Spec, c Clients) (check.Suite, error) {
 			errs.Add(spec.Index("checks", i), "check kind %q is not available (available: %s)", k, strings.Join(Available(), ", "))
 			continue
 		}
-		if _, seen := byK[k]; !seen {
-			order = append(order, k)
+		g := group{kind: k}
+		if ch.CallsAWS() {
+			g.where = s.Of(i)
 		}
-		byK[k] = append(byK[k], check.Item{Index: i, Check: ch})
+		if !g.where.IsZero() && c.Assumer == nil {
+			errs.Add(spec.Index("checks", i), "this build of verify cannot look at other accounts or regions: remove roleArn and region, or run verify as the postdeploy stack deploys it")
+			continue
+		}
+		if _, seen := byK[g]; !seen {
+			order = append(order, g)
+		}
+		byK[g] = append(byK[g], check.Item{Index: i, Check: ch})
 	}
 	suite := check.Suite{Count: len(s.Checks), Redactor: s.Redactor()}
-	for _, k := range order {
-		sampler, ferrs := factories[k](c, byK[k])
+	for _, g := range order {
+		sampler, ferrs := factories[g.kind](c.at(g.where), byK[g])
 		errs = append(errs, ferrs...)
 		if sampler != nil && len(ferrs) == 0 {
-			suite.Groups = append(suite.Groups, check.Group{Kind: k, Items: byK[k], Sampler: sampler})
+			suite.Groups = append(suite.Groups, check.Group{Kind: g.kind, Items: byK[g], Sampler: sampler})
 		}
 	}
 	if len(errs) > 0 {
