@@ -84,6 +84,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 		RollbackPolicy: cfg.RollbackPolicy,
 		VerifyFunction: cfg.VerifyFunction,
 		Now:            time.Now,
+		Findings:       respond.FindingOptions{Concurrency: cfg.Vuln.Concurrency, Batch: cfg.Vuln.PublishBatch},
 	}
 	if !cfg.RemediateAlarms {
 		log.InfoContext(ctx, "alarm remediation off: alarms are notified only (set "+config.EnvRemediationPolicy+" to hand them to the remediation engine)")

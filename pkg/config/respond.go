@@ -98,6 +98,9 @@ type Respond struct {
 	// RemediateAlarms is on (see LoadRemediate).
 	PolicySource string
 	DryRun       bool
+	// Vuln is the security path at scale and vulnerability management
+	// (vuln.go).
+	Vuln Vuln
 }
 
 // LoadRespond reads functions/respond's settings; the error joins every
@@ -145,6 +148,7 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 		c.PolicySource = l.policySource(fmt.Sprintf(" (or set %s=false)", EnvRemediateAlarms))
 		c.DryRun = l.bool(EnvRemediateDryRun, false)
 	}
+	c.Vuln = l.vuln()
 	return c, errors.Join(l.errs...)
 }
 

@@ -39,6 +39,7 @@ var handlers = map[string]map[string]opHandler{
 	EventBridge: {"PutEvents": ebPutEvents},
 	SNS: {
 		"Publish":                   snsPublish,
+		"PublishBatch":              snsPublishBatch,
 		"Subscribe":                 snsSubscribe,
 		"SetSubscriptionAttributes": snsSetSubscriptionAttributes,
 	},

@@ -1,0 +1,41 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/postdeploy/postdeploy/pkg/triage"
+)
+
+func TestLoadRespondVuln(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    Vuln
+		wantErr string
+	}{
+		{"defaults", nil, Vuln{Concurrency: 16, PublishBatch: true, Tickets: TicketsOff, TicketMin: triage.P2, DigestThreshold: 5}, ""},
+		{"sequential, no batch, OpsCenter from P3", map[string]string{EnvTriageConcurrency: "1", EnvPublishBatch: "false", EnvTickets: "opscenter", EnvTicketMinPriority: "P3", EnvDigestThreshold: "0"},
+			Vuln{Concurrency: 1, PublishBatch: false, Tickets: TicketsOpsCenter, TicketMin: triage.P3, DigestThreshold: 0}, ""},
+		{"concurrency 0 refused", map[string]string{EnvTriageConcurrency: "0"}, Vuln{}, EnvTriageConcurrency},
+		{"unknown ticket system refused", map[string]string{EnvTickets: "servicenow"}, Vuln{}, EnvTickets},
+		{"report topic must be an ARN", map[string]string{EnvReportTopic: "weekly"}, Vuln{}, EnvReportTopic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadRespond(respondEnv(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LoadRespond(%v) = %v; want an error naming %s", tt.env, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadRespond(%v) = %v; want nil", tt.env, err)
+			}
+			if c.Vuln != tt.want {
+				t.Errorf("LoadRespond(%v).Vuln = %+v; want %+v", tt.env, c.Vuln, tt.want)
+			}
+		})
+	}
+}
