@@ -6,7 +6,10 @@ import "strings"
 // the first diagnostic steps, when to escalate, and the usual fixes (the
 // "Alert Response Procedures" of the monitoring runbook).
 type Runbook struct {
-	ID          string
+	ID string
+	// Title names the alert type for a person (the monitoring runbook's
+	// heading).
+	Title       string
 	Means       string
 	Diagnose    []string
 	Escalation  string
@@ -32,10 +35,20 @@ const (
 	RunbookCompliance     = "compliance"
 )
 
+// RunbookIDs lists the runbooks in the order the monitoring runbook
+// presents them: the alarm families first, then pipeline and security
+// events.
+var RunbookIDs = []string{
+	RunbookHighCPU, RunbookApplication, RunbookInfrastructure, RunbookStorage, RunbookInstanceHealth,
+	RunbookMemory, RunbookSecurityAlarm, RunbookAlarm, RunbookPipeline, RunbookBuild, RunbookDeployment,
+	RunbookVerification, RunbookVulnerability, RunbookThreat, RunbookCompliance,
+}
+
 // Runbooks are the response procedures by id.
 var Runbooks = map[string]Runbook{
 	RunbookHighCPU: {
 		ID:    RunbookHighCPU,
+		Title: "High CPU",
 		Means: "CPU utilisation stayed above its threshold (80% for 5 minutes by default): requests queue and latency rises.",
 		Diagnose: []string{
 			"Open the alarm's metric and compare CPU with request count: load growth or a runaway process?",
@@ -47,6 +60,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookApplication: {
 		ID:    RunbookApplication,
+		Title: "Application errors and latency",
 		Means: "The application's error rate or latency crossed its threshold (5xx responses above 5% of requests for 5 minutes by default): users are seeing failures or slow responses.",
 		Diagnose: []string{
 			"Open the application log group in CloudWatch Logs Insights and group errors by message for the alarm window.",
@@ -58,6 +72,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookInfrastructure: {
 		ID:    RunbookInfrastructure,
+		Title: "Infrastructure health",
 		Means: "An infrastructure resource is unhealthy or running short of capacity: the alarm's metric below says which (storage, memory, instance health).",
 		Diagnose: []string{
 			"Open the alarm's metric to see how fast it is changing and since when.",
@@ -69,6 +84,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookStorage: {
 		ID:    RunbookStorage,
+		Title: "Low storage",
 		Means: "Storage is running out: free disk or storage space is below its threshold (20% free for 30 minutes by default), or a volume's I/O burst credits are running low.",
 		Diagnose: []string{
 			"Open the alarm's metric to see how fast it is changing and when it will run out.",
@@ -80,6 +96,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookInstanceHealth: {
 		ID:    RunbookInstanceHealth,
+		Title: "EC2 instance health",
 		Means: "An EC2 instance is failing its status checks: its operating system or network configuration (instance check), or the AWS host under it (system check), is impaired.",
 		Diagnose: []string{
 			"In the EC2 console, see which check fails: instance status or system status.",
@@ -91,6 +108,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookMemory: {
 		ID:    RunbookMemory,
+		Title: "Memory pressure",
 		Means: "Memory is running short: used memory is above (or freeable memory below) its threshold, so processes may be killed or the host may swap.",
 		Diagnose: []string{
 			"Open the alarm's metric: a steady climb since a deployment points to a leak, a step to new load.",
@@ -102,6 +120,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookAlarm: {
 		ID:    RunbookAlarm,
+		Title: "Other CloudWatch alarms",
 		Means: "A CloudWatch alarm crossed its threshold: its description and reason above say what it watches and what it saw.",
 		Diagnose: []string{
 			"Open the alarm and its metric: when did it start, and how far past the threshold is it?",
@@ -113,6 +132,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookSecurityAlarm: {
 		ID:    RunbookSecurityAlarm,
+		Title: "Security activity",
 		Means: "Sign-in, user or API activity crossed its alarm: outside its expected band (the sign-in alarm: 2 standard deviations for 15 minutes by default) or above a threshold (unauthorized calls). A spike can be credential stuffing or misuse; a drop, a broken sign-in.",
 		Diagnose: []string{
 			"Look up the activity in CloudTrail for the alarm window: which principals, source IPs, and APIs?",
@@ -124,6 +144,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookPipeline: {
 		ID:    RunbookPipeline,
+		Title: "Pipeline failure",
 		Means: "A pipeline execution failed: the change did not reach (or did not stay in) production.",
 		Diagnose: []string{
 			"Open the execution in the CodePipeline console and read the failing action's summary.",
@@ -135,6 +156,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookBuild: {
 		ID:    RunbookBuild,
+		Title: "Build failure",
 		Means: "A CodeBuild build failed: tests, a security scan or packaging did not pass.",
 		Diagnose: []string{
 			"Open the build log from the link and find the first failing command.",
@@ -146,6 +168,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookDeployment: {
 		ID:    RunbookDeployment,
+		Title: "Deployment failure",
 		Means: "A CodeDeploy deployment failed or was stopped: the new revision is not serving, or has been rolled back.",
 		Diagnose: []string{
 			"Open the deployment in the CodeDeploy console: which lifecycle event failed, on which instances or tasks?",
@@ -157,6 +180,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookVerification: {
 		ID:    RunbookVerification,
+		Title: "Post-deploy verification failure",
 		Means: "Post-deploy verification found the fresh deployment unhealthy: the checks named below failed during the bake.",
 		Diagnose: []string{
 			"Read the failed checks' evidence above: what was observed against what was expected.",
@@ -168,6 +192,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookVulnerability: {
 		ID:    RunbookVulnerability,
+		Title: "Vulnerability finding",
 		Means: "A scanner found a vulnerability in a deployed or deployable artefact. Priority combines severity, exploitability, asset criticality and compliance.",
 		Diagnose: []string{
 			"Confirm the affected image digest or instance is in use (ECS services, running instances).",
@@ -179,6 +204,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookThreat: {
 		ID:    RunbookThreat,
+		Title: "Threat detection",
 		Means: "GuardDuty or another detector observed malicious or unauthorised activity in the account.",
 		Diagnose: []string{
 			"Open the finding in the GuardDuty console: the actor, the action and the affected resource.",
@@ -190,6 +216,7 @@ var Runbooks = map[string]Runbook{
 	},
 	RunbookCompliance: {
 		ID:    RunbookCompliance,
+		Title: "Compliance finding",
 		Means: "A resource fails a compliance control (CIS, PCI DSS, NIST, AWS Foundational Security Best Practices).",
 		Diagnose: []string{
 			"Open the control's remediation link and confirm the resource's configuration.",

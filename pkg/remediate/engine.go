@@ -210,7 +210,7 @@ func (e *Engine) handleClaimed(ctx context.Context, msg Alarm) (Outcome, error) 
 		return out, nil
 	}
 	out.Rule, out.Action = rule.Name, rule.Action
-	dry := e.DryRun || e.Policy.DryRun || rule.DryRun
+	dry := e.DryRun || e.Policy.DryRun || rule.DryRun || drill(a)
 
 	// The alarm must be in the delivered state now: deliveries arrive
 	// late and out of order, and a message may not be CloudWatch's.
@@ -310,7 +310,9 @@ func (e *Engine) recovered(ctx context.Context, msg Alarm) (Outcome, error) {
 		out.Rule, out.Action = r.Name, r.Action
 		out.Reason += fmt.Sprintf("; the incident was handled by rule %s with action %s", r.Name, r.Action)
 	}
-	e.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricTimeToRecover, Unit: telemetry.UnitSeconds, Value: ttr.Seconds()})
+	if !drill(a) { // a drill's restore is no recovery
+		e.Metrics.Emit(nil, telemetry.Value{Name: telemetry.MetricTimeToRecover, Unit: telemetry.UnitSeconds, Value: ttr.Seconds()})
+	}
 	e.decided(ctx, a, r, TargetOutcome{Decision: Recovered, Reason: out.Reason})
 	return out, nil
 }

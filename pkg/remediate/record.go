@@ -56,7 +56,10 @@ func (e *Engine) audit(ctx context.Context, a Alarm, r *Rule, to TargetOutcome) 
 	}
 	if r != nil {
 		attrs["rule"], attrs["action"] = r.Name, r.Action
-		attrs["dryRun"] = strconv.FormatBool(e.DryRun || e.Policy.DryRun || r.DryRun)
+		attrs["dryRun"] = strconv.FormatBool(e.DryRun || e.Policy.DryRun || r.DryRun || drill(a))
+		if drill(a) {
+			attrs["drill"] = "true"
+		}
 	}
 	level := slog.LevelInfo
 	switch to.Decision {
