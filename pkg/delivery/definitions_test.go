@@ -99,9 +99,9 @@ func TestChangeFailureRate(t *testing.T) {
 	deps := []Deployment{dep("a", 0, none), dep("b", 10, none), dep("c", 20, none), dep("d", 40, none), {Pipeline: "api", ExecutionID: "rb", Completed: at(21), Rollback: true}}
 	failures := []Failure{
 		{Kind: FailedVerification, Pipeline: "api", ExecutionID: "b", At: at(10.2)},
-		{Kind: RolledBack, Pipeline: "api", At: at(10.5)},        // b again: counted once
-		{Kind: IncidentStarted, Pipeline: "api", At: at(22)},     // c
-		{Kind: IncidentStarted, Pipeline: "api", At: at(39)},     // c: 19h after, inside 24h
+		{Kind: RolledBack, Pipeline: "api", At: at(10.5)},         // b again: counted once
+		{Kind: IncidentStarted, Pipeline: "api", At: at(22)},      // c
+		{Kind: IncidentStarted, Pipeline: "api", At: at(39)},      // c: 19h after, inside 24h
 		{Kind: IncidentStarted, Pipeline: "api", At: at(40 + 25)}, // d: outside the window
 	}
 	// Hand count: 4 deployments (the rollback is not one); b and c failed.
