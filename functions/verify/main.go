@@ -16,10 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/inspector2"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -29,6 +32,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/verify"
 )
@@ -134,7 +138,11 @@ func newVerifier(cfg config.Verify, getenv config.Getenv, awsCfg aws.Config, log
 		Now:           time.Now,
 		AllowLoopback: allowLoopback,
 	}
-	return &verify.Verifier{
+	hooksCfg, err := config.LoadHooks(getenv)
+	if err != nil {
+		return nil, err
+	}
+	v := &verify.Verifier{
 		CodePipeline: codepipeline.NewFromConfig(awsCfg),
 		Loader: verify.Loader{
 			SSM: ssm.NewFromConfig(awsCfg),
@@ -148,5 +156,25 @@ func newVerifier(cfg config.Verify, getenv config.Getenv, awsCfg aws.Config, log
 		Metrics:      telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
 		Log:          log,
 		SafetyMargin: cfg.SafetyMargin,
-	}, nil
+	}
+	v.Hooks = newHooks(hooksCfg, awsCfg, v)
+	return v, nil
+}
+
+// newHooks builds the CodeDeploy lifecycle hook handler on v's engine
+// (pkg/verify/hook.go says why verify answers hooks itself). Its mutating
+// calls (PutLifecycleEventHookExecutionStatus, the self-Invoke) set
+// awsclient.MutatingRetryer per call.
+func newHooks(c config.Hooks, awsCfg aws.Config, v *verify.Verifier) *verify.HookVerifier {
+	h := &verify.HookVerifier{
+		V:            v,
+		CodeDeploy:   codedeploy.NewFromConfig(awsCfg),
+		Lambda:       awslambda.NewFromConfig(awsCfg),
+		FunctionName: c.FunctionName,
+		SpecPrefix:   c.SpecPrefix,
+	}
+	if c.StateTable != "" {
+		h.Claims = state.New(dynamodb.NewFromConfig(awsCfg), c.StateTable)
+	}
+	return h
 }

@@ -20,7 +20,7 @@ type VerificationCompleted struct {
 	ExecutionID string `json:"executionId,omitempty"`
 	Stage       string `json:"stage,omitempty"`
 	Action      string `json:"action,omitempty"`
-	// JobID is the CodePipeline job's id.
+	// JobID is the CodePipeline job's id ("" for a CodeDeploy hook).
 	JobID   string `json:"jobId"`
 	Summary string `json:"summary"`
 	// FailedChecks names the checks whose verdict was not Succeeded.
@@ -29,4 +29,18 @@ type VerificationCompleted struct {
 	Checks      []verdict.Result `json:"checks"`
 	Samples     int              `json:"samples"`
 	BakeSeconds int              `json:"bakeSeconds"`
+
+	// The CodeDeploy lifecycle hook that ran the verification (set, and
+	// Pipeline empty, when a hook ran it): the deployment, its application
+	// and deployment group, the hook (e.g. "AfterAllowTestTraffic") and
+	// its execution id. A failed hook makes CodeDeploy fail the
+	// deployment, and roll it back when the group's automatic rollback
+	// on failure is on (AutoRollback, read from the deployment group):
+	// consumers must not roll back through CodePipeline.
+	DeploymentID    string `json:"deploymentId,omitempty"`
+	Application     string `json:"application,omitempty"`
+	DeploymentGroup string `json:"deploymentGroup,omitempty"`
+	Hook            string `json:"hook,omitempty"`
+	HookExecutionID string `json:"hookExecutionId,omitempty"`
+	AutoRollback    bool   `json:"autoRollback,omitempty"`
 }

@@ -46,6 +46,17 @@ const (
 // "NotAJobError"), logged by its shape and counted, rather than failing
 // in the runtime's decoder with a json.SyntaxError.
 func (v *Verifier) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if v.Hooks != nil {
+		if hev, ok, err := decodeHook(ctx, v.log(), v.Metrics, payload); ok || err != nil {
+			if err == nil {
+				err = v.Hooks.Handle(ctx, hev)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return []byte(nullResponse), nil
+		}
+	}
 	ev, err := decodeJob(ctx, v.log(), v.Metrics, payload)
 	if err != nil {
 		return nil, err

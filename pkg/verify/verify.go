@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
+	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
@@ -45,6 +46,15 @@ type Verifier struct {
 	// (DefaultReportAttempts, DefaultReportBackoff doubling).
 	ReportAttempts int
 	ReportBackoff  time.Duration
+	// STS and BuildWith let a spec look at other accounts and regions
+	// (roleArn, region; accounts.go): when both are set, each invocation
+	// builds its checks with BuildWith and its own awsclient.Assumer
+	// instead of Build.
+	STS       awsclient.AssumeRoleAPI
+	BuildWith func(spec.Spec, *awsclient.Assumer) (check.Suite, error)
+	// Hooks answers CodeDeploy lifecycle hook invocations (hook.go); nil
+	// refuses them as not a CodePipeline job, as before.
+	Hooks *HookVerifier
 
 	// finished remembers the jobs this warm instance has reported
 	// terminally, so a duplicate delivery that lands here is dropped at
@@ -96,12 +106,13 @@ type decision struct {
 	event       *contract.VerificationCompleted
 }
 
-// jobInfo is where the job runs, from GetJobDetails.
-type jobInfo struct{ pipeline, executionID, stage, action string }
+// jobInfo is where the job runs, from GetJobDetails — or, for a
+// CodeDeploy lifecycle hook, the deployment and hook, from CodeDeploy.
+type jobInfo struct{ pipeline, executionID, stage, action, deployment, hook string }
 
 func (j jobInfo) String() string {
 	var parts []string
-	for _, p := range [][2]string{{"pipeline", j.pipeline}, {"stage", j.stage}, {"action", j.action}, {"execution", j.executionID}} {
+	for _, p := range [][2]string{{"pipeline", j.pipeline}, {"stage", j.stage}, {"action", j.action}, {"execution", j.executionID}, {"deployment", j.deployment}, {"hook", j.hook}} {
 		if p[1] != "" {
 			parts = append(parts, p[0]+" "+p[1])
 		}
@@ -172,6 +183,14 @@ func (v *Verifier) Handle(ctx context.Context, ev events.CodePipelineJobEvent) e
 // cutoff and fails the job, so the report is still made
 // in time. A panic anywhere in run fails the job too.
 func (v *Verifier) decide(ctx context.Context, inv *invocation, job events.CodePipelineJob) decision {
+	return v.guard(ctx, inv, "Retry the stage", "job id "+job.ID, func(wctx context.Context) decision { return v.run(wctx, inv, job) })
+}
+
+// guard runs work under a context that ends at the cutoff, turning a
+// panic or a run that does not stop in time into a final failure (see
+// decide); retry and ref complete its messages ("Retry the stage", "job
+// id …"). CodePipeline jobs and CodeDeploy hooks share it.
+func (v *Verifier) guard(ctx context.Context, inv *invocation, retry, ref string, work func(context.Context) decision) decision {
 	log, w := inv.log, inv.w
 	wctx, cancel := context.WithDeadlineCause(ctx, w.cutoff, errCutoff)
 	defer cancel()
@@ -181,10 +200,10 @@ func (v *Verifier) decide(ctx context.Context, inv *invocation, job events.CodeP
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "verify panicked; failing the job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				done <- decision{final: true, failureType: cptypes.FailureTypeJobFailed,
-					text: fmt.Sprintf("Post-deploy verification stopped on an internal error (a postdeploy bug, not your release): %v. Retry the stage; if it repeats, report it with job id %s.", p, job.ID)}
+					text: fmt.Sprintf("Post-deploy verification stopped on an internal error (a postdeploy bug, not your release): %v. %s; if it repeats, report it with %s.", p, retry, ref)}
 			}
 		}()
-		done <- v.run(wctx, inv, job)
+		done <- work(wctx)
 	}()
 	select {
 	case d := <-done:
@@ -201,7 +220,7 @@ func (v *Verifier) decide(ctx context.Context, inv *invocation, job events.CodeP
 	case <-t.C:
 		log.ErrorContext(ctx, "verification did not stop at the cutoff; failing the job so it is still reported in time", "cutoff", w.cutoff.Format(time.RFC3339Nano))
 		return decision{final: true, failureType: cptypes.FailureTypeJobFailed,
-			text: fmt.Sprintf("Post-deploy verification did not finish its work before the function's deadline less its safety margin (%s): something in setting up or running the checks did not stop in time. Retry the stage; if it repeats, raise the function's timeout or report it with job id %s.", w.margin.Round(time.Millisecond), job.ID)}
+			text: fmt.Sprintf("Post-deploy verification did not finish its work before the function's deadline less its safety margin (%s): something in setting up or running the checks did not stop in time. %s; if it repeats, raise the function's timeout or report it with %s.", w.margin.Round(time.Millisecond), retry, ref)}
 	}
 }
 
@@ -214,6 +233,9 @@ type invocation struct {
 	keys  TokenKeys
 	// secrets redacts everything that leaves the function.
 	secrets *secrets
+	// assumer holds the invocation's role sessions (nil when the spec
+	// cannot name other accounts).
+	assumer *awsclient.Assumer
 }
 
 func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipelineJob) decision {
@@ -254,7 +276,7 @@ func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipe
 	}
 	inv.secrets.set(forSpec(s, raw, loaded.Secure))
 	errs := CheckTokenFits(s)
-	suite, err := v.Build(s)
+	suite, err := v.build(s, inv)
 	if err != nil {
 		var be spec.Errors
 		if !errors.As(err, &be) {
@@ -296,7 +318,10 @@ func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipe
 		st = NewState(v.now(), hash, len(s.Checks))
 	}
 	inv.keys = keys
-	return v.bake(ctx, inv, s, suite, st)
+	if d, stop := v.preflight(ctx, inv, s); stop {
+		return d
+	}
+	return v.refused(inv, v.bake(ctx, inv, s, suite, st))
 }
 
 func (v *Verifier) tokenKeys(ctx context.Context) (TokenKeys, error) {
