@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// A document for the repository, read by everyone: 0644 like the
 	// rest of the checkout.
-	if err := os.WriteFile(path, []byte(rep.markdown()), 0o644); err != nil { //nolint:gosec // G306: a checked-in document, not a secret
+	if err := os.WriteFile(path, []byte(rep.markdown()+keptSections(path)), 0o644); err != nil { //nolint:gosec // G306: a checked-in document, not a secret
 		fmt.Fprintln(stderr, "benchreport: write the report:", err)
 		return 1
 	}
