@@ -25,6 +25,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/check"
@@ -150,7 +151,15 @@ func newVerifier(cfg config.Verify, getenv config.Getenv, awsCfg aws.Config, log
 				return awsclient.S3(awsCfg, credentials.StaticCredentialsProvider{Value: c})
 			},
 		},
-		Build:        func(s spec.Spec) (check.Suite, error) { return registry.Build(s, clients) },
+		Build: func(s spec.Spec) (check.Suite, error) { return registry.Build(s, clients) },
+		// A spec naming roleArn/region gets the invocation's Assumer: one
+		// STS client, credentials cached per role and region per job.
+		STS: sts.NewFromConfig(awsCfg),
+		BuildWith: func(s spec.Spec, a *awsclient.Assumer) (check.Suite, error) {
+			c := clients
+			c.Assumer = a
+			return registry.Build(s, c)
+		},
 		Keys:         &verify.TokenKeySource{API: secretsmanager.NewFromConfig(awsCfg), SecretID: cfg.TokenKeySecret},
 		Events:       telemetry.Events{API: eventbridge.NewFromConfig(awsCfg), Bus: cfg.EventBus, Source: contract.VerificationSource},
 		Metrics:      telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout),
