@@ -100,6 +100,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s): make fuzz FUZZTI
 	for f in "$${failed[@]}"; do echo "  $$f"; done; \
 	[ $${#failed[@]} -eq 0 ]
 
+.PHONY: runbook
+runbook: ## write infra/monitoring/MONITORING.md from the synthesized stack, the runbook texts and the shipped policy
+	$(GO) run ./infra/runbook/cmd/runbook
+
 fmt: ## gofmt the tree
 	gofmt -w .
 
