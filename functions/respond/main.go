@@ -23,6 +23,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/delivery"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 	"github.com/postdeploy/postdeploy/pkg/respond"
@@ -62,7 +63,8 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 	}
 	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
 	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
-	store := state.New(dynamodb.NewFromConfig(awsCfg), cfg.StateTable)
+	ddb := dynamodb.NewFromConfig(awsCfg)
+	store := state.New(ddb, cfg.StateTable)
 	alarms := cloudwatch.NewFromConfig(awsCfg, cwProto)
 	h := &respond.Handler{
 		Log:          log,
@@ -86,6 +88,11 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 		Now:            time.Now,
 		Findings:       respond.FindingOptions{Concurrency: cfg.Vuln.Concurrency, Batch: cfg.Vuln.PublishBatch},
 	}
+	dcfg, err := config.LoadDelivery(getenv)
+	if err != nil {
+		return nil, err
+	}
+	h.Delivery = &respond.DeliveryFeed{Recorder: delivery.NewRecorder(ddb, cfg.StateTable, metrics, log, dcfg.ChangeFailureWindow), Config: dcfg}
 	if !cfg.RemediateAlarms {
 		log.InfoContext(ctx, "alarm remediation off: alarms are notified only (set "+config.EnvRemediationPolicy+" to hand them to the remediation engine)")
 	}

@@ -402,3 +402,26 @@ func (r *Recorder) once(ctx context.Context, pk, sk, outcome string) (bool, erro
 	}
 	return true, nil
 }
+
+// Link remembers which pipeline execution made an external deployment
+// (a CodeDeploy deployment id), so a later rollback of it is attributed.
+func (r *Recorder) Link(ctx context.Context, externalID, pipeline, execution string) error {
+	item := key("delivery#external#"+externalID, "link")
+	item["pipeline"], item["executionId"], item[state.AttrExpiresAt] = str(pipeline), str(execution), r.expires()
+	if _, err := r.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(r.table), Item: item}); err != nil {
+		return fmt.Errorf("link %s to %s/%s in table %s: %w", externalID, pipeline, execution, r.table, err)
+	}
+	return nil
+}
+
+// Linked returns the pipeline execution Link recorded for externalID.
+func (r *Recorder) Linked(ctx context.Context, externalID string) (pipeline, execution string, ok bool, err error) {
+	out, err := r.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.table), Key: key("delivery#external#"+externalID, "link"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", "", false, fmt.Errorf("read link of %s in table %s: %w", externalID, r.table, err)
+	}
+	if out.Item == nil {
+		return "", "", false, nil
+	}
+	return readS(out.Item, "pipeline"), readS(out.Item, "executionId"), true, nil
+}

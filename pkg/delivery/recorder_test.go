@@ -1,13 +1,10 @@
 package delivery_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/delivery"
 	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
+	"github.com/postdeploy/postdeploy/pkg/devtools/emfsum"
 	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
@@ -51,32 +49,14 @@ func newRecorder(t *testing.T) (*delivery.Recorder, *bytes.Buffer) {
 	return r, out
 }
 
-// Sums adds up EMF records: "Metric{Dim=v,...}" → sum of values, and
-// "Metric{...}#n" → number of records, so a duration's count shows too.
+// Sums adds up the EMF records the recorder wrote.
 func Sums(t *testing.T, emf []byte) map[string]float64 {
 	t.Helper()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(bytes.NewReader(emf))
-	for sc.Scan() {
-		var rec map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatalf("EMF line %q: %v", sc.Text(), err)
-		}
-		aws := rec["_aws"].(map[string]any)
-		dir := aws["CloudWatchMetrics"].([]any)[0].(map[string]any)
-		var dims []string
-		for _, d := range dir["Dimensions"].([]any)[0].([]any) {
-			dims = append(dims, fmt.Sprintf("%s=%v", d, rec[d.(string)]))
-		}
-		sort.Strings(dims)
-		for _, m := range dir["Metrics"].([]any) {
-			name := m.(map[string]any)["Name"].(string)
-			k := name + "{" + strings.Join(dims, ",") + "}"
-			out[k] += rec[name].(float64)
-			out[k+"#n"]++
-		}
+	sums, err := emfsum.Sum(emf)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return sums
 }
 
 func TestDeploymentCountedOnceWithLeadTime(t *testing.T) {

@@ -88,7 +88,10 @@ type Handler struct {
 	// VerifyFunction is the verify function's name or ARN: a rollback
 	// needs CodePipeline to report the failed action as an Invoke of it.
 	VerifyFunction string
-	Now            func() time.Time
+	// Delivery, when set, feeds the delivery-performance metrics
+	// (delivery.go).
+	Delivery *DeliveryFeed
+	Now      func() time.Time
 
 	// sleep replaces the wait between CodePipeline reads in tests.
 	sleep func(context.Context, time.Duration) error
@@ -130,6 +133,9 @@ func (h *Handler) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 	// its claim released, with ctx, before Lambda kills the run.
 	work, cancel := workContext(ctx)
 	err := run(work, ev, log)
+	if err == nil {
+		err = h.deliver(work, ev, log)
+	}
 	cancel()
 	var m malformed
 	var tm *triage.MalformedError
@@ -166,6 +172,8 @@ func (h *Handler) route(src, dt string) (string, step) {
 		return kindAlarm, h.alarm
 	case src == events.CodePipelineEventSource && (dt == events.CodePipelineExecutionEventDetailType || dt == events.CodePipelineActionEventDetailType):
 		return kindPipeline, h.pipeline
+	case src == events.CodePipelineEventSource && dt == events.CodePipelineStageEventDetailType:
+		return kindPipeline, h.pipelineStage
 	case src == events.CodeDeployEventSource && dt == events.CodeDeployDeploymentEventDetailType:
 		return kindDeployment, h.deployment
 	case src == events.CodeBuildEventSource && dt == events.CodeBuildStateChangeDetailType:
