@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/postdeploy/postdeploy/pkg/check/registry"
+	"github.com/postdeploy/postdeploy/pkg/spec"
+	"github.com/postdeploy/postdeploy/pkg/verify"
+)
+
+// Problem is one thing wrong in a spec file, where it is written.
+type Problem struct {
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	// Path is the field, e.g. checks[2].http.url; empty for the whole
+	// document.
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// String renders the problem as compilers do:
+// FILE:LINE:COLUMN: PATH: MESSAGE (line and column when known).
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(p.Line))
+		if p.Column > 0 {
+			b.WriteString(":" + strconv.Itoa(p.Column))
+		}
+	}
+	b.WriteString(": ")
+	if p.Path != "" {
+		b.WriteString(p.Path + ": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// FileResult is lint's verdict on one file.
+type FileResult struct {
+	File  string `json:"file"`
+	Valid bool   `json:"valid"`
+	// Checks is how many checks the spec has (as far as it decoded).
+	Checks   int       `json:"checks"`
+	Problems []Problem `json:"problems"`
+}
+
+// LintReport is `postdeploy lint --format json`'s output, version 1: its
+// fields are only ever added to.
+type LintReport struct {
+	Version int          `json:"version"`
+	Valid   bool         `json:"valid"`
+	Files   []FileResult `json:"files"`
+}
+
+// LintVersion is LintReport's format version.
+const LintVersion = 1
+
+func (a *App) lint(args []string) int {
+	var (
+		format = "text"
+		vs     = vars{}
+	)
+	files, code, ok := a.flags("lint", func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "format", format, "output format: text or json")
+		fs.Var(vs, "var", "a variable the spec refers to as #{NAME}: NAME=VALUE (repeatable)")
+	}, args)
+	if !ok {
+		return code
+	}
+	if format != "text" && format != "json" {
+		fmt.Fprintf(a.Stderr, "postdeploy lint: --format must be text or json, got %q\n", format)
+		return ExitUsage
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(a.Stderr, "postdeploy lint: name at least one spec file: postdeploy lint deploy/verify.yaml")
+		return ExitUsage
+	}
+	rep := LintReport{Version: LintVersion, Valid: true}
+	for _, f := range files {
+		data, err := a.ReadFile(f)
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "postdeploy lint: %v\n", err)
+			return ExitUsage
+		}
+		r := LintFile(f, data, vs)
+		rep.Valid = rep.Valid && r.Valid
+		rep.Files = append(rep.Files, r)
+	}
+	if format == "json" {
+		enc := json.NewEncoder(a.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(a.Stderr, "postdeploy lint: write the report: %v\n", err)
+			return ExitUsage
+		}
+	} else {
+		writeLintText(a.Stdout, rep)
+	}
+	if !rep.Valid {
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+func writeLintText(w io.Writer, rep LintReport) {
+	for _, f := range rep.Files {
+		if f.Valid {
+			fmt.Fprintf(w, "%s: ok (%s)\n", f.File, plural(f.Checks, "check"))
+			continue
+		}
+		for _, p := range f.Problems {
+			fmt.Fprintln(w, p.String())
+		}
+		fmt.Fprintf(w, "%s: %s\n", f.File, plural(len(f.Problems), "problem"))
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// LintFile validates one spec as strictly as verify does when it loads
+// it: spec.ParseAll's problems, then what only each check kind knows
+// (its expression, rule names: registry.Build) for the checks with no
+// problem so far, and whether its state fits CodePipeline's continuation
+// token (verify.CheckTokenFits). Every problem carries the line and
+// column of its field (or of the nearest parent written).
+func LintFile(file string, data []byte, vars map[string]string) FileResult {
+	s, errs := spec.ParseAll(data, vars)
+	errs = append(errs, kindProblems(s, errs)...)
+	if len(errs) == 0 {
+		errs = append(errs, verify.CheckTokenFits(s)...)
+	}
+	res := FileResult{File: file, Valid: len(errs) == 0, Checks: len(s.Checks), Problems: []Problem{}}
+	pos := spec.Locate(data)
+	for _, e := range errs {
+		p := Problem{File: file, Path: e.Path, Message: cliHint(e.Msg)}
+		if e.Path == "" {
+			p.Line = spec.ErrorLine(e.Msg)
+		} else if at := pos.At(e.Path); !at.IsZero() {
+			p.Line, p.Column = at.Line, at.Column
+		}
+		res.Problems = append(res.Problems, p)
+	}
+	// In the order they are written; ParseAll's path order breaks ties.
+	sort.SliceStable(res.Problems, func(i, j int) bool {
+		a, b := res.Problems[i], res.Problems[j]
+		return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
+	})
+	return res
+}
+
+// kindProblems builds the samplers of the checks that have no problem
+// yet (with no AWS clients: building calls nothing) and returns what the
+// kinds find, at the checks' own paths.
+func kindProblems(s spec.Spec, known spec.Errors) spec.Errors {
+	bad := map[int]bool{}
+	for _, e := range known {
+		if e.Path == "" {
+			return nil // the document itself is wrong
+		}
+		if i, ok := checkIndex(e.Path); ok {
+			bad[i] = true
+		}
+	}
+	var (
+		clean  = s
+		origin []int
+	)
+	clean.Checks = nil
+	for i, c := range s.Checks {
+		if !bad[i] && c.Kind() != "" {
+			clean.Checks = append(clean.Checks, c)
+			origin = append(origin, i)
+		}
+	}
+	if len(clean.Checks) == 0 {
+		return nil
+	}
+	_, err := registry.Build(clean, offlineClients())
+	var errs spec.Errors
+	if err == nil {
+		return nil
+	}
+	if !errors.As(err, &errs) {
+		return spec.Errors{{Msg: err.Error()}}
+	}
+	out := make(spec.Errors, 0, len(errs))
+	for _, e := range errs {
+		if i, ok := checkIndex(e.Path); ok && i < len(origin) {
+			e.Path = spec.Index("checks", origin[i]) + strings.TrimPrefix(e.Path, spec.Index("checks", i))
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// checkIndex reads i from a path under checks[i].
+func checkIndex(path string) (int, bool) {
+	rest, ok := strings.CutPrefix(path, "checks[")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, "]")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(num)
+	return i, err == nil
+}
+
+// cliHint adds how to define a variable from the command line to the
+// parser's message, which names the pipeline's way.
+func cliHint(msg string) string {
+	if strings.HasPrefix(msg, "unresolved variable #{") {
+		return msg + "; with postdeploy, pass --var NAME=VALUE"
+	}
+	return msg
+}
