@@ -11,9 +11,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/config"
@@ -56,6 +58,10 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 	if err != nil {
 		return nil, err
 	}
+	home, err := config.AccountID(getenv)
+	if err != nil {
+		return nil, err
+	}
 	router := notify.Router{API: sns.NewFromConfig(awsCfg), Topics: cfg.Topics, Format: cfg.NotifyFormat}
 	metrics := telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout)
 	engine, err := remediate.NewEngine(ctx, remediate.Setup{
@@ -70,6 +76,9 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 		Shipped:        shipped,
 		DryRun:         cfg.DryRun,
 		RunbookBaseURL: cfg.RunbookBaseURL,
+		Members: remediate.NewMembers(home, awsCfg, sts.NewFromConfig(awsCfg), func(c aws.Config) remediate.AlarmAPI {
+			return cloudwatch.NewFromConfig(c, cwProto)
+		}),
 	})
 	if err != nil {
 		return nil, err

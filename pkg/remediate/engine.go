@@ -66,6 +66,9 @@ type Engine struct {
 	// Region, if set, is the only region whose alarms are acted on: the
 	// clients are regional.
 	Region string
+	// Members, when set, lets the engine act on alarms of the policy's
+	// member accounts and regions through a role there (accounts.go).
+	Members *Members
 	// DeliveryTTL is how long a handled state change is remembered
 	// (default 24h).
 	DeliveryTTL time.Duration
@@ -130,6 +133,11 @@ func (e *Engine) workContext(ctx context.Context) (context.Context, context.Canc
 // The work is bounded by ctx's deadline less Margin, which leaves the
 // time to record the decision and release or keep the claim.
 func (e *Engine) Handle(ctx context.Context, a Alarm) (Outcome, error) {
+	if m, out, stop, err := e.member(ctx, a); stop || err != nil {
+		return out, err
+	} else if m != nil {
+		return m.Handle(ctx, a)
+	}
 	out := Outcome{Alarm: a.Name, State: a.NewState}
 	switch a.NewState {
 	case contract.StateOK:

@@ -33,6 +33,8 @@ type Policy struct {
 	RunbookBaseURL string `json:"runbookBaseURL,omitempty"`
 	// Rules are tried in order; the first that matches an alarm decides.
 	Rules []Rule `json:"rules"`
+	// Accounts lets alarms of member accounts be acted on (accounts.go).
+	Accounts *AccountsPolicy `json:"accounts,omitempty"`
 }
 
 // Limits are the global safety limits.
@@ -226,6 +228,7 @@ func (p *Policy) validate(errs *Errors) {
 	for i := range p.Rules {
 		p.Rules[i].validate(errs, fmt.Sprintf("rules[%d]", i), seen, i)
 	}
+	p.Accounts.validate(errs)
 }
 
 func (r *Rule) validate(errs *Errors, at string, seen map[string]int, i int) {

@@ -31,6 +31,8 @@ type Setup struct {
 	DryRun       bool
 	// RunbookBaseURL is used when the policy sets none.
 	RunbookBaseURL string
+	// Members, when set, lets the engine act on member accounts' alarms.
+	Members *Members
 }
 
 // NewEngine loads and validates the policy and builds the engine with
@@ -56,6 +58,7 @@ func NewEngine(ctx context.Context, s Setup) (*Engine, error) {
 		DryRun:         s.DryRun,
 		Region:         s.AWS.Region,
 		RunbookBaseURL: s.RunbookBaseURL,
+		Members:        s.Members,
 		Now:            time.Now,
 	}).SetDefaults(), nil
 }
