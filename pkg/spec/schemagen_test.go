@@ -106,6 +106,9 @@ var objectRules = map[string]func(def object){
 			one = append(one, object{"required": []string{k}})
 		}
 		def["oneOf"] = one // exactly one check kind
+		// http and headers checks call no AWS API: no account or region.
+		def["if"] = object{"anyOf": []object{{"required": []string{KindHTTP}}, {"required": []string{KindHeaders}}}}
+		def["then"] = object{"not": object{"anyOf": []object{{"required": []string{"roleArn"}}, {"required": []string{"externalId"}}, {"required": []string{"region"}}}}}
 	},
 	"HTTP":    func(def object) { def["required"] = []string{"url"} },
 	"Headers": func(def object) { def["required"] = []string{"url"} },
@@ -151,6 +154,7 @@ var scalarDefs = map[reflect.Type]object{
 		"oneOf": []object{
 			{"type": "number"},
 			{"type": "string", "pattern": `^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*%$`},
+			{"$ref": "#/$defs/Variable"},
 		},
 	},
 }
@@ -178,8 +182,37 @@ func generateSchema(t *testing.T) []byte {
 	return append(b, '\n')
 }
 
+// variableDef is a string that refers to a variable: Parse substitutes
+// it before it checks the value, which the schema cannot do, so the
+// schema takes any value with a #{NAME} where a pattern or a list of
+// values would otherwise apply.
+var variableDef = object{
+	"type":        "string",
+	"pattern":     `#\{[^{}]*\}`,
+	"description": "A value with a #{NAME} variable (postdeploy run --var, or the action's UserParameters variables): checked once it is substituted.",
+}
+
+// orVariable lets a constrained string (a pattern, a list of values) be a
+// #{NAME} reference instead.
+func orVariable(s object) object {
+	if s["type"] != "string" {
+		return s
+	}
+	_, p := s["pattern"]
+	_, e := s["enum"]
+	if !p && !e {
+		return s
+	}
+	return object{"anyOf": []object{s, {"$ref": "#/$defs/Variable"}}}
+}
+
 func (g *schemaGen) typeSchema(t reflect.Type) object {
+	g.defs["Variable"] = variableDef
 	if def, ok := scalarDefs[t]; ok {
+		if t == reflect.TypeFor[Duration]() {
+			def = orVariable(def)
+			def["description"] = scalarDefs[t]["description"]
+		}
 		g.defs[t.Name()] = def
 		return object{"$ref": "#/$defs/" + t.Name()}
 	}
@@ -246,12 +279,12 @@ func (g *schemaGen) fields(t reflect.Type, props object) {
 			s[k] = v
 		}
 		for k, v := range shapeRules[t.Name()+"."+name] {
-			if k == "items" {
-				s[k] = v
-				continue
-			}
 			s[k] = v
 		}
+		if items, ok := s["items"].(object); ok {
+			s["items"] = orVariable(items)
+		}
+		s = orVariable(s)
 		if d := g.docs[t.Name()+"."+f.Name]; d != "" {
 			s["description"] = d
 		}
