@@ -44,6 +44,14 @@ func Locate(data []byte) Positions {
 		root = doc.Content[0]
 	}
 	locate(pos, "", root, 0)
+	// An empty value at the end ("---", "a:") is placed on the line after
+	// the last; keep every position inside the document.
+	last := lineCount(data)
+	for k, p := range pos {
+		if p.Line > last {
+			pos[k] = Pos{Line: last, Column: 1}
+		}
+	}
 	return pos
 }
 
@@ -116,6 +124,24 @@ func ErrorLine(msg string) int {
 	n, err := strconv.Atoi(m[1])
 	if err != nil {
 		return 0
+	}
+	return n
+}
+
+// lineCount is how many lines data has as YAML counts them: a line ends
+// at \n, \r\n or a lone \r.
+func lineCount(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '\n':
+			n++
+		case '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			n++
+		}
 	}
 	return n
 }

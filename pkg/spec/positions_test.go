@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"bytes"
 	"testing"
 )
 
@@ -85,7 +84,7 @@ func FuzzLocate(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := bytes.Count(data, []byte("\n")) + 1
+		lines := lineCount(data)
 		for path, p := range Locate(data) {
 			if p.Line < 0 || p.Line > lines || p.Column < 0 {
 				t.Fatalf("Locate(%q)[%q] = %+v; outside the document's %d lines", data, path, p, lines)
