@@ -104,6 +104,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s): make fuzz FUZZTI
 runbook: ## write infra/monitoring/MONITORING.md from the synthesized stack, the runbook texts and the shipped policy
 	$(GO) run ./infra/runbook/cmd/runbook
 
+# The spec's JSON Schema is generated from the Go spec types by a test
+# (pkg/spec/schemagen_test.go); TestSchemaIsGenerated fails until it is rerun.
+.PHONY: schema
+schema: ## regenerate pkg/spec/postdeploy.schema.json from the Go spec types (go generate ./pkg/spec)
+	$(GO) generate ./pkg/spec
+
 fmt: ## gofmt the tree
 	gofmt -w .
 
