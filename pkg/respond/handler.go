@@ -82,6 +82,9 @@ type Handler struct {
 	// Findings tunes the security path for events of many findings
 	// (vulnbatch.go): bounded concurrency, SNS PublishBatch.
 	Findings FindingOptions
+	// Vuln is vulnerability management (vulnmanage.go): the log,
+	// tickets, resolutions, digests, the scheduled runs; nil: off.
+	Vuln *VulnManagement
 	// RollbackPolicy is config.RollbackNotify, RollbackStage or
 	// RollbackStopDeployment.
 	RollbackPolicy string
@@ -182,6 +185,8 @@ func (h *Handler) route(src, dt string) (string, step) {
 		return kindVerification, h.verification
 	case triage.IsSecurity(src, dt):
 		return kindFinding, h.findings
+	case isVulnSchedule(src, dt):
+		return kindSchedule, h.vulnScheduled
 	}
 	return "", nil
 }

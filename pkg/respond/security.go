@@ -42,13 +42,16 @@ func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log 
 			return fmt.Errorf("every finding of the batch refused (%d, the first: %w)", len(refused), refused[0])
 		}
 		log.InfoContext(ctx, "scan found nothing to report")
+		h.cleanScan(ctx, ev, log)
 		return nil
 	}
 	var cands []candidate
+	var closed []triage.Finding
 	for _, f := range fs {
 		flog := log.With("findingId", f.ID, "severity", f.Severity.String(), "resource", f.Resource.Name())
 		if f.Closed() {
 			flog.InfoContext(ctx, "finding is closed; not notified", "status", f.Status)
+			closed = append(closed, f)
 			continue
 		}
 		a := h.Scorer.Score(f, h.now())
@@ -60,6 +63,7 @@ func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log 
 		}
 		cands = append(cands, candidate{f: f, a: a, log: flog})
 	}
+	h.resolveClosed(ctx, ev, closed, log)
 	d := triage.Deduper{Store: h.Claims, Window: h.window()}
 	h.claimAll(ctx, d, cands)
 	var out []outgoing
@@ -68,7 +72,9 @@ func (h *Handler) findings(ctx context.Context, ev events.EventBridgeEvent, log 
 			c.log.InfoContext(ctx, "finding already notified within the dedupe window")
 			continue
 		}
-		out = append(out, outgoing{alert: findingAlert(c.f, c.a, ev, h.RunbookBaseURL), key: triage.Key(c.f), log: c.log})
+		if o, ok := h.outgoingFor(ctx, c, ev); ok {
+			out = append(out, o)
+		}
 	}
 	return h.sendAll(ctx, out)
 }

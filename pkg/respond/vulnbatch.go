@@ -12,6 +12,7 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 	"github.com/postdeploy/postdeploy/pkg/triage"
+	"github.com/postdeploy/postdeploy/pkg/vuln"
 )
 
 // Triage at scale: one Security Hub event carries up to 100 findings, a
@@ -55,30 +56,39 @@ type candidate struct {
 	a     triage.Assessment
 	log   *slog.Logger
 	first bool // this invocation holds its dedupe claim
+	// digest says whether it goes out alone or in its vulnerability's
+	// digest (vulnmanage.go).
+	digest vuln.DigestDecision
 }
 
-// outgoing is a notification under its dedupe claim.
+// outgoing is a notification under the claims it was sent under: the
+// finding's dedupe claim and, for a digest, the digest's.
 type outgoing struct {
 	alert notify.Alert
-	key   string
+	keys  []string
 	log   *slog.Logger
 }
 
 func (h *Handler) concurrency() int { return max(1, h.Findings.Concurrency) }
 
-// claimAll takes each candidate's dedupe claim, h.concurrency() at a
-// time. A claim that fails says "first" (a duplicate is better than a
-// lost alert), as Deduper.First does.
+// claimAll records each candidate in the vulnerability log and takes
+// its dedupe claim (and, when it is first, its digest decision),
+// h.concurrency() candidates at a time. A claim that fails says "first"
+// (a duplicate is better than a lost alert), as Deduper.First does.
 func (h *Handler) claimAll(ctx context.Context, d triage.Deduper, cs []candidate) {
 	var g errgroup.Group
 	g.SetLimit(h.concurrency())
 	for i := range cs {
 		g.Go(func() error {
+			h.observe(ctx, &cs[i])
 			first, err := d.First(ctx, cs[i].f, cs[i].a)
 			if err != nil {
 				cs[i].log.ErrorContext(ctx, "dedupe failed; notifying anyway", "error", err.Error())
 			}
 			cs[i].first = first
+			if first {
+				h.digest(ctx, &cs[i])
+			}
 			return nil
 		})
 	}
@@ -102,8 +112,8 @@ func (h *Handler) sendAll(ctx context.Context, out []outgoing) error {
 	g.SetLimit(h.concurrency())
 	for i, o := range out {
 		g.Go(func() error {
-			if errs[i] = h.send(ctx, o.alert, o.key, o.log); errs[i] != nil {
-				h.countFailed(o)
+			if err := h.send(ctx, o.alert, "", o.log); err != nil {
+				errs[i] = h.failed(o, err)
 			}
 			return nil
 		})
@@ -128,7 +138,7 @@ func (h *Handler) sendBatches(ctx context.Context, bs BatchSender, out []outgoin
 		if round > 1 {
 			if err := h.wait(ctx, time.Duration(round-1)*batchRetryPause); err != nil {
 				for _, i := range pending {
-					errs = append(errs, h.failed(out[i], fmt.Errorf("retry of a failed PublishBatch entry: %w", err)))
+					errs = append(errs, h.failed(out[i], fmt.Errorf("notify %s: retry of a failed PublishBatch entry: %w", out[i].alert.Kind, err)))
 				}
 				break
 			}
@@ -190,14 +200,17 @@ func (h *Handler) sent(ctx context.Context, o outgoing, id string) {
 }
 
 // failed counts a notification SNS did not take and returns it as
-// unsent under its claim.
+// unsent under each of its claims.
 func (h *Handler) failed(o outgoing, err error) error {
-	h.countFailed(o)
-	return unsent{key: o.key, err: fmt.Errorf("notify %s: %w", o.alert.Kind, err)}
-}
-
-func (h *Handler) countFailed(o outgoing) {
 	h.Metrics.Emit(map[string]string{"Kind": string(o.alert.Kind)}, telemetry.Value{Name: telemetry.MetricNotificationsFailed, Unit: telemetry.UnitCount, Value: 1})
+	var errs []error
+	for _, k := range o.keys {
+		errs = append(errs, unsent{key: k, err: err})
+	}
+	if len(errs) == 0 {
+		return err
+	}
+	return errors.Join(errs...)
 }
 
 // unsentKeys lists the claim keys of every unsent error in err's tree
@@ -209,7 +222,9 @@ func unsentKeys(err error) []string {
 		switch x := e.(type) {
 		case nil:
 		case unsent:
-			keys = append(keys, x.key)
+			if x.key != "" {
+				keys = append(keys, x.key)
+			}
 		case interface{ Unwrap() []error }:
 			for _, c := range x.Unwrap() {
 				walk(c)
