@@ -69,6 +69,10 @@ VULNDB      ?= $(abspath ../shared/vulndb)
 $(GOVULNCHECK): .tools/go.mod .tools/go.sum
 	$(GO) build -C .tools -o $(GOVULNCHECK) golang.org/x/vuln/cmd/govulncheck
 
+.PHONY: dashboards
+dashboards: ## write the Grafana dashboards (JSON) into infra/monitoring/grafana from the widget definitions
+	$(GO) run ./infra/monitoring/grafana -out infra/monitoring/grafana
+
 .PHONY: vuln fuzz
 vuln: $(GOVULNCHECK) ## govulncheck ./... against the offline database VULNDB (default ../shared/vulndb)
 	@test -f "$(VULNDB)/index/db.json" || { echo "no Go vulnerability database at $(VULNDB): set VULNDB=/abs/path/to/vulndb"; exit 1; }
