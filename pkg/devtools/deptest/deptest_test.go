@@ -14,8 +14,9 @@ const (
 	devtools = module + "/pkg/devtools"
 )
 
-// production is what ships: the Lambda functions and the CDK app.
-var production = []string{"./functions/...", "./infra/..."}
+// production is what ships: the Lambda functions, the CDK app and the
+// postdeploy command line tool.
+var production = []string{"./functions/...", "./infra/...", "./pkg/cmd/..."}
 
 // builds are the configurations production is listed in: the host's, and
 // the one `make build` ships (build tags and GOOS can change which files,

@@ -2,7 +2,8 @@
 // development tooling under pkg/devtools (the AWS stand-in, the Lambda
 // Runtime API harness, dynalite, the demo, the benchmark report, the
 // golden-file helper) out of what ships: it lists the non-test
-// dependencies of ./functions/... and ./infra/... with `go list -deps`,
+// dependencies of ./functions/..., ./infra/... and ./pkg/cmd/... (the
+// postdeploy CLI) with `go list -deps`,
 // for the host and for the linux/arm64 lambda.norpc build `make build`
 // makes, and fails naming each pkg/devtools package found there and the
 // packages that import it.
