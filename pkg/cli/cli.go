@@ -92,7 +92,7 @@ Usage:
       sample, then the message verify would send.
   postdeploy schema
       Print the spec's JSON Schema.
-
+` + drillUsage + `
 Exit status: 0 clean / passed, 1 problems / Failed, 2 usage or spec error,
 3 Inconclusive, Error, interrupted, or no AWS configuration.
 `
@@ -111,11 +111,13 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		return a.run(ctx, rest)
 	case "schema":
 		return a.schema(rest)
+	case "drill":
+		return a.drill(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(a.Stdout, usage)
 		return ExitOK
 	default:
-		fmt.Fprintf(a.Stderr, "postdeploy: unknown command %q (commands: lint, run, schema)\n\n%s", cmd, usage)
+		fmt.Fprintf(a.Stderr, "postdeploy: unknown command %q (commands: lint, run, schema, drill)\n\n%s", cmd, usage)
 		return ExitUsage
 	}
 }

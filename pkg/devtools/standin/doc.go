@@ -11,12 +11,19 @@
 //	              GetPipeline, GetPipelineExecution, ListPipelineExecutions,
 //	              ListActionExecutions, RollbackStage
 //	CloudWatch    DescribeAlarms, GetMetricData, PutMetricData,
-//	              ListTagsForResource (rpcv2Cbor, awsQuery, awsJson1_0)
+//	              ListTagsForResource, SetAlarmState, GetDashboard
+//	              (rpcv2Cbor, awsQuery, awsJson1_0)
 //	SSM           GetParameter, StartAutomationExecution, GetAutomationExecution
 //	S3            GetObject, HeadObject, PutObject (path-style)
 //	EventBridge   PutEvents
-//	SNS           Publish, Subscribe, SetSubscriptionAttributes (filter
-//	              policies applied as SNS documents them; see Deliveries)
+//	SNS           Publish, PublishBatch, Subscribe, SetSubscriptionAttributes, Unsubscribe,
+//	              ListSubscriptionsByTopic (filter policies applied as SNS
+//	              documents them; see Deliveries; sqs subscriptions get
+//	              messages their queue's policy admits, lambda ones go to
+//	              Hooks.Lambda: delivery.go)
+//	SQS           CreateQueue, GetQueueAttributes, SetQueueAttributes,
+//	              ReceiveMessage, DeleteMessage, DeleteQueue (awsJson1_0)
+//	CloudFormation  DescribeStacks, ListStackResources (seeded with AddStack)
 //	ECS           DescribeServices, UpdateService
 //	EC2           DescribeInstances, DescribeInstanceStatus, RebootInstances
 //	Auto Scaling  DescribeAutoScalingGroups, SetDesiredCapacity

@@ -25,6 +25,8 @@ var handlers = map[string]map[string]opHandler{
 		"GetMetricData":       cwGetMetricData,
 		"PutMetricData":       cwPutMetricData,
 		"ListTagsForResource": cwListTags,
+		"SetAlarmState":       cwSetAlarmState,
+		"GetDashboard":        cwGetDashboard,
 	},
 	SSM: {
 		"GetParameter":             ssmGetParameter,
@@ -42,6 +44,8 @@ var handlers = map[string]map[string]opHandler{
 		"PublishBatch":              snsPublishBatch,
 		"Subscribe":                 snsSubscribe,
 		"SetSubscriptionAttributes": snsSetSubscriptionAttributes,
+		"Unsubscribe":               snsUnsubscribe,
+		"ListSubscriptionsByTopic":  snsListSubscriptionsByTopic,
 	},
 	ECS: {
 		"DescribeServices": ecsDescribeServices,
@@ -73,6 +77,18 @@ var handlers = map[string]map[string]opHandler{
 	Inspector2: {"ListFindings": inspectorListFindings},
 
 	SecretsManager: {"GetSecretValue": smGetSecretValue},
+	CloudFormation: {
+		"DescribeStacks":     cfnDescribeStacks,
+		"ListStackResources": cfnListStackResources,
+	},
+	SQS: {
+		"CreateQueue":        sqsCreateQueue,
+		"GetQueueAttributes": sqsGetQueueAttributes,
+		"SetQueueAttributes": sqsSetQueueAttributes,
+		"ReceiveMessage":     sqsReceiveMessage,
+		"DeleteMessage":      sqsDeleteMessage,
+		"DeleteQueue":        sqsDeleteQueue,
+	},
 }
 
 func handlerFor(service, op string) opHandler { return handlers[service][op] }

@@ -67,17 +67,19 @@ var jsonTargets = map[string]string{
 	"AmazonEC2ContainerRegistry_V20150921": ECR,
 	"GraniteServiceVersion20100801":        CloudWatch,
 	"secretsmanager":                       SecretsManager,
+	"AmazonSQS":                            SQS,
 }
 
 // scopeServices maps a SigV4 credential-scope service to the service.
 var scopeServices = map[string]string{
-	"monitoring":  CloudWatch,
-	"sns":         SNS,
-	"ec2":         EC2,
-	"autoscaling": AutoScaling,
-	"s3":          S3,
-	"lambda":      Lambda,
-	"inspector2":  Inspector2,
+	"monitoring":     CloudWatch,
+	"sns":            SNS,
+	"ec2":            EC2,
+	"autoscaling":    AutoScaling,
+	"s3":             S3,
+	"lambda":         Lambda,
+	"inspector2":     Inspector2,
+	"cloudformation": CloudFormation,
 }
 
 // queryActions names the service of a Query action when the request
@@ -95,6 +97,12 @@ var queryActions = map[string]string{
 	"GetMetricData":             CloudWatch,
 	"PutMetricData":             CloudWatch,
 	"ListTagsForResource":       CloudWatch,
+	"SetAlarmState":             CloudWatch,
+	"GetDashboard":              CloudWatch,
+	"Unsubscribe":               SNS,
+	"ListSubscriptionsByTopic":  SNS,
+	"DescribeStacks":            CloudFormation,
+	"ListStackResources":        CloudFormation,
 }
 
 const cborPrefix = "/service/GraniteServiceVersion20100801/operation/"

@@ -92,9 +92,11 @@ type Alarm struct {
 	Threshold          float64           `json:"threshold,omitempty"`
 	ComparisonOperator string            `json:"comparisonOperator,omitempty"`
 	// Rule is a composite alarm's AlarmRule.
-	Rule    string            `json:"rule,omitempty"`
-	Actions []string          `json:"actions,omitempty"`
-	Tags    map[string]string `json:"tags,omitempty"`
+	Rule    string   `json:"rule,omitempty"`
+	Actions []string `json:"actions,omitempty"`
+	// OKActions are notified when the alarm changes to OK (SetAlarmState).
+	OKActions []string          `json:"okActions,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
 }
 
 // Series is a metric's data: explicit points, a generator, or both.

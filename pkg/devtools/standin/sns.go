@@ -172,6 +172,7 @@ func snsPublish(s *Server, req *request) (any, error) {
 	s.st.published = append(s.st.published, Published{MessageID: id, TopicARN: topic, Subject: str(in, "Subject"),
 		Message: msg, Attributes: attrs, Time: s.now()})
 	s.st.sns.deliver(id, topic, msg, typed)
+	s.fanOut(id, topic, str(in, "Subject"), msg, typed)
 	out := map[string]any{"MessageId": id}
 	if strings.HasSuffix(topic, ".fifo") {
 		out["SequenceNumber"] = fmt.Sprintf("%020d", len(s.st.published))

@@ -33,6 +33,7 @@ type state struct {
 	published  []Published
 	sns        snsState               // subscriptions and deliveries (sns.go)
 	secrets    secretsState           // Secrets Manager secrets (secretsmanager.go)
+	stacks     stackState             // CloudFormation stacks, SQS queues, dashboards, deliveries (stacks.go, sqs.go, delivery.go)
 	services   map[string]*ecsService // cluster + "/" + name
 	instances  map[string]*Instance
 	asgs       map[string]*AutoScalingGroup
