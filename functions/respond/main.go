@@ -93,6 +93,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 		return nil, err
 	}
 	h.Delivery = &respond.DeliveryFeed{Recorder: delivery.NewRecorder(ddb, cfg.StateTable, metrics, log, dcfg.ChangeFailureWindow), Config: dcfg}
+	h.Vuln = vulnManagement(awsCfg, cfg, router, ddb, store, metrics, log)
 	if !cfg.RemediateAlarms {
 		log.InfoContext(ctx, "alarm remediation off: alarms are notified only (set "+config.EnvRemediationPolicy+" to hand them to the remediation engine)")
 	}
