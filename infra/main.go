@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/postdeploy/postdeploy/infra/member"
 	"github.com/postdeploy/postdeploy/infra/stack"
 )
 
@@ -33,8 +34,27 @@ func run() error {
 	}
 	// No Env: the stack is environment-agnostic, so synth needs no AWS
 	// credentials and `cdk deploy` targets the caller's account and region.
-	if _, err := stack.New(app, StackName, props); err != nil {
+	central, err := stack.New(app, StackName, props)
+	if err != nil {
 		return err
+	}
+	// Member accounts ("Running across accounts" in the README): the
+	// member stack's template goes to the central stack's StackSet, and
+	// the member stack is in the app too, for accounts deployed by hand.
+	members, err := stack.MembersFromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	if err != nil {
+		return err
+	}
+	if members != nil {
+		mp := member.Props{OptInTag: central.Props.OptInTag}
+		tmpl, err := member.Template(mp)
+		if err != nil {
+			return err
+		}
+		stack.AddMembers(central, members, tmpl)
+		if _, err := member.New(app, StackName+"Member", mp); err != nil {
+			return err
+		}
 	}
 	stack.Check(app)
 	app.Synth(nil)
