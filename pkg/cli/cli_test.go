@@ -113,14 +113,15 @@ func TestLintJSONShape(t *testing.T) {
 }
 
 // Kind-level problems (an expression that does not compile) are reported
-// with the parser's, at the check's own path, in the same round.
+// with the parser's, at the check's own path, in the same round — for a
+// check the parser found problems in too.
 func TestLintReportsKindProblems(t *testing.T) {
-	res := LintFile("x.yaml", []byte("checks:\n  - name: a\n    alarms: {names: [x]}\n  - name: b\n    http: {url: 'https://example.com'}\n    expect: 'status =='\n  - name: c\n    http: {url: 'ftp://example.com'}\n"), nil)
+	res := LintFile("x.yaml", []byte("checks:\n  - name: a\n    alarms: {names: [x]}\n  - name: b\n    http: {url: 'https://example.com'}\n    expect: 'status =='\n  - name: c\n    http: {url: 'ftp://example.com'}\n    expect: 'json..x'\n"), nil)
 	var paths []string
 	for _, p := range res.Problems {
 		paths = append(paths, fmt.Sprintf("%d:%s", p.Line, p.Path))
 	}
-	want := "6:checks[1].expect 8:checks[2].http.url"
+	want := "6:checks[1].expect 8:checks[2].http.url 9:checks[2].expect"
 	if got := strings.Join(paths, " "); got != want {
 		t.Errorf("LintFile problems at %q; want %q", got, want)
 	}

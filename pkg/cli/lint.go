@@ -163,9 +163,13 @@ func LintFile(file string, data []byte, vars map[string]string) FileResult {
 	return res
 }
 
-// kindProblems builds the samplers of the checks that have no problem
-// yet (with no AWS clients: building calls nothing) and returns what the
-// kinds find, at the checks' own paths.
+// kindProblems builds the samplers of every check that has a kind (with
+// no AWS clients: building calls nothing) and returns what the kinds find
+// (an expression that does not compile, an unknown rule), at the checks'
+// own paths — for a check with parser problems too, less anything at or
+// around a place the parser already reported. Should a kind not cope
+// with a check the parser refused, only the checks with no problem are
+// built.
 func kindProblems(s spec.Spec, known spec.Errors) spec.Errors {
 	bad := map[int]bool{}
 	for _, e := range known {
@@ -176,27 +180,46 @@ func kindProblems(s spec.Spec, known spec.Errors) spec.Errors {
 			bad[i] = true
 		}
 	}
-	var (
-		clean  = s
-		origin []int
-	)
-	clean.Checks = nil
+	errs, ok := buildChecks(s, func(int) bool { return true })
+	if !ok {
+		errs, _ = buildChecks(s, func(i int) bool { return !bad[i] })
+	}
+	out := make(spec.Errors, 0, len(errs))
+	for _, e := range errs {
+		if !near(e.Path, known) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// buildChecks builds the checks keep selects and returns the problems
+// the kinds report, at the checks' paths in s; ok is false when a kind
+// panicked.
+func buildChecks(s spec.Spec, keep func(int) bool) (errs spec.Errors, ok bool) {
+	defer func() {
+		if recover() != nil {
+			errs, ok = nil, false
+		}
+	}()
+	sub := s
+	sub.Checks = nil
+	var origin []int
 	for i, c := range s.Checks {
-		if !bad[i] && c.Kind() != "" {
-			clean.Checks = append(clean.Checks, c)
+		if keep(i) && c.Kind() != "" {
+			sub.Checks = append(sub.Checks, c)
 			origin = append(origin, i)
 		}
 	}
-	if len(clean.Checks) == 0 {
-		return nil
+	if len(sub.Checks) == 0 {
+		return nil, true
 	}
-	_, err := registry.Build(clean, offlineClients())
-	var errs spec.Errors
+	_, err := registry.Build(sub, offlineClients())
 	if err == nil {
-		return nil
+		return nil, true
 	}
 	if !errors.As(err, &errs) {
-		return spec.Errors{{Msg: err.Error()}}
+		return spec.Errors{{Msg: err.Error()}}, true
 	}
 	out := make(spec.Errors, 0, len(errs))
 	for _, e := range errs {
@@ -205,7 +228,18 @@ func kindProblems(s spec.Spec, known spec.Errors) spec.Errors {
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, true
+}
+
+// near reports whether a problem at path repeats one the parser reported:
+// at the same place, inside it, or around it.
+func near(path string, known spec.Errors) bool {
+	for _, k := range known {
+		if path == k.Path || strings.HasPrefix(path, k.Path+".") || strings.HasPrefix(path, k.Path+"[") || strings.HasPrefix(k.Path, path+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // checkIndex reads i from a path under checks[i].
