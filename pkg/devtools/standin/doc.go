@@ -13,7 +13,8 @@
 //	CloudWatch    DescribeAlarms, GetMetricData, PutMetricData,
 //	              ListTagsForResource, SetAlarmState, GetDashboard
 //	              (rpcv2Cbor, awsQuery, awsJson1_0)
-//	SSM           GetParameter, StartAutomationExecution, GetAutomationExecution
+//	SSM           GetParameter, StartAutomationExecution, GetAutomationExecution,
+//	              CreateOpsItem, UpdateOpsItem, GetOpsItem (OpsCenter, opscenter.go)
 //	S3            GetObject, HeadObject, PutObject (path-style)
 //	EventBridge   PutEvents
 //	SNS           Publish, PublishBatch, Subscribe, SetSubscriptionAttributes, Unsubscribe,

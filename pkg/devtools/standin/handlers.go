@@ -32,6 +32,9 @@ var handlers = map[string]map[string]opHandler{
 		"GetParameter":             ssmGetParameter,
 		"StartAutomationExecution": ssmStartAutomation,
 		"GetAutomationExecution":   ssmGetAutomation,
+		"CreateOpsItem":            ssmCreateOpsItem,
+		"UpdateOpsItem":            ssmUpdateOpsItem,
+		"GetOpsItem":               ssmGetOpsItem,
 	},
 	S3: {
 		"GetObject":  s3GetObject,
