@@ -32,6 +32,9 @@ func (h *Handler) verification(ctx context.Context, ev events.EventBridgeEvent, 
 	if d.Verdict == 0 {
 		return badDetail(ev, "detail.verdict", errors.New("missing (want Succeeded, Failed, Inconclusive or Error)"))
 	}
+	if d.Pipeline == "" && d.DeploymentID != "" {
+		return h.hookVerification(ctx, ev, d, log)
+	}
 	if d.Pipeline == "" {
 		return badDetail(ev, "detail.pipeline", errors.New("missing"))
 	}
@@ -241,4 +244,58 @@ func (h *Handler) stopDeployments(ctx context.Context, d contract.VerificationCo
 		return nil, fmt.Errorf("stage %q of %q has no CodeDeploy action with ApplicationName and DeploymentGroupName", d.Stage, d.Pipeline)
 	}
 	return stopped, nil
+}
+
+// hookVerification notifies the verdict of a CodeDeploy lifecycle hook
+// (the event names a deployment and a hook, no pipeline). It never rolls
+// back: the hook's Failed status already made CodeDeploy fail the
+// deployment, and CodeDeploy rolls it back itself when the deployment
+// group's automatic rollback on failure is on ("Redeploy and roll back a
+// deployment with CodeDeploy"); a CodePipeline rollback or StopDeployment
+// on top would act on a deployment that is already ending.
+func (h *Handler) hookVerification(ctx context.Context, ev events.EventBridgeEvent, d contract.VerificationCompleted, log *slog.Logger) error {
+	log = log.With("deploymentId", d.DeploymentID, "hook", d.Hook, "verdict", d.Verdict.String())
+	if d.Verdict == verdict.Succeeded {
+		log.InfoContext(ctx, "hook verification succeeded; nothing to do")
+		return nil
+	}
+	key := "notify#verification#hook#" + d.DeploymentID + "#" + cmp.Or(d.HookExecutionID, ev.ID)
+	if !h.claim(ctx, key, h.window(), map[string]string{"kind": "verification", "deployment": d.DeploymentID, "verdict": d.Verdict.String()}, log) {
+		log.InfoContext(ctx, "hook verification verdict already handled")
+		return nil
+	}
+	service := cmp.Or(d.Application, d.DeploymentID)
+	a := notify.Alert{
+		Kind:       notify.Deployments,
+		Severity:   "HIGH",
+		Service:    service,
+		Event:      ev.DetailType,
+		ThreadID:   "deployment-" + d.DeploymentID,
+		Resources:  ev.Resources,
+		Attributes: map[string]string{"deployment": d.DeploymentID, "hook": d.Hook, "verdict": d.Verdict.String()},
+		Where:      fmt.Sprintf("CodeDeploy application %s, deployment group %s, deployment %s, hook %s, account %s, %s", orDash(d.Application), orDash(d.DeploymentGroup), d.DeploymentID, orDash(d.Hook), ev.AccountID, ev.Region),
+		Links:      []notify.Link{{Label: "Deployment", URL: deploymentURL(ev.Region, d.DeploymentID)}},
+		Title:      fmt.Sprintf("Hook %s %s for %s (%s)", orDash(d.Hook), strings.ToLower(d.Verdict.String()), service, d.DeploymentID),
+		What:       fmt.Sprintf("Post-deploy verification in the %s lifecycle hook judged deployment %s %s, and reported the hook Failed to CodeDeploy.", orDash(d.Hook), d.DeploymentID, d.Verdict),
+	}
+	if d.Summary != "" {
+		a.What += " " + strings.TrimSuffix(oneLine(d.Summary), ".") + "."
+	}
+	for _, c := range d.Checks {
+		if c.Verdict != verdict.Succeeded {
+			line := fmt.Sprintf("%s (%s) %s", c.Check, c.Kind, c.Verdict)
+			if e := c.Evidence(); e != "" {
+				line += ": " + e
+			}
+			a.Evidence = append(a.Evidence, line)
+		}
+	}
+	if d.AutoRollback {
+		a.Evidence = append(a.Evidence, "Rollback: CodeDeploy fails the deployment on the hook's Failed status and rolls it back itself (the deployment group's automatic rollback on failure is on). postdeploy does not roll back through CodePipeline for hooks.")
+	} else {
+		a.Evidence = append(a.Evidence, "Rollback: CodeDeploy fails the deployment on the hook's Failed status; the deployment group's automatic rollback on failure is off, so nothing is rolled back: redeploy the last good revision, or turn automatic rollback on for the group. postdeploy does not roll back through CodePipeline for hooks.")
+	}
+	h.Metrics.Emit(map[string]string{"Policy": "codedeploy-hook", "Decision": "left to CodeDeploy"}, telemetry.Value{Name: telemetry.MetricRollbacks, Unit: telemetry.UnitCount, Value: 1})
+	a.Apply(h.RunbookBaseURL, notify.RunbookVerification)
+	return h.send(ctx, a, key, log)
 }
