@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -68,6 +69,9 @@ type Stack struct {
 	Dashboards *monitoring.Dashboards
 	// VerificationDashboard is "Post-Deploy Verification".
 	VerificationDashboard awscloudwatch.Dashboard
+	// ModelDashboards are Delivery Performance, Infrastructure Overview,
+	// Application Deep Dive and (configured) Business Metrics (delivery.go).
+	ModelDashboards *monitoring.ModelDashboards
 	// Pipeline is the example pipeline (nil unless Props.ExamplePipeline).
 	Pipeline awscodepipeline.Pipeline
 	// TokenKey is the secret whose value signs verify's continuation
@@ -420,7 +424,7 @@ func (s *Stack) busPolicy() {
 // rules sends every event respond handles to it. Failed deliveries go to
 // respond's dead-letter queue.
 func (s *Stack) rules() {
-	for _, r := range Routes {
+	for _, r := range slices.Concat(Routes, DeliveryRoutes) {
 		pattern := &awsevents.EventPattern{
 			Source:     jsii.Strings(r.Source),
 			DetailType: jsii.Strings(r.DetailTypes...),

@@ -25,6 +25,7 @@ import (
 
 	"github.com/postdeploy/postdeploy/infra/monitoring"
 	"github.com/postdeploy/postdeploy/pkg/config"
+	"github.com/postdeploy/postdeploy/pkg/delivery"
 	"github.com/postdeploy/postdeploy/pkg/devtools/standin"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
@@ -482,8 +483,8 @@ func TestRemediateFilterDeliversAlarmsNotSuiteMessages(t *testing.T) {
 }
 
 func TestRulesRouteEveryPatternToRespond(t *testing.T) {
-	count(t, "AWS::Events::Rule", len(Routes))
-	for _, r := range Routes {
+	count(t, "AWS::Events::Rule", len(Routes)+len(DeliveryRoutes))
+	for _, r := range slices.Concat(Routes, DeliveryRoutes) {
 		pattern := map[string]any{"source": []any{r.Source}, "detail-type": toAny(r.DetailTypes)}
 		if r.Detail != nil {
 			pattern["detail"] = r.Detail
@@ -892,7 +893,11 @@ func dashboardBody(t *testing.T, name string) string {
 
 func TestDashboards(t *testing.T) {
 	synth(t)
-	count(t, "AWS::CloudWatch::Dashboard", 3)
+	// Post-Deploy Verification, System Health Overview, Application
+	// Performance, and the model dashboards (infra/stack/delivery.go):
+	// Delivery Performance, Infrastructure Overview, Application Deep Dive
+	// (Business Metrics is not configured here).
+	count(t, "AWS::CloudWatch::Dashboard", 6)
 	tests := []struct {
 		name string
 		want []string
@@ -909,6 +914,12 @@ func TestDashboards(t *testing.T) {
 		{"shop-Application-Performance", []string{
 			monitoring.AppPerformanceTitle, "HTTPCode_Target_5XX_Count", "p99", "ANOMALY_DETECTION_BAND", "SignIns",
 		}},
+		{"shop-Delivery-Performance", []string{
+			monitoring.DeliveryPerformanceTitle, delivery.MetricDeployments, delivery.MetricLeadTime, delivery.MetricChangeFailures,
+			delivery.MetricTimeToRestore, delivery.MetricBuilds, delivery.MetricPipelineExecutions, config.DefaultMetricNamespace,
+		}},
+		{"shop-Infrastructure-Overview", []string{monitoring.InfrastructureOverviewTitle, "StatusCheckFailed", "CPUReservation", "ReadLatency"}},
+		{"shop-Application-Deep-Dive", []string{monitoring.ApplicationDeepDiveTitle, "AWS/ApiGateway", "AWS/Lambda", telemetry.MetricEventsHandled}},
 	}
 	for _, tt := range tests {
 		body := dashboardBody(t, tt.name)

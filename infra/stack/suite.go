@@ -204,5 +204,5 @@ func (s *Stack) application() error {
 	s.Dashboards = monitoring.NewDashboards(s.Stack, "Dashboards", monitoring.DashboardsProps{
 		NamePrefix: prefix, Target: target, Alarms: alarms,
 	})
-	return nil
+	return s.deliveryDashboards(prefix)
 }
