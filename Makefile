@@ -104,6 +104,19 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s): make fuzz FUZZTI
 	for f in "$${failed[@]}"; do echo "  $$f"; done; \
 	[ $${#failed[@]} -eq 0 ]
 
+.PHONY: drill
+STACK  ?=
+REGION ?=
+# With STACK: the deployed stack, with your AWS credentials (postdeploy
+# drill). Without: the local demo stack (stand-in, dynalite, the real
+# respond and remediate binaries), which needs the Node tools.
+drill: $(if $(STACK),,node) ## alert drill: make drill STACK=Postdeploy [REGION=eu-west-1] on a deployed stack; without STACK on the local demo stack
+	@if [ -n "$(STACK)" ]; then \
+		$(GO) run ./pkg/cmd/postdeploy drill --stack "$(STACK)" $(if $(REGION),--region "$(REGION)"); \
+	else \
+		$(GO) run ./pkg/devtools/demo drill; \
+	fi
+
 .PHONY: runbook
 runbook: ## write infra/monitoring/MONITORING.md from the synthesized stack, the runbook texts and the shipped policy
 	$(GO) run ./infra/runbook/cmd/runbook

@@ -23,6 +23,9 @@ const (
 	DefaultPoll        = time.Second
 	DefaultSettle      = 5 * time.Second
 	DefaultReceiveWait = 1
+	// NoSettle as Drill.Settle starts at once after subscribing (an
+	// emulator whose subscriptions take effect at once).
+	NoSettle = -1
 	// RestoreTimeout bounds restoring the alarms and removing the queue
 	// after the drill's context has ended.
 	RestoreTimeout = 30 * time.Second
@@ -45,7 +48,8 @@ type Drill struct {
 	// "There might be a small time period immediately after subscribing
 	// the SQS queue to the SNS topic [...] where messages are not able to
 	// be delivered to the queue", AWS SDK for .NET, SubscribeQueue);
-	// ReceiveWait is ReceiveMessage's WaitTimeSeconds (1).
+	// ReceiveWait is ReceiveMessage's WaitTimeSeconds (1). Settle
+	// NoSettle does not wait.
 	Timeout, Poll, Settle time.Duration
 	ReceiveWait           int32
 	// Log receives progress lines (nil: none).
@@ -62,7 +66,10 @@ func (d *Drill) setDefaults() {
 	if d.Poll <= 0 {
 		d.Poll = DefaultPoll
 	}
-	if d.Settle < 0 {
+	switch {
+	case d.Settle == 0:
+		d.Settle = DefaultSettle
+	case d.Settle < 0:
 		d.Settle = 0
 	}
 	if d.ReceiveWait <= 0 {

@@ -10,16 +10,19 @@ import (
 // ("Amazon SNS message and JSON formats", HTTP/HTTPS notification JSON
 // format, which SQS subscriptions receive as the message body).
 type envelope struct {
-	Type              string `json:"Type"`
-	MessageID         string `json:"MessageId"`
-	TopicArn          string `json:"TopicArn"`
-	Subject           string `json:"Subject"`
-	Message           string `json:"Message"`
-	Timestamp         string `json:"Timestamp"`
-	MessageAttributes map[string]struct {
-		Type  string `json:"Type"`
-		Value string `json:"Value"`
-	} `json:"MessageAttributes"`
+	Type              string                      `json:"Type"`
+	MessageID         string                      `json:"MessageId"`
+	TopicArn          string                      `json:"TopicArn"`
+	Subject           string                      `json:"Subject"`
+	Message           string                      `json:"Message"`
+	Timestamp         string                      `json:"Timestamp"`
+	MessageAttributes map[string]messageAttribute `json:"MessageAttributes"`
+}
+
+// messageAttribute is one of the envelope's MessageAttributes.
+type messageAttribute struct {
+	Type  string `json:"Type"`
+	Value string `json:"Value"`
 }
 
 // The senders the drill tells apart.

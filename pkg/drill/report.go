@@ -84,7 +84,7 @@ func (r *Report) Write(w io.Writer) error {
 	for _, row := range r.Rows {
 		notified, respond, remediate := "NO", orNo(row.Respond), orNo(row.Remediate)
 		if row.Notified > 0 || row.NotifiedOn != "" {
-			notified = fmt.Sprintf("in %.1f s", row.Notified.Seconds())
+			notified = fmt.Sprintf("in %.2f s", row.Notified.Seconds())
 		}
 		if row.Skipped != "" {
 			notified, respond, remediate = "skipped", "—", "—"
@@ -110,6 +110,13 @@ func (r *Report) Write(w io.Writer) error {
 			fmt.Fprintf(&b, "\n%s: %s", row.Alarm, row.Restored)
 		}
 	}
+	restored := 0
+	for _, row := range r.Rows {
+		if strings.HasPrefix(row.Restored, "restored") || strings.HasPrefix(row.Restored, "back to") {
+			restored++
+		}
+	}
+	fmt.Fprintf(&b, "\nRestored %d alarm(s) to their state before the drill.", restored)
 	for _, s := range r.Restored {
 		fmt.Fprintf(&b, "\nafter an interruption: %s", s)
 	}

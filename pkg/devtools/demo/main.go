@@ -32,6 +32,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "invoke" {
 		return runInvoke(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "drill" {
+		return runDrillCommand(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "stream every function's logs while the scenarios run")

@@ -173,3 +173,20 @@ func cwGetDashboard(s *Server, req *request) (any, error) {
 		"DashboardArn": fmt.Sprintf("arn:aws:cloudwatch::%s:dashboard/%s", AccountID, name),
 	}, nil
 }
+
+// AlarmStatus is an alarm's state now.
+type AlarmStatus struct {
+	Name, State, Reason string
+}
+
+// AlarmStates lists every alarm's state, by name.
+func (s *Server) AlarmStates() []AlarmStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]AlarmStatus, 0, len(s.st.alarms))
+	for _, a := range s.st.alarms {
+		out = append(out, AlarmStatus{Name: a.Name, State: a.State, Reason: a.Reason})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
