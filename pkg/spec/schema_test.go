@@ -18,7 +18,7 @@ import (
 )
 
 // compileSchema compiles the committed schema (and, with ref, one of its
-// $defs) with santhosh-tekuri/jsonschema, a maintained draft 2020-12
+// definitions) with santhosh-tekuri/jsonschema, a maintained JSON Schema
 // validator.
 func compileSchema(t testing.TB, ref string) *jsonschema.Schema {
 	t.Helper()
@@ -181,7 +181,7 @@ func examples(t *testing.T) []example {
 // Every example a user reads or runs is valid against the schema (and the
 // deliberately broken ones are not).
 func TestExamplesMatchTheSchema(t *testing.T) {
-	whole, check := compileSchema(t, ""), compileSchema(t, "#/$defs/Check")
+	whole, check := compileSchema(t, ""), compileSchema(t, "#/definitions/Check")
 	exs := examples(t)
 	if len(exs) < 10 {
 		t.Fatalf("found %d examples; the README, events/ and testdata hold more: is the search broken?", len(exs))

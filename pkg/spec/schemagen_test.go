@@ -154,7 +154,7 @@ var scalarDefs = map[reflect.Type]object{
 		"oneOf": []object{
 			{"type": "number"},
 			{"type": "string", "pattern": `^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*%$`},
-			{"$ref": "#/$defs/Variable"},
+			{"$ref": "#/definitions/Variable"},
 		},
 	},
 }
@@ -171,10 +171,10 @@ func generateSchema(t *testing.T) []byte {
 	g.typeSchema(reflect.TypeFor[Spec]())
 	root, _ := g.defs["Spec"].(object)
 	delete(g.defs, "Spec")
-	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$schema"] = "http://json-schema.org/draft-07/schema#"
 	root["$id"] = SchemaID
 	root["title"] = "postdeploy verification spec"
-	root["$defs"] = g.defs
+	root["definitions"] = g.defs
 	b, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {
 		t.Fatalf("marshal the schema: %v", err)
@@ -203,7 +203,7 @@ func orVariable(s object) object {
 	if !p && !e {
 		return s
 	}
-	return object{"anyOf": []object{s, {"$ref": "#/$defs/Variable"}}}
+	return object{"anyOf": []object{s, {"$ref": "#/definitions/Variable"}}}
 }
 
 func (g *schemaGen) typeSchema(t reflect.Type) object {
@@ -214,14 +214,14 @@ func (g *schemaGen) typeSchema(t reflect.Type) object {
 			def["description"] = scalarDefs[t]["description"]
 		}
 		g.defs[t.Name()] = def
-		return object{"$ref": "#/$defs/" + t.Name()}
+		return object{"$ref": "#/definitions/" + t.Name()}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return g.typeSchema(t.Elem())
 	case reflect.Struct:
 		g.structDef(t)
-		return object{"$ref": "#/$defs/" + t.Name()}
+		return object{"$ref": "#/definitions/" + t.Name()}
 	case reflect.Slice:
 		return object{"type": "array", "items": g.typeSchema(t.Elem())}
 	case reflect.Map:
