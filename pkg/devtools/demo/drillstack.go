@@ -101,11 +101,8 @@ func (r *rig) startDrillStack(ctx context.Context) (_ *drillRig, err error) {
 			return nil, fmt.Errorf("subscribe remediate to %s: %w", k, err)
 		}
 	}
-	for _, name := range []string{
-		"PostdeployDemo-verify-errors", "PostdeployDemo-remediate-errors", "PostdeployDemo-respond-dead-letters",
-		"app-high-cpu", "app-5xx-error-rate", "app-low-free-disk", "app-sign-in-anomaly",
-	} {
-		res = append(res, standin.StackResource{LogicalID: strings.ReplaceAll(name, "-", ""), Type: "AWS::CloudWatch::Alarm", PhysicalID: name})
+	for _, a := range si.AlarmStates() { // every alarm of drill.yaml is the stack's
+		res = append(res, standin.StackResource{LogicalID: strings.ReplaceAll(a.Name, "-", ""), Type: "AWS::CloudWatch::Alarm", PhysicalID: a.Name})
 	}
 	for name, body := range drillDashboards {
 		si.PutDashboard(name, body)
