@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,5 +229,21 @@ func TestRunIsInterrupted(t *testing.T) {
 	code := a.Run(ctx, []string{"run", "--var", "IMAGE_DIGEST=sha256:" + strings.Repeat("ab", 32), "testdata/good.yaml"})
 	if code != ExitUndecided || !strings.Contains(out.String(), "interrupted") {
 		t.Errorf("run with a cancelled context = %d, %q; want %d and a message saying it was interrupted", code, out.String(), ExitUndecided)
+	}
+}
+
+// lint refuses what verify would refuse at load time: a spec whose state
+// cannot fit CodePipeline's continuation token over its bake, reported
+// with the spec's other problems.
+func TestLintReportsTheTokenLimit(t *testing.T) {
+	data := strings.Replace(string(spec50()), "bake: 10m\ninterval: 1m\n", "bake: 24h\ninterval: 1s\nlimits: {inconclusive: sometimes}\n", 1)
+	data = strings.Replace(data, "limits: {failureLimit: 0, consecutiveErrorLimit: 3, inconclusive: fail}\n", "", 1)
+	res := LintFile("big.yaml", []byte(data), nil)
+	var got []string
+	for _, p := range res.Problems {
+		got = append(got, p.Path)
+	}
+	if want := []string{"limits.inconclusive", "checks"}; !slices.Equal(got, want) { // in line order
+		t.Errorf("LintFile(50 checks, 24h at 1s) problems at %q; want %q (the token limit among them)", got, want)
 	}
 }

@@ -133,15 +133,15 @@ func plural(n int, word string) string {
 }
 
 // LintFile validates one spec as strictly as verify does when it loads
-// it: spec.ParseAll's problems, then what only each check kind knows
-// (its expression, rule names: registry.Build) for the checks with no
-// problem so far, and whether its state fits CodePipeline's continuation
-// token (verify.CheckTokenFits). Every problem carries the line and
-// column of its field (or of the nearest parent written).
+// it: spec.ParseAll's problems, what only each check kind knows (its
+// expression, rule names: registry.Build), and whether its state fits
+// CodePipeline's continuation token (verify.CheckTokenFits), all in one
+// round. Every problem carries the line and column of its field (or of
+// the nearest parent written).
 func LintFile(file string, data []byte, vars map[string]string) FileResult {
 	s, errs := spec.ParseAll(data, vars)
-	errs = append(errs, kindProblems(s, errs)...)
-	if len(errs) == 0 {
+	if !documentWrong(errs) {
+		errs = append(errs, kindProblems(s, errs)...)
 		errs = append(errs, verify.CheckTokenFits(s)...)
 	}
 	res := FileResult{File: file, Valid: len(errs) == 0, Checks: len(s.Checks), Problems: []Problem{}}
@@ -173,9 +173,6 @@ func LintFile(file string, data []byte, vars map[string]string) FileResult {
 func kindProblems(s spec.Spec, known spec.Errors) spec.Errors {
 	bad := map[int]bool{}
 	for _, e := range known {
-		if e.Path == "" {
-			return nil // the document itself is wrong
-		}
 		if i, ok := checkIndex(e.Path); ok {
 			bad[i] = true
 		}
@@ -191,6 +188,17 @@ func kindProblems(s spec.Spec, known spec.Errors) spec.Errors {
 		}
 	}
 	return out
+}
+
+// documentWrong reports a problem with the whole document (not YAML, too
+// large, empty): nothing more is worth checking.
+func documentWrong(errs spec.Errors) bool {
+	for _, e := range errs {
+		if e.Path == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // buildChecks builds the checks keep selects and returns the problems
