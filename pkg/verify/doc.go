@@ -29,4 +29,8 @@
 //   - no secret leaves the function (secrets.go);
 //   - what is not a CodePipeline job is refused by name (event.go), and
 //     Lambda sees named error types (errors.go).
+//
+// Local (local.go) runs a whole bake in one process, for the postdeploy
+// command line tool, on the same schedule, tallies, fail-fast rule and
+// messages as the function.
 package verify
