@@ -81,6 +81,12 @@ func scenarios() []scenario {
 			Function: "respond",
 			Run:      respondCriticalFinding,
 		},
+		{
+			Name:     "a week of deliveries: the four DORA keys",
+			Expected: "4 deploys/week, lead 2h0m0s, CFR 50%, restore 37m30s",
+			Function: "respond",
+			Run:      deliveryWeek,
+		},
 	}
 }
 

@@ -19,6 +19,30 @@ import (
 // A line that is JSON with an "_aws" key but not valid EMF is an error.
 func Sum(out []byte) (map[string]float64, error) {
 	sums := map[string]float64{}
+	err := walk(out, func(k string, v float64) {
+		sums[k] += v
+		sums[k+"#n"]++
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sums, nil
+}
+
+// Values lists every value emitted under key ("Metric{Dim=v,...}"), in
+// the order written: what a percentile statistic is computed over.
+func Values(out []byte, key string) ([]float64, error) {
+	var vs []float64
+	err := walk(out, func(k string, v float64) {
+		if k == key {
+			vs = append(vs, v)
+		}
+	})
+	return vs, err
+}
+
+// walk calls fn with each metric value of each EMF record in out.
+func walk(out []byte, fn func(key string, v float64)) error {
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
@@ -53,15 +77,13 @@ func Sum(out []byte) (map[string]float64, error) {
 				name, _ := def["Name"].(string)
 				v, ok := rec[name].(float64)
 				if name == "" || !ok {
-					return nil, fmt.Errorf("EMF record %s: metric %q has no numeric value", line, name)
+					return fmt.Errorf("EMF record %s: metric %q has no numeric value", line, name)
 				}
-				k := name + "{" + strings.Join(dims, ",") + "}"
-				sums[k] += v
-				sums[k+"#n"]++
+				fn(name+"{"+strings.Join(dims, ",")+"}", v)
 			}
 		}
 	}
-	return sums, sc.Err()
+	return sc.Err()
 }
 
 // Only keeps the entries whose metric name is one of names.

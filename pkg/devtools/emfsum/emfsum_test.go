@@ -20,6 +20,9 @@ func TestSum(t *testing.T) {
 			t.Errorf("Sum[%q] = %v; want %v", k, got[k], v)
 		}
 	}
+	if vs, err := Values(in, "Deployments{Pipeline=api}"); err != nil || len(vs) != 2 || vs[0] != 1 {
+		t.Errorf("Values(Deployments) = %v, %v; want [1 1]", vs, err)
+	}
 	if _, err := Sum([]byte(`{"X":"y","_aws":{"CloudWatchMetrics":[{"Metrics":[{"Name":"Gone"}],"Dimensions":[["X"]]}]}}`)); err == nil {
 		t.Error("Sum(metric without a value) = nil error; want an error")
 	}

@@ -164,9 +164,20 @@ func cpGetPipelineExecution(s *Server, req *request) (any, error) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	return map[string]any{"pipelineExecution": map[string]any{
+	pe := map[string]any{
 		"pipelineName": e.PipelineName, "pipelineExecutionId": e.ID, "status": e.Status, "pipelineVersion": 1,
-	}}, nil
+	}
+	if e.ExecutionType != "" {
+		pe["executionType"] = e.ExecutionType
+	}
+	if len(e.Revisions) > 0 {
+		var revs []any
+		for _, r := range e.Revisions {
+			revs = append(revs, map[string]any{"name": r.Name, "revisionId": r.RevisionID, "created": r.Created})
+		}
+		pe["artifactRevisions"] = revs
+	}
+	return map[string]any{"pipelineExecution": pe}, nil
 }
 
 func cpListActionExecutions(s *Server, req *request) (any, error) {
@@ -185,8 +196,21 @@ func cpListActionExecutions(s *Server, req *request) (any, error) {
 			"stageName": a.StageName, "actionName": a.ActionName, "status": st, "pipelineVersion": 1,
 			"startTime": s.st.start, "lastUpdateTime": s.st.start,
 		}
-		if a.Summary != "" {
-			d["output"] = map[string]any{"executionResult": map[string]any{"externalExecutionSummary": a.Summary}}
+		if !a.StartTime.IsZero() {
+			d["startTime"] = a.StartTime
+		}
+		if !a.EndTime.IsZero() {
+			d["lastUpdateTime"] = a.EndTime
+		}
+		if a.Summary != "" || a.ExternalID != "" {
+			r := map[string]any{}
+			if a.Summary != "" {
+				r["externalExecutionSummary"] = a.Summary
+			}
+			if a.ExternalID != "" {
+				r["externalExecutionId"] = a.ExternalID
+			}
+			d["output"] = map[string]any{"executionResult": r}
 		}
 		if in := s.actionInput(e.PipelineName, a.StageName, a.ActionName); in != nil {
 			d["input"] = in

@@ -204,6 +204,19 @@ type PipelineExecution struct {
 	// Status is InProgress (default), Succeeded, Failed, Stopped...
 	Status  string            `json:"status,omitempty"`
 	Actions []ActionExecution `json:"actions,omitempty"`
+	// ExecutionType is STANDARD (default) or ROLLBACK; Revisions are its
+	// artifactRevisions (GetPipelineExecution).
+	ExecutionType string             `json:"executionType,omitempty"`
+	Revisions     []ArtifactRevision `json:"revisions,omitempty"`
+}
+
+// ArtifactRevision is one source revision of an execution: created is
+// "the date and time when the most recent revision of the artifact was
+// created" (CodePipeline API Reference, ArtifactRevision).
+type ArtifactRevision struct {
+	Name       string    `json:"name"`
+	RevisionID string    `json:"revisionId,omitempty"`
+	Created    time.Time `json:"created"`
 }
 
 // ActionExecution is one action run within a pipeline execution.
@@ -212,6 +225,12 @@ type ActionExecution struct {
 	ActionName string `json:"actionName"`
 	Status     string `json:"status,omitempty"`
 	Summary    string `json:"summary,omitempty"`
+	// StartTime and EndTime (lastUpdateTime) default to the server's
+	// creation; ExternalID is the external execution id (a CodeDeploy
+	// deployment id).
+	StartTime  time.Time `json:"startTime,omitzero"`
+	EndTime    time.Time `json:"endTime,omitzero"`
+	ExternalID string    `json:"externalExecutionId,omitempty"`
 }
 
 // ECSService is an ECS service.
