@@ -247,3 +247,18 @@ func TestLintReportsTheTokenLimit(t *testing.T) {
 		t.Errorf("LintFile(50 checks, 24h at 1s) problems at %q; want %q (the token limit among them)", got, want)
 	}
 }
+
+// A JUnit report that cannot be written is an error of the command, named
+// with the file, after verify's message.
+func TestRunCannotWriteTheJUnitReport(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	si := standin.StartT(t, standin.Scenario{})
+	a := &App{Stdout: &out, Stderr: &errOut, AWSConfig: func(context.Context) (aws.Config, error) { return si.Config(), nil }}
+	junit := filepath.Join(t.TempDir(), "no-such-dir", "report.xml")
+	code := a.Run(ctx, []string{"run", "--junit", junit, "--var", "IMAGE_DIGEST=sha256:" + strings.Repeat("ab", 32), "testdata/good.yaml"})
+	if code != ExitUsage || !strings.Contains(errOut.String(), junit) || out.Len() == 0 {
+		t.Errorf("run --junit %s = %d, stderr %q, stdout %d bytes; want %d, the file named, verify's message printed", junit, code, errOut.String(), out.Len(), ExitUsage)
+	}
+}
