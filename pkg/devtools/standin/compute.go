@@ -2,6 +2,7 @@ package standin
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -306,6 +307,7 @@ func (d *deployment) tree() map[string]any {
 	if !d.completed.IsZero() {
 		m["completeTime"] = d.completed
 	}
+	maps.Copy(m, d.info)
 	if d.rollbackID != "" || d.rollbackOf != "" || d.rollbackMessage != "" {
 		m["rollbackInfo"] = map[string]any{"rollbackDeploymentId": d.rollbackID,
 			"rollbackTriggeringDeploymentId": d.rollbackOf, "rollbackMessage": d.rollbackMessage}

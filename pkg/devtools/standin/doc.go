@@ -29,8 +29,11 @@
 //	EC2           DescribeInstances, DescribeInstanceStatus, RebootInstances
 //	Auto Scaling  DescribeAutoScalingGroups, SetDesiredCapacity
 //	CodeDeploy    GetDeployment, StopDeployment, GetDeploymentGroup,
-//	              ListDeployments, ListTagsForResource
-//	Lambda        GetAlias, UpdateAlias, ListVersionsByFunction, ListTags
+//	              ListDeployments, ListTagsForResource, ListDeploymentTargets,
+//	              GetDeploymentTarget, PutLifecycleEventHookExecutionStatus
+//	              (lifecycle hooks seeded with AddHookDeployment)
+//	Lambda        GetAlias, UpdateAlias, ListVersionsByFunction, ListTags,
+//	              Invoke (InvocationType Event only; TakeInvocations)
 //	ECR           DescribeImageScanFindings
 //	Inspector2    ListFindings
 //	Secrets Manager  GetSecretValue (seeded with PutSecret / EnsureSecret)

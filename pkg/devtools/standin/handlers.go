@@ -69,12 +69,17 @@ var handlers = map[string]map[string]opHandler{
 		"GetDeploymentGroup":  cdGetDeploymentGroup,
 		"ListDeployments":     cdListDeployments,
 		"ListTagsForResource": cdListTags,
+
+		"ListDeploymentTargets":                cdListDeploymentTargets,
+		"GetDeploymentTarget":                  cdGetDeploymentTarget,
+		"PutLifecycleEventHookExecutionStatus": cdPutLifecycleEventHookExecutionStatus,
 	},
 	Lambda: {
 		"GetAlias":               lambdaGetAlias,
 		"UpdateAlias":            lambdaUpdateAlias,
 		"ListTags":               lambdaListTags,
 		"ListVersionsByFunction": lambdaListVersions,
+		"Invoke":                 lambdaInvoke,
 	},
 	ECR:        {"DescribeImageScanFindings": ecrDescribeFindings},
 	Inspector2: {"ListFindings": inspectorListFindings},

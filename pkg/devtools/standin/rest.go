@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,9 +30,15 @@ func routeREST(r *http.Request, body []byte, req *request) (bool, *APIError) {
 			req.op, req.input = "ListVersionsByFunction", map[string]any{"FunctionName": segs[0]}
 			return true, nil
 		}
+		if len(segs) == 2 && segs[1] == "invocations" && r.Method == http.MethodPost {
+			// Invoke: the payload is the body, kept out of the recorded input.
+			req.op, req.body = "Invoke", body
+			req.input = map[string]any{"FunctionName": segs[0], "InvocationType": cmp.Or(r.Header.Get("X-Amz-Invocation-Type"), "RequestResponse")}
+			return true, nil
+		}
 		if len(segs) != 3 || segs[1] != "aliases" {
 			req.op = r.Method + " " + r.URL.Path
-			return true, apiErr(404, "UnknownOperationException", "the stand-in serves only Lambda GetAlias, UpdateAlias, ListVersionsByFunction and ListTags, not %s %s", r.Method, r.URL.Path)
+			return true, apiErr(404, "UnknownOperationException", "the stand-in serves only Lambda GetAlias, UpdateAlias, ListVersionsByFunction, ListTags and Invoke, not %s %s", r.Method, r.URL.Path)
 		}
 		in, err := decodeJSON(body)
 		if err != nil {

@@ -43,6 +43,7 @@ type state struct {
 	findings   []InspectorFinding
 	reboots    map[string]int
 	seq        int
+	hooks      hookState // CodeDeploy lifecycle hooks, Lambda async Invoke (codedeployhooks.go)
 }
 
 type alarm struct {
@@ -91,6 +92,9 @@ type deployment struct {
 	rollbackID, rollbackOf string
 	rollbackMessage        string
 	settleAt               time.Time
+	// info adds fields to GetDeployment's deploymentInfo (computePlatform,
+	// loadBalancerInfo, …: codedeployhooks.go).
+	info map[string]any
 }
 
 // JobState is what the stand-in knows of a CodePipeline job: its status
