@@ -26,7 +26,7 @@ const (
 	// ExitProblems: lint found problems; run's verdict is Failed.
 	ExitProblems = 1
 	// ExitUsage: bad arguments, an unreadable file, or (run) an invalid
-	// spec.
+	// spec or a JUnit report that could not be written.
 	ExitUsage = 2
 	// ExitUndecided: run ended Inconclusive or in Error (without
 	// limits.inconclusive: pass), was interrupted, or could not start
