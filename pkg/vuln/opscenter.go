@@ -25,6 +25,8 @@ type Ticket struct {
 	Score       float64
 	Due         time.Time
 	Resource    string
+	// ResourceARN links the resource in the console when it is an ARN.
+	ResourceARN string
 	Source      string
 	FindingID   string
 	Remediation string
@@ -38,7 +40,7 @@ func TicketFromRecord(r Record) Ticket {
 		Description: fmt.Sprintf("%s finding from %s (severity %s, risk score %.1f/100, priority %s). Remediate by %s.\n\nResource: %s\nFinding: %s\n\nRemediation: %s",
 			r.Vuln, r.Source, r.Severity, r.Score, r.Priority, r.Due.Format(time.RFC3339), r.Resource, r.FindingID, orNone(r.Remediation)),
 		Priority: r.Priority.String(), Severity: r.Severity, Score: r.Score, Due: r.Due,
-		Resource: r.Resource, Source: r.Source, FindingID: r.FindingID, Remediation: r.Remediation,
+		Resource: r.Resource, ResourceARN: r.ResourceID, Source: r.Source, FindingID: r.FindingID, Remediation: r.Remediation,
 	}
 }
 
@@ -141,11 +143,11 @@ func (t Ticket) data() map[string]ssmtypes.OpsItemDataValue {
 		"postdeploy:findingId":   {Type: ssmtypes.OpsItemDataTypeSearchableString, Value: aws.String(clip(t.FindingID, maxOpsDataValue))},
 		"postdeploy:remediation": {Type: ssmtypes.OpsItemDataTypeString, Value: aws.String(clip(orNone(t.Remediation), maxOpsDataValue))},
 	}
-	if strings.HasPrefix(t.Resource, "arn:") {
+	if strings.HasPrefix(t.ResourceARN, "arn:") {
 		// /aws/resources links the resource in the console:
 		// [{"arn":"…"}] (Creating OpsItems manually, Systems Manager
 		// User Guide).
-		b, _ := json.Marshal([]map[string]string{{"arn": t.Resource}})
+		b, _ := json.Marshal([]map[string]string{{"arn": t.ResourceARN}})
 		d["/aws/resources"] = ssmtypes.OpsItemDataValue{Type: ssmtypes.OpsItemDataTypeSearchableString, Value: aws.String(string(b))}
 	}
 	return d

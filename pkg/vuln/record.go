@@ -27,14 +27,16 @@ type Record struct {
 	Title     string
 	// Vuln is what the finding is an instance of: its first CVE, else
 	// its finding type and title (the digest groups by it).
-	Vuln      string
-	Resource  string
-	Severity  string
-	Priority  triage.Priority
-	Score     float64
-	FirstSeen time.Time
-	LastSeen  time.Time
-	Due       time.Time
+	Vuln     string
+	Resource string
+	// ResourceID is the resource's ARN (or id) as the source gives it.
+	ResourceID string
+	Severity   string
+	Priority   triage.Priority
+	Score      float64
+	FirstSeen  time.Time
+	LastSeen   time.Time
+	Due        time.Time
 	// Remediation is the source's recommendation, clipped.
 	Remediation string
 	// Status is StatusOpen or StatusResolved.
@@ -136,6 +138,7 @@ func fromItem(it map[string]ddbtypes.AttributeValue) Record {
 		Title:          getS(it, "title"),
 		Vuln:           getS(it, "vuln"),
 		Resource:       getS(it, "resource"),
+		ResourceID:     getS(it, "resourceId"),
 		Severity:       getS(it, "severity"),
 		Priority:       prio(getS(it, "priority")),
 		Score:          getN(it, "score"),
@@ -172,6 +175,7 @@ func FromFinding(f triage.Finding, a triage.Assessment, now time.Time) Record {
 		Title:       clip(oneLine(f.Title), 512),
 		Vuln:        clip(VulnOf(f), 512),
 		Resource:    clip(f.Resource.Name(), 1024),
+		ResourceID:  clip(f.Resource.ID, 1024),
 		Severity:    f.Severity.String(),
 		Priority:    a.Priority,
 		Score:       a.Score,

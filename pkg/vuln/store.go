@@ -72,17 +72,17 @@ func (st *Store) update(ctx context.Context, k, expr, cond string, names map[str
 // as it was (existed false for a new one).
 func (st *Store) Observe(ctx context.Context, r Record) (Record, bool, error) {
 	names := map[string]string{
-		"#src": "source", "#fid": "findingId", "#title": "title", "#vuln": "vuln", "#res": "resource", "#sev": "severity",
+		"#src": "source", "#fid": "findingId", "#title": "title", "#vuln": "vuln", "#res": "resource", "#rid": "resourceId", "#sev": "severity",
 		"#p": "priority", "#score": "score", "#last": "lastSeen", "#due": "due", "#rem": "remediation", "#status": aStatus,
 		"#first": "firstSeen", "#resolvedAt": "resolvedAt", "#resolution": "resolution", "#exp": state.AttrExpiresAt,
 	}
 	vals := map[string]ddbtypes.AttributeValue{
-		":src": s(r.Source), ":fid": s(r.FindingID), ":title": s(r.Title), ":vuln": s(r.Vuln), ":res": s(r.Resource),
+		":src": s(r.Source), ":fid": s(r.FindingID), ":title": s(r.Title), ":vuln": s(r.Vuln), ":res": s(r.Resource), ":rid": s(r.ResourceID),
 		":sev": s(r.Severity), ":p": s(r.Priority.String()), ":score": n(r.Score), ":last": ts(r.LastSeen), ":due": ts(r.Due),
 		":rem": s(r.Remediation), ":open": s(StatusOpen), ":first": ts(r.FirstSeen),
 	}
 	old, _, err := st.update(ctx, r.Key,
-		"SET #src = :src, #fid = :fid, #title = :title, #vuln = :vuln, #res = :res, #sev = :sev, #p = :p, #score = :score, #last = :last, #due = :due, #rem = :rem, #status = :open, #first = if_not_exists(#first, :first) REMOVE #resolvedAt, #resolution, #exp",
+		"SET #src = :src, #fid = :fid, #title = :title, #vuln = :vuln, #res = :res, #rid = :rid, #sev = :sev, #p = :p, #score = :score, #last = :last, #due = :due, #rem = :rem, #status = :open, #first = if_not_exists(#first, :first) REMOVE #resolvedAt, #resolution, #exp",
 		"", names, vals, ddbtypes.ReturnValueAllOld)
 	if err != nil {
 		return Record{}, false, err

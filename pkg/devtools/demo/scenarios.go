@@ -82,6 +82,12 @@ func scenarios() []scenario {
 			Run:      respondCriticalFinding,
 		},
 		{
+			Name:     "finding opens, updates and resolves one OpsCenter ticket",
+			Expected: "1 OpsItem: opened P2, updated P1, Resolved",
+			Function: "respond",
+			Run:      respondVulnTicket,
+		},
+		{
 			Name:     "a week of deliveries: the four DORA keys",
 			Expected: "4 deploys/week, lead 2h0m0s, CFR 50%, restore 37m30s",
 			Function: "respond",

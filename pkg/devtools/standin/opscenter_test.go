@@ -70,7 +70,7 @@ func TestOpsCenterTicketerAgainstStandin(t *testing.T) {
 	s := startServer(t, Scenario{})
 	o := &vuln.OpsCenter{API: ssm.NewFromConfig(awsConfig(t, s))}
 	tk := vuln.Ticket{Key: "inspector2#abc", Title: "[P2] CVE-2026-1 on api", Description: strings.Repeat("d", 3000), Priority: "P2", Severity: "HIGH",
-		Score: 61.5, Due: time.Date(2026, 12, 12, 0, 0, 0, 0, time.UTC), Resource: "arn:aws:ecr:us-east-1:123456789012:repository/api/sha256:1", Remediation: "upgrade"}
+		Score: 61.5, Due: time.Date(2026, 12, 12, 0, 0, 0, 0, time.UTC), Resource: "api@sha256:1", ResourceARN: "arn:aws:ecr:us-east-1:123456789012:repository/api/sha256:1", Remediation: "upgrade"}
 	id, err := o.Open(ctxT(t), tk)
 	if err != nil {
 		t.Fatalf("Open = %v", err)
@@ -92,7 +92,7 @@ func TestOpsCenterTicketerAgainstStandin(t *testing.T) {
 	items := s.OpsItems()
 	it := items[0]
 	if len(items) != 1 || it.Status != "Resolved" || it.Priority != 1 || it.OperationalData["postdeploy:riskScore"] != "88.0" ||
-		it.OperationalData["postdeploy:slaBreach"] != "SLA breached" || len([]rune(it.Description)) != 2048 {
+		it.OperationalData["postdeploy:slaBreach"] != "SLA breached" || it.OperationalData["/aws/resources"] == "" || len([]rune(it.Description)) != 2048 {
 		t.Errorf("OpsItem = %+v; want one, Resolved, priority 1, score 88.0, the breach note, the description clipped to 2,048", it)
 	}
 	reopened, err := o.Open(ctxT(t), tk)
