@@ -3,6 +3,8 @@ package widgets
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -327,5 +329,34 @@ func TestGrafanaAndCloudWatchShowTheSameMetrics(t *testing.T) {
 				t.Errorf("CloudWatch vs Grafana series (-cloudwatch +grafana):\n%s", d)
 			}
 		})
+	}
+}
+
+// The README's Business Metrics example is a configuration ParseBusiness
+// accepts, naming every widget.
+func TestReadmeBusinessMetricsExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Dashboards\n")
+	if !ok {
+		t.Fatal("README has no \"## Dashboards\" section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, block, ok := strings.Cut(section, "```json\n")
+	if !ok {
+		t.Fatal("README's Dashboards section has no json example")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal([]byte(block), &doc); err != nil {
+		t.Fatalf("README Business Metrics example is not JSON: %v", err)
+	}
+	got, err := ParseBusiness(doc.Context[BusinessContextKey])
+	if err != nil || got == nil {
+		t.Fatalf("ParseBusiness(README example) = %v, %v; want a configuration", got, err)
 	}
 }
