@@ -210,7 +210,13 @@ func (g *schemaGen) typeSchema(t reflect.Type) object {
 	g.defs["Variable"] = variableDef
 	if def, ok := scalarDefs[t]; ok {
 		if t == reflect.TypeFor[Duration]() {
-			def = orVariable(def)
+			inner := object{}
+			for k, v := range def {
+				if k != "description" {
+					inner[k] = v
+				}
+			}
+			def = orVariable(inner)
 			def["description"] = scalarDefs[t]["description"]
 		}
 		g.defs[t.Name()] = def
