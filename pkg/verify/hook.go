@@ -278,8 +278,19 @@ func hookEvent(d decision, run hookRun) *contract.VerificationCompleted {
 	if !d.ok && ev.Verdict == verdict.Succeeded {
 		ev.Verdict = verdict.Error
 	}
+	if !d.ok {
+		ev.Summary = clip(d.text+"\n\n"+rollbackNote(run), MaxSummary)
+	}
 	ev.JobID = ""
 	ev.DeploymentID, ev.Application, ev.DeploymentGroup = run.ev.DeploymentID, run.application, run.group
 	ev.Hook, ev.HookExecutionID, ev.AutoRollback = run.hook, run.ev.LifecycleEventHookExecutionID, run.autoRollback
 	return ev
+}
+
+// rollbackNote says what a Failed status does to the deployment.
+func rollbackNote(run hookRun) string {
+	if run.autoRollback {
+		return "The hook was reported Failed to CodeDeploy, which fails the deployment and rolls it back (the deployment group's automatic rollback on failure is on)."
+	}
+	return "The hook was reported Failed to CodeDeploy, which fails the deployment; the deployment group's automatic rollback on failure is off, so nothing is rolled back until you redeploy."
 }
