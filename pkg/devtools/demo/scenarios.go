@@ -93,6 +93,12 @@ func scenarios() []scenario {
 			Function: "respond",
 			Run:      deliveryWeek,
 		},
+		{
+			Name:     "ECS blue/green hook fails on the green task set",
+			Expected: "Failed, 1 status call(s)",
+			Function: "verify",
+			Run:      codeDeployHookFailsOnGreen,
+		},
 	}
 }
 
