@@ -38,7 +38,9 @@ const (
 // replace any of them; Main uses the process's own.
 type App struct {
 	Stdout, Stderr io.Writer
-	// ReadFile reads a spec (default os.ReadFile).
+	// Stdin is what `postdeploy lint -` reads (default os.Stdin).
+	Stdin io.Reader
+	// ReadFile reads a spec (default ReadSpec).
 	ReadFile func(string) ([]byte, error)
 	// WriteFile writes the JUnit report (default os.WriteFile).
 	WriteFile func(string, []byte, os.FileMode) error
@@ -62,8 +64,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func (a *App) defaults() {
+	if a.Stdin == nil {
+		a.Stdin = os.Stdin
+	}
 	if a.ReadFile == nil {
-		a.ReadFile = os.ReadFile
+		a.ReadFile = ReadSpec
 	}
 	if a.WriteFile == nil {
 		a.WriteFile = os.WriteFile

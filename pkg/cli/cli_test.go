@@ -262,3 +262,26 @@ func TestRunCannotWriteTheJUnitReport(t *testing.T) {
 		t.Errorf("run --junit %s = %d, stderr %q, stdout %d bytes; want %d, the file named, verify's message printed", junit, code, errOut.String(), out.Len(), ExitUsage)
 	}
 }
+
+// An editor lints its unsaved buffer through standard input, naming it.
+func TestLintReadsStandardInput(t *testing.T) {
+	var out, errOut bytes.Buffer
+	a := &App{Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader("checks:\n  - name: a\n    http: {url: 'ftp://x'}\n")}
+	code := a.Run(context.Background(), []string{"lint", "--stdin-name", "deploy/verify.yaml", "-"})
+	want := "deploy/verify.yaml:3:12: checks[0].http.url: must be https or http, got \"ftp://x\"\ndeploy/verify.yaml: 1 problem\n"
+	if code != ExitProblems || out.String() != want {
+		t.Errorf("lint - = %d, %q; want %d, %q", code, out.String(), ExitProblems, want)
+	}
+}
+
+// A file over the spec limit is refused before it is read whole.
+func TestLintRefusesAnOversizedFile(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# padding\n"), spec.MaxSpecBytes/10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "lint", big)
+	if code != ExitUsage || !strings.Contains(stderr, big) || !strings.Contains(stderr, "256 KiB") {
+		t.Errorf("lint of a file over 256 KiB = %d, %q; want %d and a message naming the file and the limit", code, stderr, ExitUsage)
+	}
+}

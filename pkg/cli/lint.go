@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,12 +68,14 @@ const LintVersion = 1
 
 func (a *App) lint(args []string) int {
 	var (
-		format = "text"
-		vs     = vars{}
+		format    = "text"
+		vs        = vars{}
+		stdinName = "<stdin>"
 	)
 	files, code, ok := a.flags("lint", func(fs *flag.FlagSet) {
 		fs.StringVar(&format, "format", format, "output format: text or json")
 		fs.Var(vs, "var", "a variable the spec refers to as #{NAME}: NAME=VALUE (repeatable)")
+		fs.StringVar(&stdinName, "stdin-name", stdinName, "the file name problems carry for a spec read from standard input (-), e.g. an editor's buffer")
 	}, args)
 	if !ok {
 		return code
@@ -87,7 +90,16 @@ func (a *App) lint(args []string) int {
 	}
 	rep := LintReport{Version: LintVersion, Valid: true}
 	for _, f := range files {
-		data, err := a.ReadFile(f)
+		var (
+			data []byte
+			err  error
+		)
+		if f == "-" {
+			f = stdinName
+			data, err = readLimited(a.Stdin, f)
+		} else {
+			data, err = a.ReadFile(f)
+		}
 		if err != nil {
 			fmt.Fprintf(a.Stderr, "postdeploy lint: %v\n", err)
 			return ExitUsage
@@ -271,4 +283,26 @@ func cliHint(msg string) string {
 		return msg + "; with postdeploy, pass --var NAME=VALUE"
 	}
 	return msg
+}
+
+// ReadSpec reads a spec file, refusing one over spec.MaxSpecBytes
+// without reading it all.
+func ReadSpec(name string) ([]byte, error) {
+	f, err := os.Open(name) //nolint:gosec // the file the user names is the point
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, name)
+}
+
+func readLimited(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, spec.MaxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(data) > spec.MaxSpecBytes {
+		return nil, fmt.Errorf("%s is over %d bytes (256 KiB), the limit of a spec: split it or drop unused checks", name, spec.MaxSpecBytes)
+	}
+	return data, nil
 }
