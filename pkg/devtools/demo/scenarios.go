@@ -94,6 +94,12 @@ func scenarios() []scenario {
 			Run:      deliveryWeek,
 		},
 		{
+			Name:     "ECS blue/green hook fails on the green task set",
+			Expected: "Failed, 1 status call(s)",
+			Function: "verify",
+			Run:      codeDeployHookFailsOnGreen,
+		},
+		{
 			Name:     "a second account: verified and remediated through its roles",
 			Expected: "verify Succeeded, remediate fixed, 1 redeploy in 222222222222",
 			Function: "remediate",
