@@ -426,9 +426,15 @@ func genSpec(r *rand.Rand) obj {
 		if r.IntN(6) == 0 {
 			c["region"] = "eu-west-1"
 		}
+		if r.IntN(6) == 0 && c["http"] == nil && c["headers"] == nil {
+			c["roleArn"], c["externalId"] = "arn:aws:iam::222222222222:role/postdeploy-verify", "ext-1234"
+		}
 		checks = append(checks, c)
 	}
 	s["checks"] = checks
+	if r.IntN(5) == 0 {
+		s["roleArn"], s["region"] = "arn:aws:iam::333333333333:role/path/postdeploy", "us-east-2"
+	}
 	if r.IntN(2) == 0 {
 		s["limits"] = obj{"failureLimit": r.IntN(3), "consecutiveErrorLimit": r.IntN(5), "inconclusive": pick("fail", "pass"), "failFast": r.IntN(2) == 0}
 	}
@@ -454,7 +460,14 @@ func mutate(r *rand.Rand, doc obj) string {
 		slices.Sort(keys)
 		return keys[r.IntN(len(keys))]
 	}
-	switch r.IntN(17) {
+	switch r.IntN(19) {
+	case 17:
+		c["externalId"] = "ext-1234"
+		delete(c, "roleArn")
+		return "externalId without roleArn"
+	case 18:
+		doc[pick(r, "roleArn", "region", "externalId")] = pick(r, "arn:aws:iam::1:role/x", "moon-1", "bad id!", "eu-west-1")
+		return "bad account or region"
 	case 0:
 		pickObj(r, doc, c, kind)["extra"] = 1
 		return "unknown field"
