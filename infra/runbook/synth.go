@@ -135,7 +135,7 @@ func placeholderAssets(root, dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), []byte("placeholder "+fn), 0o600); err != nil {
 			return fmt.Errorf("placeholder assets: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, fn, "policy.yaml"), policy, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fn, "policy.yaml"), policy, 0o600); err != nil { //nolint:gosec // G703: our own temp dir and the stack's function names
 			return fmt.Errorf("placeholder assets: %w", err)
 		}
 	}

@@ -75,7 +75,7 @@ func (d *Drill) hasData(ctx context.Context, w dashboard.Widget) (bool, error) {
 		}
 		if s.Expression != "" {
 			q.Expression = aws.String(s.Expression)
-			q.Period = aws.Int32(int32(period)) //nolint:gosec // G115: a dashboard period, seconds
+			q.Period = aws.Int32(int32(period))
 		} else {
 			dims := make([]cwtypes.Dimension, len(s.Dimensions))
 			for j, dm := range s.Dimensions {
@@ -83,7 +83,7 @@ func (d *Drill) hasData(ctx context.Context, w dashboard.Widget) (bool, error) {
 			}
 			q.MetricStat = &cwtypes.MetricStat{
 				Metric: &cwtypes.Metric{Namespace: aws.String(s.Namespace), MetricName: aws.String(s.Name), Dimensions: dims},
-				Period: aws.Int32(int32(period)), Stat: aws.String(s.Stat), //nolint:gosec // G115: a dashboard period, seconds
+				Period: aws.Int32(int32(period)), Stat: aws.String(s.Stat),
 			}
 		}
 		queries = append(queries, q)

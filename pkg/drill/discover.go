@@ -13,11 +13,11 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// ErrNoStack: CloudFormation has no stack of that name in the caller's
+// ErrNoStack says CloudFormation has no stack of that name in the caller's
 // account and region.
 var ErrNoStack = errors.New("no such stack")
 
-// ErrOtherVersion: the stack is not a postdeploy stack of the version
+// ErrOtherVersion says the stack is not a postdeploy stack of the version
 // this drill knows (an output it needs is missing).
 var ErrOtherVersion = errors.New("not a postdeploy stack of this version")
 
