@@ -139,18 +139,19 @@ func IncidentRestore(in Incident) (time.Duration, bool) {
 // after it. It returns that deployment's index, or -1 while none has.
 func RedeployRestore(deps []Deployment, failed Deployment, failedAt time.Time) (time.Duration, int) {
 	best := -1
+	var first Deployment
 	for i, d := range deps {
 		if d.Pipeline != failed.Pipeline || d.ExecutionID == failed.ExecutionID || !d.Completed.After(failedAt) || !d.Completed.After(failed.Completed) {
 			continue
 		}
-		if best < 0 || later(deps[best], d) {
-			best = i
+		if best < 0 || later(first, d) {
+			best, first = i, d
 		}
 	}
 	if best < 0 {
 		return 0, -1
 	}
-	return deps[best].Completed.Sub(failedAt), best
+	return first.Completed.Sub(failedAt), best
 }
 
 // Outcome is a build's or pipeline execution's result as the success

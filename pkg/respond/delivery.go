@@ -72,7 +72,7 @@ func (h *Handler) deliverBuild(ctx context.Context, ev events.EventBridgeEvent) 
 	var d events.CodeBuildEventDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.BuildID == "" || d.ProjectName == "" {
 		h.Delivery.Recorder.Ignore(ctx, delivery.ReasonMalformed, "CodeBuild event without detail.build-id or detail.project-name", "eventId", ev.ID)
-		return nil
+		return nil //nolint:nilerr // logged and counted; a retry cannot fix it
 	}
 	// CodeBuild's event is AWS's own word: EventBridge accepts aws.*
 	// sources only from AWS services, never from PutEvents.
@@ -88,7 +88,7 @@ func (h *Handler) deliverPipeline(ctx context.Context, ev events.EventBridgeEven
 	var d events.CodePipelineEventDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Pipeline == "" || d.ExecutionID == "" {
 		rec.Ignore(ctx, delivery.ReasonMalformed, "CodePipeline event without detail.pipeline or detail.execution-id", "eventId", ev.ID)
-		return nil
+		return nil //nolint:nilerr // logged and counted; a retry cannot fix it
 	}
 	terminal := d.State == events.CodePipelineStateSucceeded || d.State == events.CodePipelineStateFailed ||
 		d.State == "STOPPED" || d.State == events.CodePipelineStateSuperseded || d.State == events.CodePipelineStateCanceled
@@ -228,7 +228,7 @@ func (h *Handler) deliverVerification(ctx context.Context, ev events.EventBridge
 	rec := h.Delivery.Recorder
 	var d contract.VerificationCompleted
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		return nil // HandleEvent already dropped and counted it as malformed
+		return nil //nolint:nilerr // HandleEvent already dropped, logged and counted it as malformed
 	}
 	if d.Verdict != verdict.Failed {
 		return nil
@@ -267,7 +267,7 @@ func (h *Handler) deliverVerification(ctx context.Context, ev events.EventBridge
 func (h *Handler) deliverCodeDeploy(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
 	var d events.CodeDeployEventDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.DeploymentID == "" {
-		return nil // HandleEvent already dropped and counted it as malformed
+		return nil //nolint:nilerr // HandleEvent already dropped, logged and counted it as malformed
 	}
 	if d.State != events.CodeDeployDeploymentStateSuccess || h.Deploy == nil {
 		return nil
@@ -304,7 +304,7 @@ func (h *Handler) deliverAlarm(ctx context.Context, ev events.EventBridgeEvent, 
 	rec := h.Delivery.Recorder
 	a, err := contract.AlarmFromEventBridge(ev)
 	if err != nil {
-		return nil // HandleEvent already dropped and counted it as malformed
+		return nil //nolint:nilerr // HandleEvent already dropped, logged and counted it as malformed
 	}
 	if a.NewState != contract.StateAlarm && (a.NewState != contract.StateOK || a.OldState != contract.StateAlarm) {
 		return nil

@@ -26,6 +26,13 @@ const DatasourceVariable = "datasource"
 // source the DatasourceVariable picks. Bands become thresholds drawn as
 // lines; the period, statistic, dimensions and expressions are the
 // CloudWatch dashboard's.
+//
+// It builds the classic dashboard JSON model (dashboard.Dashboard), which
+// the SDK marks deprecated in favour of dashboardv2, the v2 schema of
+// Grafana 12's dashboard API: the classic model is the one every Grafana
+// version Amazon Managed Grafana runs imports from a JSON file.
+//
+//nolint:staticcheck // SA1019: see above
 func (d Dashboard) Grafana() (dashboard.Dashboard, error) {
 	if err := d.Validate(); err != nil {
 		return dashboard.Dashboard{}, err
@@ -41,7 +48,7 @@ func (d Dashboard) Grafana() (dashboard.Dashboard, error) {
 		WithVariable(dashboard.NewDatasourceVariableBuilder(DatasourceVariable).Label("CloudWatch data source").Type("cloudwatch"))
 	pos := layout(d.Widgets)
 	for i, w := range d.Widgets {
-		gp := dashboard.GridPos{X: uint32(pos[i][0]), Y: uint32(pos[i][1]), W: uint32(pos[i][2]), H: uint32(pos[i][3])}
+		gp := dashboard.GridPos{X: uint32(pos[i][0]), Y: uint32(pos[i][1]), W: uint32(pos[i][2]), H: uint32(pos[i][3])} //nolint:gosec // G115: grid cells from layout, 0..24 wide and a few hundred tall
 		if w.Markdown != "" {
 			b.WithPanel(text.NewPanelBuilder().Title(w.Title).Mode(text.TextModeMarkdown).Content(w.Markdown).GridPos(gp))
 			continue
