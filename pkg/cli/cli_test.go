@@ -285,3 +285,30 @@ func TestLintRefusesAnOversizedFile(t *testing.T) {
 		t.Errorf("lint of a file over 256 KiB = %d, %q; want %d and a message naming the file and the limit", code, stderr, ExitUsage)
 	}
 }
+
+// A bake of several samples prints one line per sample as it is taken.
+func TestRunPrintsEverySample(t *testing.T) {
+	si := standin.StartT(t, standin.Scenario{Alarms: []standin.Alarm{{Name: "prod-api-5xx", State: "OK"}}})
+	var out, errOut bytes.Buffer
+	// A clock that moves only when the run sleeps: the schedule, not the
+	// machine's speed, decides what is printed.
+	now := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	a := &App{Stdout: &out, Stderr: &errOut, AWSConfig: func(context.Context) (aws.Config, error) { return si.Config(), nil },
+		Now:   func() time.Time { return now },
+		Sleep: func(_ context.Context, d time.Duration) error { now = now.Add(d); return nil }}
+	spec := filepath.Join(t.TempDir(), "bake.yaml")
+	if err := os.WriteFile(spec, []byte("bake: 2m\ninterval: 1m\nchecks:\n  - name: api-alarms\n    alarms: {prefix: prod-api-}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := a.Run(context.Background(), []string{"run", spec}); code != ExitOK {
+		t.Fatalf("run = %d; want %d\n%s%s", code, ExitOK, errOut.String(), out.String())
+	}
+	for _, want := range []string{"sample 1/3 at +0s: api-alarms Succeeded\n", "sample 2/3 at +1m0s: api-alarms Succeeded\n", "sample 3/3 at +2m0s: api-alarms Succeeded\n"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("run progress %q; want the line %q", errOut.String(), want)
+		}
+	}
+	if !strings.HasPrefix(out.String(), "Verified: 1 check passed (3 samples over 2m0s)") {
+		t.Errorf("run message %q; want verify's summary of 3 samples over 2m0s", out.String())
+	}
+}
