@@ -173,7 +173,7 @@ func TestRunAgainstTheStandIn(t *testing.T) {
 		wantJUnit  [4]int // tests, failures, errors, skipped
 		wantSample string
 	}{
-		{"passes", healthy, ExitOK, "Verified: 2 checks passed", [4]int{2, 0, 0, 0}, "sample 1/1 at +0s: health Succeeded, api-alarms Succeeded"},
+		{"passes", healthy, ExitOK, "Verified: 2 checks passed", [4]int{2, 0, 0, 0}, ": health Succeeded, api-alarms Succeeded\n"},
 		{"fails", broken, ExitProblems, "Post-deploy verification FAILED: 1 of 2 checks failed", [4]int{2, 1, 0, 0}, "db-alarms Failed"},
 		{"inconclusive", undecided, ExitUndecided, "INCONCLUSIVE", [4]int{1, 0, 0, 1}, "missing-alarm Inconclusive"},
 	}
