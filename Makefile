@@ -132,3 +132,7 @@ fmt: ## gofmt the tree
 
 clean: ## remove build output
 	rm -rf dist cdk.out .bin
+
+.PHONY: bench-triage
+bench-triage: node ## respond's 100-finding event, sequential vs concurrent + PublishBatch, every AWS call answered after 20 ms; writes its section of BENCHMARKS.md
+	$(GO) run ./pkg/devtools/triagebench -runs 7

@@ -23,6 +23,10 @@ import (
 // the service proves it did not process), and the Inspector2 and ECR
 // readers that confirm resolutions.
 func vulnManagement(awsCfg aws.Config, cfg config.Respond, router notify.Router, ddb state.API, claims *state.Store, metrics *telemetry.Metrics, log *slog.Logger) *respond.VulnManagement {
+	if !cfg.Vuln.Enabled {
+		log.Info("vulnerability management off (" + config.EnvVulnManagement + "=false): findings are notified, not logged, ticketed or resolved")
+		return nil
+	}
 	if cfg.Vuln.ReportTopic != "" {
 		router.Topics[vuln.KindReport] = cfg.Vuln.ReportTopic
 	}

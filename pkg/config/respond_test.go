@@ -34,7 +34,7 @@ func TestLoadRespondDefaults(t *testing.T) {
 		Common: Common{MetricNamespace: DefaultMetricNamespace}, Topics: c.Topics, StateTable: "postdeploy-state",
 		DedupeWindow: 24 * time.Hour, Weights: triage.DefaultWeights, SLAs: triage.DefaultSLAs, CriticalityTag: "criticality",
 		MinPriority: triage.P4, NotifyFormat: notify.FormatText, RollbackPolicy: RollbackNotify,
-		Vuln: Vuln{Concurrency: DefaultTriageConcurrency, PublishBatch: true, Tickets: TicketsOff, TicketMin: triage.P2, DigestThreshold: DefaultDigestThreshold},
+		Vuln: Vuln{Enabled: true, Concurrency: DefaultTriageConcurrency, PublishBatch: true, Tickets: TicketsOff, TicketMin: triage.P2, DigestThreshold: DefaultDigestThreshold},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("LoadRespond defaults mismatch (-want +got):\n%s", diff)

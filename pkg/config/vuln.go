@@ -18,6 +18,10 @@ const (
 	// EnvPublishBatch publishes findings with SNS PublishBatch, ten a call
 	// (default true).
 	EnvPublishBatch = "POSTDEPLOY_PUBLISH_BATCH"
+	// EnvVulnManagement turns vulnerability management on or off: the
+	// log of findings in the state table, tickets, resolutions, digests
+	// and the scheduled runs (default true).
+	EnvVulnManagement = "POSTDEPLOY_VULN_MANAGEMENT"
 	// EnvTickets opens a ticket per finding: "opscenter" (an AWS Systems
 	// Manager OpsCenter OpsItem) or "" / "off" (default: none).
 	EnvTickets = "POSTDEPLOY_TICKETS"
@@ -48,6 +52,7 @@ const (
 // Vuln is respond's security path at scale and vulnerability
 // management.
 type Vuln struct {
+	Enabled         bool
 	Concurrency     int
 	PublishBatch    bool
 	Tickets         string // TicketsOpsCenter or TicketsOff
@@ -59,6 +64,7 @@ type Vuln struct {
 
 func (l *loader) vuln() Vuln {
 	v := Vuln{
+		Enabled:         l.bool(EnvVulnManagement, true),
 		Concurrency:     l.intIn(EnvTriageConcurrency, DefaultTriageConcurrency, 1, 100),
 		PublishBatch:    l.bool(EnvPublishBatch, true),
 		Tickets:         l.oneOf(EnvTickets, TicketsOff, TicketsOff, TicketsOpsCenter),

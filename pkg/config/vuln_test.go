@@ -14,9 +14,9 @@ func TestLoadRespondVuln(t *testing.T) {
 		want    Vuln
 		wantErr string
 	}{
-		{"defaults", nil, Vuln{Concurrency: 16, PublishBatch: true, Tickets: TicketsOff, TicketMin: triage.P2, DigestThreshold: 5}, ""},
+		{"defaults", nil, Vuln{Enabled: true, Concurrency: 16, PublishBatch: true, Tickets: TicketsOff, TicketMin: triage.P2, DigestThreshold: 5}, ""},
 		{"sequential, no batch, OpsCenter from P3", map[string]string{EnvTriageConcurrency: "1", EnvPublishBatch: "false", EnvTickets: "opscenter", EnvTicketMinPriority: "P3", EnvDigestThreshold: "0"},
-			Vuln{Concurrency: 1, PublishBatch: false, Tickets: TicketsOpsCenter, TicketMin: triage.P3, DigestThreshold: 0}, ""},
+			Vuln{Enabled: true, Concurrency: 1, PublishBatch: false, Tickets: TicketsOpsCenter, TicketMin: triage.P3, DigestThreshold: 0}, ""},
 		{"concurrency 0 refused", map[string]string{EnvTriageConcurrency: "0"}, Vuln{}, EnvTriageConcurrency},
 		{"unknown ticket system refused", map[string]string{EnvTickets: "servicenow"}, Vuln{}, EnvTickets},
 		{"report topic must be an ARN", map[string]string{EnvReportTopic: "weekly"}, Vuln{}, EnvReportTopic},

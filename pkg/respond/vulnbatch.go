@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -73,18 +74,23 @@ func (h *Handler) concurrency() int { return max(1, h.Findings.Concurrency) }
 
 // claimAll records each candidate in the vulnerability log and takes
 // its dedupe claim (and, when it is first, its digest decision),
-// h.concurrency() candidates at a time. A claim that fails says "first"
+// h.concurrency() candidates at a time; one finding's log write and
+// claim run side by side. A claim that fails says "first"
 // (a duplicate is better than a lost alert), as Deduper.First does.
 func (h *Handler) claimAll(ctx context.Context, d triage.Deduper, cs []candidate) {
 	var g errgroup.Group
 	g.SetLimit(h.concurrency())
 	for i := range cs {
 		g.Go(func() error {
-			h.observe(ctx, &cs[i])
+			// The log write and the claim are independent: they run
+			// side by side (so up to 2 × Concurrency calls are in flight).
+			var logged sync.WaitGroup
+			logged.Go(func() { h.observe(ctx, &cs[i]) })
 			first, err := d.First(ctx, cs[i].f, cs[i].a)
 			if err != nil {
 				cs[i].log.ErrorContext(ctx, "dedupe failed; notifying anyway", "error", err.Error())
 			}
+			logged.Wait()
 			cs[i].first = first
 			if first {
 				h.digest(ctx, &cs[i])

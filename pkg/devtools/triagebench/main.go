@@ -1,8 +1,9 @@
 // Command triagebench measures respond's security path at scale through
 // the real respond binary: one Security Hub event of 100 findings,
 // handled one claim and one Publish after another
-// (POSTDEPLOY_TRIAGE_CONCURRENCY=1, POSTDEPLOY_PUBLISH_BATCH=false) and
-// concurrently with SNS PublishBatch (the defaults), in the same run,
+// (POSTDEPLOY_TRIAGE_CONCURRENCY=1, POSTDEPLOY_PUBLISH_BATCH=false), and
+// concurrently with SNS PublishBatch (the defaults) without and with the
+// vulnerability log (POSTDEPLOY_VULN_MANAGEMENT), in the same run,
 // with every AWS call answered after a fixed delay (20 ms: the order of
 // real AWS latency) — the stand-in's FaultLatency on every SNS call, and
 // a proxy in front of dynalite adding the same delay to every DynamoDB
@@ -110,8 +111,9 @@ type mode struct {
 }
 
 var modes = []mode{
-	{Name: "sequential (one claim, one Publish after another)", Env: []string{config.EnvTriageConcurrency + "=1", config.EnvPublishBatch + "=false"}},
-	{Name: "concurrent (16 at a time) + PublishBatch", Env: []string{config.EnvTriageConcurrency + "=16", config.EnvPublishBatch + "=true"}},
+	{Name: "sequential: one claim, one Publish after another (the path before)", Env: []string{config.EnvTriageConcurrency + "=1", config.EnvPublishBatch + "=false", config.EnvVulnManagement + "=false"}},
+	{Name: "concurrent (16 at a time) + PublishBatch", Env: []string{config.EnvTriageConcurrency + "=16", config.EnvPublishBatch + "=true", config.EnvVulnManagement + "=false"}},
+	{Name: "concurrent + PublishBatch + vulnerability log (the production default)", Env: []string{config.EnvTriageConcurrency + "=16", config.EnvPublishBatch + "=true", config.EnvVulnManagement + "=true"}},
 }
 
 // modeResult is one mode's figures.
@@ -136,8 +138,11 @@ type result struct {
 	sameNote string
 }
 
-func (r result) speedup() float64 {
-	a, b := median(r.modes[0].Durations), median(r.modes[1].Durations)
+func (r result) speedup() float64 { return r.speedupOf(1) }
+
+// speedupOf is mode i's speed-up over the sequential mode.
+func (r result) speedupOf(i int) float64 {
+	a, b := median(r.modes[0].Durations), median(r.modes[i].Durations)
 	if b <= 0 {
 		return 0
 	}
@@ -195,6 +200,11 @@ func measure(ctx context.Context, o options, log io.Writer) (*result, error) {
 		for _, k := range notify.Kinds {
 			env = append(env, config.TopicEnv(k)+"=arn:aws:sns:"+standin.Region+":"+standin.AccountID+":postdeploy-"+string(k))
 		}
+		// Every finding of the event is distinct but of one control, so
+		// the digest would fold them into one message: it is off here, to
+		// measure 100 claims and 100 notifications. The vulnerability log
+		// write of each finding stays on, as in production.
+		env = append(env, config.EnvDigestThreshold+"=0")
 		env = append(env, m.Env...)
 		f, err := lambdarun.Start(lambdarun.Config{Name: "respond", Bootstrap: bins["respond"], Timeout: 2 * time.Minute, Env: env})
 		if err != nil {
@@ -251,10 +261,12 @@ func measure(ctx context.Context, o options, log io.Writer) (*result, error) {
 		r.modes = append(r.modes, mr)
 	}
 	r.same = true
-	for i := range o.runs {
-		if !slices.Equal(r.modes[0].messages[i], r.modes[1].messages[i]) {
-			r.same = false
-			r.sameNote = fmt.Sprintf("event %d: %d vs %d messages, or different text", i, len(r.modes[0].messages[i]), len(r.modes[1].messages[i]))
+	for _, m := range r.modes[1:] {
+		for i := range o.runs {
+			if !slices.Equal(r.modes[0].messages[i], m.messages[i]) {
+				r.same = false
+				r.sameNote = fmt.Sprintf("%s, event %d: %d vs %d messages, or different text", m.Mode, i, len(r.modes[0].messages[i]), len(m.messages[i]))
+			}
 		}
 	}
 	r.took = time.Since(r.started)
