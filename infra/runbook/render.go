@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
+	"github.com/postdeploy/postdeploy/pkg/respond"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
@@ -51,10 +53,11 @@ func Render(in Input) []byte {
 
 	p("## Alarms\n\n")
 	p("Each alarm notifies its topics on ALARM and, where listed, on OK. Subscribers of a topic receive CloudWatch's notification; `remediate` is subscribed to the high-CPU, application, infrastructure and security topics, `respond` receives every alarm state change from EventBridge.\n\n")
-	p("| Alarm | Metric | Statistic, period | Condition | Datapoints | Missing data | Notifies |\n|---|---|---|---|---|---|---|\n")
+	p("The response procedure is the one respond attaches to its notification about the alarm (chosen by what the alarm measures).\n\n")
+	p("| Alarm | Metric | Statistic, period | Condition | Datapoints | Missing data | Notifies | Response procedure |\n|---|---|---|---|---|---|---|---|\n")
 	for _, a := range t.Alarms {
-		p("| %s | %s | %s | %s | %s | %s | %s |\n", cell(a.Name), cell(a.Metric), cell(statPeriod(a)), cell(condition(a)),
-			cell(fmt.Sprintf("%d of %d", a.DatapointsToAlarm, a.EvaluationPeriods)), cell(a.TreatMissingData), cell(topics(a)))
+		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", cell(a.Name), cell(a.Metric), cell(statPeriod(a)), cell(condition(a)),
+			cell(fmt.Sprintf("%d of %d", a.DatapointsToAlarm, a.EvaluationPeriods)), cell(a.TreatMissingData), cell(topics(a)), procedure(a))
 	}
 	p("\n")
 	for _, a := range t.Alarms {
@@ -107,6 +110,20 @@ func writePolicy(b *bytes.Buffer, pol *remediate.Policy, path string) {
 			p("- **%s**: %s\n", r.Name, oneLine(r.Description))
 		}
 	}
+}
+
+// procedure names the runbook respond gives a notification about a,
+// from respond's own routing (respond.AlarmRunbook).
+func procedure(a Alarm) string {
+	ca := contract.Alarm{Name: a.Name, Description: a.Description}
+	for _, m := range a.Metrics {
+		ca.Metrics = append(ca.Metrics, contract.Metric{Namespace: m.Namespace, MetricName: m.Name})
+	}
+	if len(a.Metrics) == 1 {
+		ca.Namespace, ca.MetricName = a.Metrics[0].Namespace, a.Metrics[0].Name
+	}
+	_, id := respond.AlarmRunbook(ca)
+	return runbookRef(id)
 }
 
 func widgetKind(w Widget) string {

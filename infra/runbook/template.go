@@ -61,7 +61,13 @@ type Alarm struct {
 	TreatMissingData  string
 	AlarmTopics       []string
 	OKTopics          []string
+	// Metrics are the alarm's metrics (namespace and name), the simple
+	// alarm's one or a math alarm's each.
+	Metrics []MetricName
 }
+
+// MetricName is a metric's namespace and name.
+type MetricName struct{ Namespace, Name string }
 
 // ParseTemplate reads a synthesized template. stackName resolves
 // AWS::StackName.
@@ -216,6 +222,7 @@ func (r resolver) alarm(p map[string]any) Alarm {
 		a.DatapointsToAlarm = a.EvaluationPeriods
 	}
 	if name := r.text(p["MetricName"]); name != "" {
+		a.Metrics = []MetricName{{r.text(p["Namespace"]), name}}
 		a.Metric = r.text(p["Namespace"]) + "/" + name + r.dimensions(p["Dimensions"])
 		return a
 	}
@@ -231,6 +238,7 @@ func (r resolver) alarm(p map[string]any) Alarm {
 		case m["MetricStat"] != nil:
 			ms, _ := m["MetricStat"].(map[string]any)
 			met, _ := ms["Metric"].(map[string]any)
+			a.Metrics = append(a.Metrics, MetricName{r.text(met["Namespace"]), r.text(met["MetricName"])})
 			parts = append(parts, fmt.Sprintf("%s = %s/%s%s (%s, %ds)", id, r.text(met["Namespace"]), r.text(met["MetricName"]),
 				r.dimensions(met["Dimensions"]), r.text(ms["Stat"]), r.int(ms["Period"])))
 			if a.Period == 0 {

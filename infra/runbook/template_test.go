@@ -48,6 +48,7 @@ func TestParseTemplate(t *testing.T) {
 			Comparison: "GreaterThanOrEqualToThreshold", Threshold: "1", EvaluationPeriods: 2, DatapointsToAlarm: 2,
 			TreatMissingData: "missing",
 			AlarmTopics:      []string{"postdeploy Application Alerts"}, OKTopics: []string{"postdeploy Application Alerts"},
+			Metrics: []MetricName{{"AWS/Lambda", "Errors"}},
 		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -83,7 +84,7 @@ rules:
 	doc := string(Render(Input{Template: tmpl, Policy: pol, PolicyPath: "policy.yaml"}))
 	for _, want := range []string{
 		"### Board", "**Purpose:** What it is for.", "| Errors | line graph |", "line: limit at 1",
-		"| Shop-errors | AWS/Lambda/Errors {FunctionName=${Fn}} | Sum over 5 min | ≥ 1 | 2 of 2 | missing | ALARM and OK → postdeploy Application Alerts |",
+		"| Shop-errors | AWS/Lambda/Errors {FunctionName=${Fn}} | Sum over 5 min | ≥ 1 | 2 of 2 | missing | ALARM and OK → postdeploy Application Alerts | Application errors and latency (`application-errors`) |",
 		"- **Shop-errors**: Errors happened.",
 		"### High CPU (`high-cpu`)", "**First diagnostic steps:**", "**Escalation:**",
 		"| scale | alarm name `prod-*`, dimensions `ClusterName=*` `ServiceName=*`, state ALARM |", "| 10 min |", "High CPU (`high-cpu`) |",
