@@ -157,7 +157,10 @@ func LintFile(file string, data []byte, vars map[string]string) FileResult {
 		errs = append(errs, verify.CheckTokenFits(s)...)
 	}
 	res := FileResult{File: file, Valid: len(errs) == 0, Checks: len(s.Checks), Problems: []Problem{}}
-	pos := spec.Locate(data)
+	var pos spec.Positions
+	if len(errs) > 0 { // positions are only for problems
+		pos = spec.Locate(data)
+	}
 	for _, e := range errs {
 		p := Problem{File: file, Path: e.Path, Message: cliHint(e.Msg)}
 		if e.Path == "" {

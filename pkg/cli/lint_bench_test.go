@@ -46,6 +46,20 @@ func BenchmarkLint50Checks(b *testing.B) {
 	}
 }
 
+// BenchmarkLint50ChecksWithProblems is the same spec with a problem in
+// every sixth check: the positions are read too.
+func BenchmarkLint50ChecksWithProblems(b *testing.B) {
+	data := []byte(strings.ReplaceAll(string(spec50()), "url: \"https://api.example.com/health/", "url: \"ftp://api.example.com/health/"))
+	if r := LintFile("spec50.yaml", data, nil); len(r.Problems) != 9 {
+		b.Fatalf("LintFile(spec50 with bad urls) = %d problems; want 9", len(r.Problems))
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		LintFile("spec50.yaml", data, nil)
+	}
+}
+
 // FuzzLintFile: lint reads untrusted files. It never panics, a file is
 // valid exactly when it has no problem, and every problem names the file
 // and says what is wrong, at a line inside the file.
