@@ -777,9 +777,12 @@ func TestTableAccessIsItemLevel(t *testing.T) {
 		}
 	}
 	for _, st := range policy(t, shared.ids[Verify+"/role"]) {
+		if st.Sid == "ClaimHookSteps" {
+			continue // its hook claims, one PutItem on "hook#" keys: TestHookPermissionsAreScoped
+		}
 		for _, a := range st.Actions {
 			if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "s3:") {
-				t.Errorf("verify may %s; it needs no table and reads artifacts with the job's own credentials", a)
+				t.Errorf("verify may %s; it needs no table but its hook claims, and reads artifacts with the job's own credentials", a)
 			}
 		}
 	}
