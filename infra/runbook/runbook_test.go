@@ -6,10 +6,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
 )
+
+// root is the module root.
+var root = filepath.Join("..", "..")
+
+// synth is the stack synthesized once for every test here (a synthesis
+// costs seconds of jsii).
+var synth struct {
+	once  sync.Once
+	tmpl  []byte
+	notes []string
+	err   error
+}
+
+// synthesized returns the stack's template as `make runbook` builds it.
+func synthesized(t *testing.T) ([]byte, []string) {
+	t.Helper()
+	synth.once.Do(func() { synth.tmpl, synth.notes, synth.err = Synthesize(root) })
+	if synth.err != nil {
+		t.Fatalf("Synthesize(%q): %v", root, synth.err)
+	}
+	return synth.tmpl, synth.notes
+}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
@@ -25,10 +48,10 @@ func TestMain(m *testing.M) {
 // writes: the runbook cannot drift from the stack, the runbook texts or
 // the shipped policy.
 func TestRunbookIsCurrent(t *testing.T) {
-	root := filepath.Join("..", "..")
-	got, err := Generate(root)
+	tmpl, notes := synthesized(t)
+	got, err := Document(root, tmpl, notes)
 	if err != nil {
-		t.Fatalf("Generate(%q): %v", root, err)
+		t.Fatalf("Document: %v", err)
 	}
 	path := filepath.Join(root, Output)
 	want, err := os.ReadFile(path)

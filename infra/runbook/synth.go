@@ -44,6 +44,12 @@ func Generate(root string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Document(root, tmpl, notes)
+}
+
+// Document writes the document from a synthesized template (Synthesize)
+// and the shipped policy under root.
+func Document(root string, tmpl []byte, notes []string) ([]byte, error) {
 	t, err := ParseTemplate(tmpl, StackName)
 	if err != nil {
 		return nil, err
