@@ -92,7 +92,7 @@ func setup(ctx context.Context, getenv config.Getenv, log *slog.Logger) (handler
 		if margin <= 0 {
 			margin = config.DefaultSafetyMargin
 		}
-		u := &verify.Unconfigured{CodePipeline: codepipeline.NewFromConfig(awsCfg), Err: err, Log: log, Metrics: telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout), SafetyMargin: margin}
+		u := &verify.Unconfigured{CodePipeline: codepipeline.NewFromConfig(awsCfg), CodeDeploy: codedeploy.NewFromConfig(awsCfg), Err: err, Log: log, Metrics: telemetry.NewMetrics(cfg.MetricNamespace, os.Stdout), SafetyMargin: margin}
 		return u, nil
 	}
 	return v, nil

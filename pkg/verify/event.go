@@ -73,6 +73,14 @@ func (u *Unconfigured) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if u.CodeDeploy != nil {
+		if hev, ok, err := decodeHook(ctx, log, u.Metrics, payload); ok || err != nil {
+			if err == nil {
+				err = u.handleHook(ctx, log, hev)
+			}
+			return nil, err
+		}
+	}
 	ev, err := decodeJob(ctx, log, u.Metrics, payload)
 	if err != nil {
 		return nil, err

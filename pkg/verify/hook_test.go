@@ -648,3 +648,20 @@ func TestHookNeverOutlivesItsHour(t *testing.T) {
 		}
 	})
 }
+
+// A misconfigured verify still ends a running hook at once: one Failed
+// status, and a ConfigError naming the problem for Lambda.
+func TestUnconfiguredFailsTheHook(t *testing.T) {
+	e := newHookEnv(&scripted{result: pass}, cdtypes.ComputePlatformEcs, "AfterAllowTestTraffic", time.Minute)
+	u := &Unconfigured{CodePipeline: e.cp, CodeDeploy: e.cd, Err: errors.New("POSTDEPLOY_SAFETY_MARGIN=\"soon\": not a duration"), Log: e.v.Log, Now: e.clock.Now, Sleep: e.clock.Sleep}
+	ctx, cancel := context.WithDeadline(context.Background(), e.clock.Now().Add(time.Minute))
+	defer cancel()
+	_, err := lambda.NewHandler(u).Invoke(ctx, hookPayload(t, theHook))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "POSTDEPLOY_SAFETY_MARGIN") {
+		t.Errorf("Invoke = %v; want a ConfigError naming the problem", err)
+	}
+	if e.cd.calls() != 1 || e.cd.status(0) != cdtypes.LifecycleEventStatusFailed || e.cp.reports() != 0 {
+		t.Errorf("statuses %v, job reports %d; want one Failed status and no job report", e.cd.statuses, e.cp.reports())
+	}
+}

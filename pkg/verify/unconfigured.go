@@ -35,6 +35,9 @@ import (
 // client can be built, so no job could be failed anyway.
 type Unconfigured struct {
 	CodePipeline CodePipelineAPI
+	// CodeDeploy, when set, lets it fail CodeDeploy lifecycle hooks too
+	// (hookunconfigured.go), so a hook does not wait out its hour.
+	CodeDeploy CodeDeployAPI
 	// Err is every configuration problem found at cold start.
 	Err     error
 	Log     *slog.Logger
