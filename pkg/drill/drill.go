@@ -276,6 +276,11 @@ func (d *Drill) drill(ctx context.Context, a alarm, subscribers map[string]bool,
 			case s.from == fromCloudWatch && s.state == contract.StateAlarm && contract.IsDrill(s.reason) && !notified:
 				notified, row.Notified = true, s.at.Sub(start)
 				row.NotifiedOn = topicName(s.topic)
+				if !s.changed.IsZero() {
+					// The state change remediate keys on: CloudWatch may
+					// have re-evaluated the alarm before `current` read it.
+					changed = s.changed
+				}
 			case s.from == fromRespond && !responded:
 				responded, row.Respond = true, "routed to "+topicName(s.topic)
 			}

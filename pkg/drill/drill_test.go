@@ -32,8 +32,9 @@ func TestClassify(t *testing.T) {
 		wantOK bool
 	}{
 		{"CloudWatch's notification",
-			envelope{TopicArn: "t", Message: `{"AlarmName":"a","NewStateValue":"ALARM","NewStateReason":"postdeploy drill"}`},
-			sighting{from: fromCloudWatch, topic: "t", alarm: "a", state: "ALARM", reason: contract.DrillReason}, true},
+			envelope{TopicArn: "t", Message: `{"AlarmName":"a","NewStateValue":"ALARM","NewStateReason":"postdeploy drill","StateChangeTime":"2026-12-05T02:00:00.123+0000"}`},
+			sighting{from: fromCloudWatch, topic: "t", alarm: "a", state: "ALARM", reason: contract.DrillReason,
+				changed: time.Date(2026, 12, 5, 2, 0, 0, 123e6, time.UTC)}, true},
 		{"respond's alert",
 			envelope{TopicArn: "t", Message: "ALARM: a", MessageAttributes: attrs("alarm", "a", "kind", "high-cpu")},
 			sighting{from: fromRespond, topic: "t", alarm: "a"}, true},
@@ -45,7 +46,8 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got, ok := classify(tc.env, time.Time{})
-		if ok != tc.wantOK || (ok && got != tc.want) {
+		if ok != tc.wantOK || (ok && (got.from != tc.want.from || got.alarm != tc.want.alarm || got.state != tc.want.state ||
+			got.reason != tc.want.reason || got.decision != tc.want.decision || got.topic != tc.want.topic || !got.changed.Equal(tc.want.changed))) {
 			t.Errorf("classify(%s) = %+v, %v; want %+v, %v", tc.name, got, ok, tc.want, tc.wantOK)
 		}
 	}

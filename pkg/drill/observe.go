@@ -38,7 +38,10 @@ type sighting struct {
 	// state and reason are a CloudWatch notification's NewStateValue and
 	// NewStateReason; decision remediate's.
 	state, reason, decision string
-	at                      time.Time
+	// changed is a CloudWatch notification's StateChangeTime: the time
+	// remediate keys its decision on.
+	changed time.Time
+	at      time.Time
 }
 
 // classify says who sent a message and about which alarm; ok is false
@@ -47,10 +50,12 @@ func classify(e envelope, at time.Time) (sighting, bool) {
 	s := sighting{topic: e.TopicArn, at: at}
 	// CloudWatch's notification: the alarm's JSON as the message.
 	var cw struct {
-		AlarmName, NewStateValue, NewStateReason string
+		AlarmName, NewStateValue, NewStateReason, StateChangeTime string
 	}
 	if strings.HasPrefix(strings.TrimSpace(e.Message), "{") && json.Unmarshal([]byte(e.Message), &cw) == nil && cw.AlarmName != "" && cw.NewStateValue != "" {
 		s.from, s.alarm, s.state, s.reason = fromCloudWatch, cw.AlarmName, cw.NewStateValue, cw.NewStateReason
+		// CloudWatch writes 2019-10-02T17:04:40.985+0000.
+		s.changed, _ = time.Parse("2006-01-02T15:04:05.000-0700", cw.StateChangeTime)
 		return s, true
 	}
 	// The suite's own notifications carry the alarm as a message
