@@ -176,14 +176,9 @@ func (s *Stack) forward(busARN *string) {
 		if r.OnSuiteBus {
 			continue
 		}
-		pattern := &awsevents.EventPattern{Source: jsii.Strings(r.Source), DetailType: jsii.Strings(r.DetailTypes...)}
-		if r.Detail != nil {
-			d := r.Detail
-			pattern.Detail = &d
-		}
 		s.Forward[r.ID] = awsevents.NewRule(s.Stack, jsii.String("Forward"+r.ID), &awsevents.RuleProps{
 			Description:  jsii.String("postdeploy: forward to the central bus: " + r.Description),
-			EventPattern: pattern,
+			EventPattern: r.Pattern(),
 			Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(central, &awseventstargets.EventBusProps{Role: role})},
 		})
 	}

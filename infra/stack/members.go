@@ -183,11 +183,7 @@ func AddMembers(s *Stack, m *Members, memberTemplate string) *MemberAccess {
 		if r.OnSuiteBus {
 			continue
 		}
-		pattern := &awsevents.EventPattern{Source: jsii.Strings(r.Source), DetailType: jsii.Strings(r.DetailTypes...)}
-		if r.Detail != nil {
-			d := r.Detail
-			pattern.Detail = &d
-		}
+		pattern := r.Pattern()
 		var targets []awsevents.IRuleTarget
 		if r.ID == "AlarmStateChange" {
 			// remediate confirms each alarm in its own account through the
@@ -320,4 +316,14 @@ func (s *Stack) memberStackSet(m *Members, bus awsevents.EventBus, template stri
 		}},
 		TemplateBody: jsii.String(template),
 	})
+}
+
+// Pattern is the route's EventBridge event pattern.
+func (r Route) Pattern() *awsevents.EventPattern {
+	p := &awsevents.EventPattern{Source: jsii.Strings(r.Source), DetailType: jsii.Strings(r.DetailTypes...)}
+	if r.Detail != nil {
+		d := r.Detail
+		p.Detail = &d
+	}
+	return p
 }

@@ -3,6 +3,9 @@ package registry
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/inspector2"
@@ -29,38 +32,24 @@ func (c Clients) at(w spec.Where) Clients {
 	}
 	t := TargetOf(w)
 	creds, scope := c.Assumer.Credentials(t), c.Assumer.Scope(t)
+	// apply sets one call's options, whichever service's they are.
+	apply := func(cred *aws.CredentialsProvider, region *string, api *[]func(*middleware.Stack) error) {
+		if creds != nil {
+			*cred = creds
+		}
+		if t.Region != "" {
+			*region = t.Region
+		}
+		*api = append(*api, scope)
+	}
 	if c.CloudWatch != nil {
-		c.CloudWatch = cloudWatchAt{api: c.CloudWatch, opt: func(o *cloudwatch.Options) {
-			if creds != nil {
-				o.Credentials = creds
-			}
-			if t.Region != "" {
-				o.Region = t.Region
-			}
-			o.APIOptions = append(o.APIOptions, scope)
-		}}
+		c.CloudWatch = cloudWatchAt{api: c.CloudWatch, opt: func(o *cloudwatch.Options) { apply(&o.Credentials, &o.Region, &o.APIOptions) }}
 	}
 	if c.ECR != nil {
-		c.ECR = ecrAt{api: c.ECR, opt: func(o *ecr.Options) {
-			if creds != nil {
-				o.Credentials = creds
-			}
-			if t.Region != "" {
-				o.Region = t.Region
-			}
-			o.APIOptions = append(o.APIOptions, scope)
-		}}
+		c.ECR = ecrAt{api: c.ECR, opt: func(o *ecr.Options) { apply(&o.Credentials, &o.Region, &o.APIOptions) }}
 	}
 	if c.Inspector != nil {
-		c.Inspector = inspectorAt{api: c.Inspector, opt: func(o *inspector2.Options) {
-			if creds != nil {
-				o.Credentials = creds
-			}
-			if t.Region != "" {
-				o.Region = t.Region
-			}
-			o.APIOptions = append(o.APIOptions, scope)
-		}}
+		c.Inspector = inspectorAt{api: c.Inspector, opt: func(o *inspector2.Options) { apply(&o.Credentials, &o.Region, &o.APIOptions) }}
 	}
 	return c
 }
