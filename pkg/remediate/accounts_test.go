@@ -3,16 +3,14 @@ package remediate_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/postdeploy/postdeploy/pkg/devtools/fakests"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
 )
 
@@ -24,31 +22,13 @@ accounts:
   regions: [us-east-1, eu-west-1]
 `
 
-// memberSTS answers AssumeRole with the member role's credentials, or err.
-type memberSTS struct {
-	mu    sync.Mutex
-	calls []*sts.AssumeRoleInput
-	err   error
-}
-
-func (f *memberSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, in)
-	if f.err != nil {
-		return nil, f.err
-	}
-	return &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAMEMBER"), SecretAccessKey: aws.String("member-secret"),
-		SessionToken: aws.String("member-token"), Expiration: aws.Time(time.Now().Add(time.Hour))}}, nil
-}
-
 // memberRig is a rig whose engine may act on memberAcct's alarms: the
 // member account has its own CloudWatch and ECS (fakes), handed out only
 // to clients built with the member role's credentials in the alarm's
 // region.
 type memberRig struct {
 	*rig
-	sts       *memberSTS
+	sts       *fakests.STS
 	memberCW  *fakeCloudWatch
 	memberECS *fakeECS
 	built     []string // "<access key id>@<region>" of each member client set
@@ -56,7 +36,7 @@ type memberRig struct {
 
 func newMemberRig(t *testing.T, stsErr error) *memberRig {
 	t.Helper()
-	m := &memberRig{rig: newRig(t, accountsPolicy), sts: &memberSTS{err: stsErr}, memberCW: &fakeCloudWatch{},
+	m := &memberRig{rig: newRig(t, accountsPolicy), sts: &fakests.STS{Err: stsErr}, memberCW: &fakeCloudWatch{},
 		memberECS: newFakeECS(map[string]map[string]string{"prod/api": {"postdeploy:remediate": "true"}})}
 	m.memberECS.onUpdate = m.memberCW.acted
 	signer := func(cfg aws.Config) string {
@@ -114,10 +94,11 @@ func TestMemberAlarmActsThroughTheMemberRole(t *testing.T) {
 	if len(m.built) != 1 || m.built[0] != "ASIAMEMBER@eu-west-1" {
 		t.Errorf("member clients signed by %v; want [ASIAMEMBER@eu-west-1]", m.built)
 	}
-	if len(m.sts.calls) != 1 {
-		t.Fatalf("AssumeRole calls = %d; want 1", len(m.sts.calls))
+	calls := m.sts.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("AssumeRole calls = %d; want 1", len(calls))
 	}
-	in := m.sts.calls[0]
+	in := calls[0].Input
 	if got, want := aws.ToString(in.RoleArn), "arn:aws:iam::"+memberAcct+":role/postdeploy-remediate"; got != want {
 		t.Errorf("RoleArn = %q; want %q", got, want)
 	}
@@ -174,8 +155,8 @@ func TestMemberAlarmRefusals(t *testing.T) {
 			if m.memberECS.updateCount()+m.ecs.updateCount() != 0 || m.memberCW.describes+m.cw.describes != 0 {
 				t.Errorf("acted or read: updates %d/%d, describes %d/%d; want nothing", m.memberECS.updateCount(), m.ecs.updateCount(), m.memberCW.describes, m.cw.describes)
 			}
-			if len(m.sts.calls) != tc.assumes {
-				t.Errorf("AssumeRole calls = %d; want %d", len(m.sts.calls), tc.assumes)
+			if n := len(m.sts.Calls()); n != tc.assumes {
+				t.Errorf("AssumeRole calls = %d; want %d", n, tc.assumes)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,37 +12,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/check"
 	"github.com/postdeploy/postdeploy/pkg/check/registry"
+	"github.com/postdeploy/postdeploy/pkg/devtools/fakests"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 )
 
 const memberRole = "arn:aws:iam::222222222222:role/postdeploy-verify"
-
-// memberSTS answers AssumeRole with the member role's credentials, or err.
-type memberSTS struct {
-	mu    sync.Mutex
-	calls []*sts.AssumeRoleInput
-	err   error
-}
-
-var _ awsclient.AssumeRoleAPI = (*memberSTS)(nil)
-
-func (f *memberSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, in)
-	if f.err != nil {
-		return nil, f.err
-	}
-	return &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAMEMBER"), SecretAccessKey: aws.String("MEMBER-SECRET-never-logged"),
-		SessionToken: aws.String("MEMBER-TOKEN-never-logged"), Expiration: aws.Time(time.Now().Add(time.Hour))}}, nil
-}
 
 // memberCloudWatch is a CloudWatch endpoint (awsQuery) that answers the
 // member role's DescribeAlarms with no alarms — or AccessDenied when
@@ -72,7 +51,7 @@ func (m *memberCloudWatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // acrossEnv is a verifier whose spec looks at the member account through
 // memberRole, with a real CloudWatch client pointed at cw.
-func acrossEnv(t *testing.T, stsAPI *memberSTS, cw *memberCloudWatch) *env {
+func acrossEnv(t *testing.T, stsAPI *fakests.STS, cw *memberCloudWatch) *env {
 	t.Helper()
 	srv := httptest.NewServer(cw)
 	t.Cleanup(srv.Close)
@@ -103,7 +82,7 @@ func acrossSpec() map[string]any {
 // (postdeploy-verify-<job id>, within AssumeRole's 64 characters), and
 // that the credentials never reach the log.
 func TestVerifyAssumesTheSpecsRoleOncePerInvocation(t *testing.T) {
-	stsAPI, cw := &memberSTS{}, &memberCloudWatch{byKey: map[string]int{}}
+	stsAPI, cw := &fakests.STS{}, &memberCloudWatch{byKey: map[string]int{}}
 	e := acrossEnv(t, stsAPI, cw)
 	if err := e.invoke(t, jobEvent(t, "11111111-2222-3333-4444-555555555555", acrossSpec(), ""), time.Minute); err != nil {
 		t.Fatalf("Handle error: %v", err)
@@ -111,10 +90,11 @@ func TestVerifyAssumesTheSpecsRoleOncePerInvocation(t *testing.T) {
 	if len(e.cp.successes) != 1 {
 		t.Fatalf("successes = %d, failures = %d; want one success (log:\n%s)", len(e.cp.successes), len(e.cp.failures), e.logs)
 	}
-	if len(stsAPI.calls) != 1 {
-		t.Fatalf("AssumeRole calls = %d; want 1 (cached for the invocation)", len(stsAPI.calls))
+	calls := stsAPI.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("AssumeRole calls = %d; want 1 (cached for the invocation)", len(calls))
 	}
-	in := stsAPI.calls[0]
+	in := calls[0].Input
 	if got, want := aws.ToString(in.RoleSessionName), "postdeploy-verify-11111111-2222-3333-4444-555555555555"; got != want {
 		t.Errorf("RoleSessionName = %q; want %q", got, want)
 	}
@@ -124,7 +104,7 @@ func TestVerifyAssumesTheSpecsRoleOncePerInvocation(t *testing.T) {
 	if cw.byKey["ASIAMEMBER"] == 0 || len(cw.byKey) != 1 {
 		t.Errorf("CloudWatch requests by signing key = %v; want every one signed by the assumed role's ASIAMEMBER", cw.byKey)
 	}
-	for _, secret := range []string{"MEMBER-SECRET", "MEMBER-TOKEN"} {
+	for _, secret := range []string{"SECRET-never-logged", "TOKEN-never-logged"} {
 		if strings.Contains(e.logs.String(), secret) {
 			t.Errorf("log carries the assumed role's %s:\n%s", secret, e.logs)
 		}
@@ -151,7 +131,7 @@ func TestVerifyRefusesWhatItCannotReach(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cw := &memberCloudWatch{byKey: map[string]int{}}
-			e := acrossEnv(t, &memberSTS{err: tc.err}, cw)
+			e := acrossEnv(t, &fakests.STS{Err: tc.err}, cw)
 			if err := e.invoke(t, jobEvent(t, "job-refused", acrossSpec(), ""), time.Minute); err != nil {
 				t.Fatalf("Handle error: %v", err)
 			}
@@ -179,7 +159,7 @@ func TestVerifyRefusesWhatItCannotReach(t *testing.T) {
 // a PermissionError naming the role, the IAM action and the fix.
 func TestVerifyDeniedCallIsAPermissionError(t *testing.T) {
 	cw := &memberCloudWatch{denied: true, byKey: map[string]int{}}
-	e := acrossEnv(t, &memberSTS{}, cw)
+	e := acrossEnv(t, &fakests.STS{}, cw)
 	if err := e.invoke(t, jobEvent(t, "job-denied", acrossSpec(), ""), time.Minute); err != nil {
 		t.Fatalf("Handle error: %v", err)
 	}

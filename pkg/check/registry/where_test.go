@@ -13,23 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/check"
+	"github.com/postdeploy/postdeploy/pkg/devtools/fakests"
 	"github.com/postdeploy/postdeploy/pkg/spec"
 	"github.com/postdeploy/postdeploy/pkg/verdict"
 )
-
-type memberSTS struct{}
-
-func (memberSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	return &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{
-		AccessKeyId: aws.String("ASIAMEMBER"), SecretAccessKey: aws.String("member-secret"), SessionToken: aws.String("member-token"),
-		Expiration: aws.Time(time.Now().Add(time.Hour)),
-	}}, nil
-}
 
 // signed is what a CloudWatch stand-in saw of one request's SigV4
 // Authorization header: the access key id and the credential scope's
@@ -89,7 +79,7 @@ checks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := awsclient.NewAssumer(memberSTS{}, "postdeploy-verify-job-1")
+	a := awsclient.NewAssumer(&fakests.STS{}, "postdeploy-verify-job-1")
 	suite, err := Build(s, Clients{CloudWatch: cw, Assumer: a})
 	if err != nil {
 		t.Fatalf("Build error: %v", err)
