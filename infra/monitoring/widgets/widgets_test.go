@@ -363,3 +363,21 @@ func TestReadmeBusinessMetricsExample(t *testing.T) {
 		t.Fatalf("ParseBusiness(README example) = %v, %v; want a configuration", got, err)
 	}
 }
+
+// ParseBusiness reads CDK context, which anyone editing cdk.json or the
+// command line controls: it never panics, and what it accepts renders.
+func FuzzParseBusiness(f *testing.F) {
+	f.Add(`{"dailySignUps":{"namespace":"Shop","name":"SignUps","statistic":"Sum"},"revenuePerHour":{"namespace":"Shop","name":"Revenue","statistic":"Sum"},"activeSubscriptions":{"namespace":"Shop","name":"Subs","statistic":"Maximum"},"churnRate":{"namespace":"Shop","name":"Churn","statistic":"p90"}}`)
+	f.Add(`{"churnRateMax":-1}`)
+	f.Add(`[]`)
+	f.Add(`{"dailySignUps":{"dimensions":{"":""}}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		b, err := ParseBusiness(in)
+		if err != nil || b == nil {
+			return
+		}
+		if _, err := BusinessMetrics(*b).CloudWatchBody("us-east-1"); err != nil {
+			t.Errorf("ParseBusiness(%q) accepted a configuration that does not render: %v", in, err)
+		}
+	})
+}
