@@ -112,26 +112,19 @@ func (h *HookVerifier) Handle(ctx context.Context, ev contract.CodeDeployHookEve
 	v := h.V
 	sec := &secrets{}
 	log := slog.New(redactingHandler{next: v.log().Handler(), s: sec}).With("deploymentId", ev.DeploymentID, "hookExecutionId", ev.LifecycleEventHookExecutionID)
-	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	run, err := resolve(rctx, h.CodeDeploy, ev)
-	cancel()
-	switch {
-	case errors.Is(err, errNoDeployment):
-		return refuseHook(ctx, log, v.Metrics, sourceHookUnknown, "CodeDeploy has no deployment "+ev.DeploymentID+" in this account and region, so there is no hook to report to (PutLifecycleEventHookExecutionStatus would answer DeploymentDoesNotExistException): "+err.Error())
-	case errors.Is(err, errNotHookable):
-		return refuseHook(ctx, log, v.Metrics, sourceHookUnsupported, err.Error())
-	case errors.Is(err, errNotRunning):
-		// Already reported (a duplicate or late delivery), or the
-		// deployment moved on: a status now would be refused.
-		log.WarnContext(ctx, "no hook of the deployment is in progress; nothing to verify or report", "reason", err.Error())
-		v.Metrics.Emit(map[string]string{"Source": sourceHookNotRunning}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
-		return nil
+	run, stop, ret, err := confirmHook(ctx, log, v.Metrics, h.CodeDeploy, ev)
+	if stop {
+		return ret
 	}
 	inv := &invocation{log: log, secrets: sec}
 	if err == nil {
 		log = log.With("hook", run.hook)
 		inv.log = log
 		inv.info = jobInfo{deployment: ev.DeploymentID, hook: run.hook}
+		// Names the AssumeRole sessions of cross-account checks
+		// (postdeploy-verify-<deployment id>); never the event's job id,
+		// which hooks have none of.
+		inv.jobID = ev.DeploymentID
 		// The window ends at the hook's limit when that comes first.
 		lctx, lcancel := context.WithDeadline(ctx, h.limit(run))
 		defer lcancel()
@@ -203,15 +196,8 @@ func (h *HookVerifier) run(ctx context.Context, inv *invocation, run hookRun) de
 		return configFail(inSection(err, run.hook))
 	}
 	inv.secrets.set(forSpec(s, section, secure))
-	errs := CheckTokenFits(s)
-	suite, err := v.Build(s)
-	if err != nil {
-		var be spec.Errors
-		if !errors.As(err, &be) {
-			be = spec.Errors{{Msg: err.Error()}}
-		}
-		errs = append(errs, be...)
-	}
+	// Cross-account checks assume their roles per invocation (accounts.go).
+	suite, errs := v.buildSuite(s, inv)
 	if len(errs) > 0 {
 		return configFail(inSection(errs, run.hook))
 	}
@@ -247,7 +233,10 @@ func (h *HookVerifier) run(ctx context.Context, inv *invocation, run hookRun) de
 		return configFail(spec.Errors{{Path: spec.Field("hooks", run.hook) + ".bake", Msg: fmt.Sprintf("a %s bake started at %s would end at %s, after the hook's limit (%s from the lifecycle event's start at %s, less verify's %s margin): shorten the bake", s.Bake, st.Start().UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), HookTimeLimit, run.started.UTC().Format(time.RFC3339), h.margin())}})
 	}
 	inv.keys = keys
-	return v.bake(ctx, inv, s, suite, st)
+	if d, stop := v.preflight(ctx, inv, s); stop {
+		return d
+	}
+	return v.refused(inv, v.bake(ctx, inv, s, suite, st))
 }
 
 // hookSpecHash binds a bake's state to the spec section and to the hook
@@ -293,4 +282,27 @@ func rollbackNote(run hookRun) string {
 		return "The hook was reported Failed to CodeDeploy, which fails the deployment and rolls it back (the deployment group's automatic rollback on failure is on)."
 	}
 	return "The hook was reported Failed to CodeDeploy, which fails the deployment; the deployment group's automatic rollback on failure is off, so nothing is rolled back until you redeploy."
+}
+
+// confirmHook reads the hook from CodeDeploy. When CodeDeploy's answer
+// leaves nothing to report — no such deployment or platform (a refusal,
+// ret), no hook in progress (ret nil: already reported, or the
+// deployment moved on, so a status now would be refused) — stop is true,
+// after a counted log line. readErr is CodeDeploy not answering: the
+// hook is there to fail, naming it.
+func confirmHook(ctx context.Context, log *slog.Logger, m *telemetry.Metrics, api CodeDeployAPI, ev contract.CodeDeployHookEvent) (run hookRun, stop bool, ret, readErr error) {
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	run, err := resolve(rctx, api, ev)
+	switch {
+	case errors.Is(err, errNoDeployment):
+		return run, true, refuseHook(ctx, log, m, sourceHookUnknown, "CodeDeploy has no deployment "+ev.DeploymentID+" in this account and region, so there is no hook to report to (PutLifecycleEventHookExecutionStatus would answer DeploymentDoesNotExistException): "+err.Error()), nil
+	case errors.Is(err, errNotHookable):
+		return run, true, refuseHook(ctx, log, m, sourceHookUnsupported, err.Error()), nil
+	case errors.Is(err, errNotRunning):
+		log.WarnContext(ctx, "no hook of the deployment is in progress; nothing to verify or report", "reason", err.Error())
+		m.Emit(map[string]string{"Source": sourceHookNotRunning}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
+		return run, true, nil, nil
+	}
+	return run, false, nil, err
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/postdeploy/postdeploy/pkg/awsclient"
 	"github.com/postdeploy/postdeploy/pkg/contract"
-	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
 // handleHook fails a hook while verify is misconfigured: once CodeDeploy
@@ -22,18 +21,11 @@ import (
 func (u *Unconfigured) handleHook(ctx context.Context, log *slog.Logger, ev contract.CodeDeployHookEvent) error {
 	log = log.With("deploymentId", ev.DeploymentID, "hookExecutionId", ev.LifecycleEventHookExecutionID)
 	cerr := &ConfigError{Err: u.Err}
-	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	_, err := resolve(rctx, u.CodeDeploy, ev)
-	cancel()
-	switch {
-	case errors.Is(err, errNoDeployment):
-		return refuseHook(ctx, log, u.Metrics, sourceHookUnknown, "CodeDeploy has no deployment "+ev.DeploymentID+": "+err.Error())
-	case errors.Is(err, errNotHookable):
-		return refuseHook(ctx, log, u.Metrics, sourceHookUnsupported, err.Error())
-	case errors.Is(err, errNotRunning):
-		log.WarnContext(ctx, "no hook of the deployment is in progress; nothing to report", "reason", err.Error())
-		u.Metrics.Emit(map[string]string{"Source": sourceHookNotRunning}, telemetry.Value{Name: telemetry.MetricEventsUnhandled, Unit: telemetry.UnitCount, Value: 1})
-		return cerr
+	if _, stop, ret, _ := confirmHook(ctx, log, u.Metrics, u.CodeDeploy, ev); stop {
+		if ret == nil {
+			return cerr
+		}
+		return ret
 	}
 	now := u.Now
 	if now == nil {

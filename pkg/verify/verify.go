@@ -275,15 +275,7 @@ func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipe
 		return configFail(source, err)
 	}
 	inv.secrets.set(forSpec(s, raw, loaded.Secure))
-	errs := CheckTokenFits(s)
-	suite, err := v.build(s, inv)
-	if err != nil {
-		var be spec.Errors
-		if !errors.As(err, &be) {
-			be = spec.Errors{{Msg: err.Error()}}
-		}
-		errs = append(errs, be...)
-	}
+	suite, errs := v.buildSuite(s, inv)
 	if len(errs) > 0 {
 		return configFail(source, errs)
 	}
@@ -322,6 +314,21 @@ func (v *Verifier) run(ctx context.Context, inv *invocation, job events.CodePipe
 		return d
 	}
 	return v.refused(inv, v.bake(ctx, inv, s, suite, st))
+}
+
+// buildSuite builds the spec's checks: a problem building them, or a
+// spec whose state cannot fit a continuation token, is a spec error.
+func (v *Verifier) buildSuite(s spec.Spec, inv *invocation) (check.Suite, spec.Errors) {
+	errs := CheckTokenFits(s)
+	suite, err := v.build(s, inv)
+	if err != nil {
+		var be spec.Errors
+		if !errors.As(err, &be) {
+			be = spec.Errors{{Msg: err.Error()}}
+		}
+		errs = append(errs, be...)
+	}
+	return suite, errs
 }
 
 func (v *Verifier) tokenKeys(ctx context.Context) (TokenKeys, error) {
