@@ -196,6 +196,10 @@ func (h *Handler) recordDeployment(ctx context.Context, pipeline, execution stri
 			completed = t
 		}
 	}
+	if completed.IsZero() {
+		h.Delivery.Recorder.Ignore(ctx, delivery.ReasonMalformed, "CodePipeline reports the production deploy actions Succeeded without a lastUpdateTime", "pipeline", pipeline, "executionId", execution)
+		return nil
+	}
 	d := delivery.Deployment{Pipeline: pipeline, ExecutionID: execution, Completed: completed, Rollback: pe.ExecutionType == cptypes.ExecutionTypeRollback}
 	for _, rev := range pe.ArtifactRevisions {
 		if c := aws.ToTime(rev.Created); c.After(d.SourceCreated) {
@@ -256,7 +260,12 @@ func (h *Handler) deliverVerification(ctx context.Context, ev events.EventBridge
 		rec.Ignore(ctx, delivery.ReasonNotConfirmed, why, "pipeline", d.Pipeline, "executionId", d.ExecutionID)
 		return nil
 	}
-	return rec.RecordFailure(ctx, delivery.Failure{Kind: delivery.FailedVerification, Pipeline: d.Pipeline, ExecutionID: d.ExecutionID, At: aws.ToTime(ax.LastUpdateTime)})
+	at := aws.ToTime(ax.LastUpdateTime)
+	if at.IsZero() {
+		rec.Ignore(ctx, delivery.ReasonMalformed, "CodePipeline reports the verify action Failed without a lastUpdateTime", "pipeline", d.Pipeline, "executionId", d.ExecutionID)
+		return nil
+	}
+	return rec.RecordFailure(ctx, delivery.Failure{Kind: delivery.FailedVerification, Pipeline: d.Pipeline, ExecutionID: d.ExecutionID, At: at})
 }
 
 // deliverCodeDeploy records a CodeDeploy rollback (GetDeployment's
@@ -286,6 +295,10 @@ func (h *Handler) deliverCodeDeploy(ctx context.Context, ev events.EventBridgeEv
 	}
 	if !ok {
 		h.Delivery.Recorder.Ignore(ctx, delivery.ReasonUnattributed, "CodeDeploy rollback of a deployment no production stage recorded", "deploymentId", d.DeploymentID)
+		return nil
+	}
+	if info.CreateTime == nil || info.CompleteTime == nil {
+		h.Delivery.Recorder.Ignore(ctx, delivery.ReasonMalformed, "CodeDeploy reports a finished rollback without createTime or completeTime", "deploymentId", d.DeploymentID)
 		return nil
 	}
 	log.InfoContext(ctx, "delivery metrics: CodeDeploy rolled back a production deployment", "pipeline", pipeline, "executionId", execution)

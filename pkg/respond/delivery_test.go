@@ -334,3 +334,31 @@ func TestDeliveryIncident(t *testing.T) {
 		t.Errorf("delivery metrics (-want +got):\n%s\nlogs:\n%s", diff, r.logs)
 	}
 }
+
+// A CodeDeploy deployment counts only as the rollback of one a
+// production stage made (GetDeployment's rollbackInfo,
+// https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_RollbackInfo.html).
+func TestDeliveryCodeDeployRollbacks(t *testing.T) {
+	tests := []struct {
+		name string
+		info *cdtypes.DeploymentInfo
+		want map[string]float64
+	}{
+		{name: "an ordinary deployment: the pipeline's events count it", info: &cdtypes.DeploymentInfo{DeploymentId: aws.String("d-123456789")}, want: map[string]float64{}},
+		{
+			name: "the rollback of a deployment no production stage made",
+			info: &cdtypes.DeploymentInfo{RollbackInfo: &cdtypes.RollbackInfo{RollbackTriggeringDeploymentId: aws.String("d-ELSEWHERE")}, CreateTime: aws.Time(dlTime), CompleteTime: aws.Time(dlTime)},
+			want: map[string]float64{"DeliveryEventsIgnored{Reason=unattributed}": 1, "DeliveryEventsIgnored{Reason=unattributed}#n": 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newDeliveryRig(t)
+			r.deploy.info = tt.info
+			r.invoke(t, r.sample(t, "codedeploy-deployment-event.json", nil), 1)
+			if d := cmp.Diff(tt.want, r.metrics(t)); d != "" {
+				t.Errorf("delivery metrics (-want +got):\n%s\nlogs:\n%s", d, r.logs)
+			}
+		})
+	}
+}
