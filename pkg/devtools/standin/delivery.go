@@ -148,6 +148,20 @@ func lambdaAttributes(attrs map[string]MessageAttribute) map[string]any {
 	return m
 }
 
+// validEndpoint is SNS's check of an endpoint for the protocols the
+// stand-in delivers to: an sqs subscription's endpoint is the queue's ARN,
+// a lambda one's the function's ARN (SNS API Reference, Subscribe,
+// Endpoint). Other protocols are recorded only, as before.
+func validEndpoint(protocol, endpoint string) bool {
+	switch protocol {
+	case "sqs":
+		return strings.HasPrefix(endpoint, "arn:") && strings.Contains(endpoint, ":sqs:")
+	case "lambda":
+		return strings.HasPrefix(endpoint, "arn:") && strings.Contains(endpoint, ":lambda:") && strings.Contains(endpoint, ":function:")
+	}
+	return true
+}
+
 func snsUnsubscribe(s *Server, req *request) (any, error) {
 	arn := str(req.input, "SubscriptionArn")
 	for i, sub := range s.st.sns.subs {

@@ -202,6 +202,29 @@ func TestCloudFormationStacks(t *testing.T) {
 	}
 }
 
+// Subscribe: "For the sqs protocol, the endpoint is the ARN of an Amazon
+// SQS queue"; "For the lambda protocol, the endpoint is the ARN of an AWS
+// Lambda function" (SNS API Reference, Subscribe).
+func TestSubscribeChecksQueueAndFunctionEndpoints(t *testing.T) {
+	s := startServer(t, Scenario{})
+	tests := []struct {
+		protocol, endpoint string
+		ok                 bool
+	}{
+		{"sqs", "arn:aws:sqs:us-east-1:123456789012:q", true},
+		{"sqs", "https://sqs.us-east-1.amazonaws.com/123456789012/q", false},
+		{"lambda", "arn:aws:lambda:us-east-1:123456789012:function:f", true},
+		{"lambda", "f", false},
+		{"email", "a@example.com", true},
+	}
+	for _, tc := range tests {
+		_, err := s.Subscribe(drillTopic, tc.protocol, tc.endpoint, nil)
+		if (err == nil) != tc.ok {
+			t.Errorf("Subscribe(%s, %q) = %v; want ok %v", tc.protocol, tc.endpoint, err, tc.ok)
+		}
+	}
+}
+
 func TestSQSIsStrict(t *testing.T) {
 	s := startServer(t, Scenario{})
 	q := sqs.NewFromConfig(awsConfig(t, s))

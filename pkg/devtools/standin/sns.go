@@ -84,6 +84,8 @@ func (st *snsState) subscribe(topicARN, protocol, endpoint string, attrs map[str
 		return nil, apiErr(400, "InvalidParameter", "Invalid parameter: TopicArn")
 	case protocol == "":
 		return nil, apiErr(400, "InvalidParameter", "Invalid parameter: Protocol")
+	case !validEndpoint(protocol, endpoint):
+		return nil, apiErr(400, "InvalidParameter", "Invalid parameter: %s endpoint %q (delivery.go: an sqs endpoint is a queue ARN, a lambda one a function ARN)", protocol, endpoint)
 	}
 	sub := &Subscription{TopicARN: topicARN, Protocol: protocol, Endpoint: endpoint}
 	for _, k := range sortedKeys(attrs) {

@@ -205,7 +205,7 @@ func TestSubscribeFiltersDeliveries(t *testing.T) {
 
 	// A policy SNS refuses is refused, at Subscribe and at
 	// SetSubscriptionAttributes (nested policies need MessageBody).
-	_, err = c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("lambda"), Endpoint: aws.String("f"),
+	_, err = c.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("lambda"), Endpoint: aws.String("arn:aws:lambda:us-east-1:123456789012:function:f"),
 		Attributes: map[string]string{"FilterPolicy": `{"a":{"b":["c"]}}`}})
 	if !errors.As(err, new(*snstypes.InvalidParameterException)) {
 		t.Errorf("Subscribe(nested MessageAttributes policy) error = %v; want *types.InvalidParameterException", err)
