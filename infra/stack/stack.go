@@ -121,6 +121,9 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	if err := s.permissions(); err != nil {
 		return nil, fmt.Errorf("stack %s: %w", id, err)
 	}
+	if err := s.vulnManagement(); err != nil { // vuln.go
+		return nil, fmt.Errorf("stack %s: %w", id, err)
+	}
 	s.hooks()
 	s.suiteAlarms()
 	s.verificationDashboard()
