@@ -3,6 +3,7 @@ package respond
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -64,11 +65,15 @@ type fakeOpsCenter struct {
 	mu       sync.Mutex
 	created  int
 	resolved int
+	down     bool // CreateOpsItem fails, as OpsCenter unreachable
 }
 
 func (f *fakeOpsCenter) CreateOpsItem(context.Context, *ssm.CreateOpsItemInput, ...func(*ssm.Options)) (*ssm.CreateOpsItemOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return nil, errors.New("operation error SSM: CreateOpsItem: ServiceUnavailable")
+	}
 	f.created++
 	return &ssm.CreateOpsItemOutput{OpsItemId: aws.String(fmt.Sprintf("oi-%012d", f.created))}, nil
 }
@@ -282,5 +287,31 @@ func TestVulnScheduledRuns(t *testing.T) {
 	}
 	if got := r.metric(telemetry.MetricEventsHandled, "Kind", kindSchedule); got != 2 {
 		t.Errorf("EventsHandled{Kind=schedule} = %v; want 2", got)
+	}
+}
+
+// TestVulnTicketFailureStillNotifies: OpsCenter down — the finding is
+// still notified, the failure counted (TicketFailures) and the daily run
+// opens the ticket once OpsCenter is back.
+func TestVulnTicketFailureStillNotifies(t *testing.T) {
+	srv := dynalite.StartT(t)
+	r := newVulnRig(t, srv, 60)
+	r.ops.down = true
+	if err := r.invoke(t, readEvent(t, "respond-inspector-finding.json")); err != nil {
+		t.Fatalf("Invoke = %v; want nil (a ticket failure never fails the event)", err)
+	}
+	if len(r.sns.in) != 1 {
+		t.Errorf("notifications = %d; want 1 despite OpsCenter down", len(r.sns.in))
+	}
+	if got := r.metric(telemetry.MetricTicketFailures, "Operation", "open"); got != 1 {
+		t.Errorf("TicketFailures{Operation=open} = %v; want 1", got)
+	}
+	r.ops.down = false
+	daily := []byte(`{"version":"0","id":"sched-1","source":"postdeploy.vuln","detail-type":"Vulnerability SLA Check","time":"2026-12-05T06:00:00Z","detail":{}}`)
+	if err := r.invoke(t, daily); err != nil {
+		t.Fatalf("daily = %v", err)
+	}
+	if r.ops.created != 1 {
+		t.Errorf("OpsItems after the daily run = %d; want 1", r.ops.created)
 	}
 }
