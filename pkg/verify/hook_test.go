@@ -209,8 +209,8 @@ func newHookEnv(sm *scripted, platform cdtypes.ComputePlatform, hook string, sta
 			{LifecycleEventName: aws.String(hook), Status: cdtypes.LifecycleEventStatusInProgress, StartTime: aws.Time(started)},
 		},
 		taskSet: []cdtypes.ECSTaskSet{
-			{Identifer: aws.String("ecs-svc/1111"), TaskSetLabel: cdtypes.TargetLabelBlue, TargetGroup: &cdtypes.TargetGroupInfo{Name: aws.String("orders-blue")}},
-			{Identifer: aws.String("ecs-svc/2222"), TaskSetLabel: cdtypes.TargetLabelGreen, TargetGroup: &cdtypes.TargetGroupInfo{Name: aws.String("orders-green")}},
+			{Identifer: aws.String("ecs-svc/1111"), TaskSetLabel: cdtypes.TargetLabelBlue, TargetGroup: &cdtypes.TargetGroupInfo{Name: aws.String("orders-blue")}},   //nolint:misspell // the SDK spells Identifer so
+			{Identifer: aws.String("ecs-svc/2222"), TaskSetLabel: cdtypes.TargetLabelGreen, TargetGroup: &cdtypes.TargetGroupInfo{Name: aws.String("orders-green")}}, //nolint:misspell // the SDK spells Identifer so
 		},
 		execs: map[string]string{hookExec: hook},
 	}
@@ -534,7 +534,7 @@ func TestHookExactlyOnceUnderDuplicateDeliveries(t *testing.T) {
 		if !errors.As(err, &re) || re.Report != ReportHookStatus {
 			t.Fatalf("invoke = %v; want a ReportError for %s", err, ReportHookStatus)
 		}
-		e.clock.Sleep(context.Background(), 2*time.Minute) // Lambda's retry comes a minute or more later
+		_ = e.clock.Sleep(context.Background(), 2*time.Minute) // Lambda's retry comes a minute or more later
 		if err := e.invokeHook(t, hookPayload(t, theHook), time.Minute); err != nil {
 			t.Fatalf("retry = %v; want nil", err)
 		}

@@ -145,7 +145,7 @@ func runningEvent(ctx context.Context, api CodeDeployAPI, run *hookRun) (cdtypes
 				events = t.EcsTarget.LifecycleEvents
 				for _, ts := range t.EcsTarget.TaskSetsInfo {
 					if ts.TaskSetLabel == cdtypes.TargetLabelGreen {
-						run.vars[VarGreenTaskSet] = aws.ToString(ts.Identifer)
+						run.vars[VarGreenTaskSet] = aws.ToString(ts.Identifer) //nolint:misspell // the SDK spells ECSTaskSet.identifer so (CodeDeploy API Reference, ECSTaskSet)
 						if ts.TargetGroup != nil {
 							run.vars[VarGreenTargetGroup] = aws.ToString(ts.TargetGroup.Name)
 						}

@@ -64,7 +64,7 @@ func decodeHook(ctx context.Context, log *slog.Logger, m *telemetry.Metrics, pay
 	var ev contract.CodeDeployHookEvent
 	var top map[string]json.RawMessage
 	if json.Unmarshal(payload, &top) != nil || top == nil {
-		return ev, false, nil
+		return ev, false, nil //nolint:nilerr // not a JSON object, so not a hook: the job decoder refuses it, logged and counted
 	}
 	_, dep := top["DeploymentId"]
 	_, exec := top["LifecycleEventHookExecutionId"]

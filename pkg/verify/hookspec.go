@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -110,8 +111,8 @@ func hookSection(raw []byte, platformHooks []string, hook string) ([]byte, error
 
 // inSection prefixes every path of a spec error with the hook's section.
 func inSection(err error, hook string) error {
-	es, ok := err.(spec.Errors)
-	if !ok {
+	var es spec.Errors
+	if !errors.As(err, &es) {
 		return err
 	}
 	out := make(spec.Errors, len(es))

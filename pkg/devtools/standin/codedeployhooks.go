@@ -192,6 +192,7 @@ func cdGetDeploymentTarget(s *Server, req *request) (any, error) {
 	}
 	target["targetArn"] = fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", Region, AccountID, hd.ApplicationName, hd.GroupName)
 	if hd.GreenTaskSet != "" {
+		//nolint:misspell // "identifer" is the wire name (CodeDeploy API Reference, ECSTaskSet)
 		target["taskSetsInfo"] = []any{map[string]any{"identifer": hd.GreenTaskSet, "taskSetLabel": "Green", "status": "ACTIVE",
 			"targetGroup": map[string]any{"name": hd.GreenTargetGroup}}}
 	}

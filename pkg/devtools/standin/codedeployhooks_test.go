@@ -107,7 +107,7 @@ func TestStandinDeploymentTargetsThroughTheSDK(t *testing.T) {
 	if ecs == nil || len(ecs.LifecycleEvents) != 2 || ecs.LifecycleEvents[1].Status != cdtypes.LifecycleEventStatusInProgress || !aws.ToTime(ecs.LifecycleEvents[1].StartTime).Equal(testNow.Add(-time.Minute)) {
 		t.Fatalf("GetDeploymentTarget = %+v; want the AfterAllowTestTraffic event in progress since a minute", ecs)
 	}
-	if len(ecs.TaskSetsInfo) != 1 || ecs.TaskSetsInfo[0].TaskSetLabel != cdtypes.TargetLabelGreen || aws.ToString(ecs.TaskSetsInfo[0].Identifer) != "ecs-svc/2" {
+	if len(ecs.TaskSetsInfo) != 1 || ecs.TaskSetsInfo[0].TaskSetLabel != cdtypes.TargetLabelGreen || aws.ToString(ecs.TaskSetsInfo[0].Identifer) != "ecs-svc/2" { //nolint:misspell // the SDK spells it so
 		t.Errorf("taskSetsInfo = %+v; want the green task set", ecs.TaskSetsInfo)
 	}
 	var nf *cdtypes.DeploymentTargetDoesNotExistException
