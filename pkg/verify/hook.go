@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
@@ -268,12 +269,23 @@ func hookEvent(d decision, run hookRun) *contract.VerificationCompleted {
 		ev.Verdict = verdict.Error
 	}
 	if !d.ok {
-		ev.Summary = clip(d.text+"\n\n"+rollbackNote(run), MaxSummary)
+		ev.Summary = clip(hookText(d.text, run), MaxSummary)
 	}
 	ev.JobID = ""
 	ev.DeploymentID, ev.Application, ev.DeploymentGroup = run.ev.DeploymentID, run.application, run.group
 	ev.Hook, ev.HookExecutionID, ev.AutoRollback = run.hook, run.ev.LifecycleEventHookExecutionID, run.autoRollback
 	return ev
+}
+
+// hookText is a failure message as a hook's reader needs it: the
+// verdict's advice speaks of a pipeline's stage (message.go), which a
+// hook has none of; what a Failed status does to the deployment closes it.
+func hookText(text string, run hookRun) string {
+	text = strings.Replace(text, "Next: the release is not healthy — roll back (re-run the previous execution or your rollback stage), then use the evidence above to find the cause. A check marked non-critical never fails the pipeline on its own.",
+		"Next: the release is not healthy; use the evidence above to find the cause. A check marked non-critical never fails the hook on its own.", 1)
+	text = strings.ReplaceAll(text, "retry the stage", "retry the deployment")
+	text = strings.ReplaceAll(text, "Retry the stage", "Retry the deployment")
+	return text + "\n\n" + rollbackNote(run)
 }
 
 // rollbackNote says what a Failed status does to the deployment.

@@ -316,6 +316,9 @@ func TestHookReportsOnceWithTheVerdict(t *testing.T) {
 				t.Fatalf("published %d events; want 1", len(pub))
 			}
 			p := pub[0]
+			if tc.want == cdtypes.LifecycleEventStatusFailed && (strings.Contains(p.Summary, "stage") || strings.Contains(p.Summary, "pipeline") || !strings.Contains(p.Summary, "rolls it back")) {
+				t.Errorf("a hook's failure summary speaks of a pipeline, or not of CodeDeploy's rollback:\n%s", p.Summary)
+			}
 			if p.Verdict != tc.verdict || p.DeploymentID != hookDeployment || p.Hook != tc.hook || p.Application != "orders" || p.DeploymentGroup != "orders-bg" || p.HookExecutionID != hookExec || !p.AutoRollback || p.Pipeline != "" || p.JobID != "" {
 				t.Errorf("published %+v; want verdict %s for deployment %s hook %s, application orders, group orders-bg, autoRollback, no pipeline or job", p, tc.verdict, hookDeployment, tc.hook)
 			}
@@ -663,5 +666,19 @@ func TestUnconfiguredFailsTheHook(t *testing.T) {
 	}
 	if e.cd.calls() != 1 || e.cd.status(0) != cdtypes.LifecycleEventStatusFailed || e.cp.reports() != 0 {
 		t.Errorf("statuses %v, job reports %d; want one Failed status and no job report", e.cd.statuses, e.cp.reports())
+	}
+}
+
+// events/verify-codedeploy-hook.json is the payload CodeDeploy sends a
+// hook function (the AppSpec 'hooks' section's sample functions read
+// exactly these two keys), and it goes the whole JSON path to one status.
+func TestHookEventFile(t *testing.T) {
+	e := newHookEnv(&scripted{result: pass}, cdtypes.ComputePlatformEcs, "AfterAllowTestTraffic", time.Minute)
+	e.ssm.params[hookParam] = hookSpec(greenSpec)
+	if err := e.invokeHook(t, readEvent(t, "verify-codedeploy-hook.json"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if e.cd.calls() != 1 || e.cd.status(0) != cdtypes.LifecycleEventStatusSucceeded {
+		t.Errorf("statuses = %v; want one Succeeded", e.cd.statuses)
 	}
 }

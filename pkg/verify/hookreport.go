@@ -58,7 +58,7 @@ func (h *HookVerifier) conclude(ctx context.Context, inv *invocation, run hookRu
 	if !d.ok {
 		// The status carries no message: this line, the event and
 		// respond's notification say why.
-		attrs = append(attrs, "message", d.text+"\n\n"+rollbackNote(run))
+		attrs = append(attrs, "message", hookText(d.text, run))
 	}
 	log.InfoContext(ctx, "hook reported", attrs...)
 	ev := hookEvent(d, run)
