@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,5 +39,28 @@ func TestLoadRespondVuln(t *testing.T) {
 				t.Errorf("LoadRespond(%v).Vuln = %+v; want %+v", tt.env, c.Vuln, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadmeDocumentsVulnSettings: every vulnerability-management
+// variable is named in README's "Vulnerability management" section.
+func TestReadmeDocumentsVulnSettings(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n## Vulnerability management\n")
+	if i < 0 {
+		t.Fatal(`README.md has no "## Vulnerability management" section`)
+	}
+	s = s[i+1:]
+	if j := strings.Index(s[3:], "\n## "); j >= 0 {
+		s = s[:j+3]
+	}
+	for _, env := range []string{EnvVulnManagement, EnvTriageConcurrency, EnvPublishBatch, EnvTickets, EnvTicketMinPriority, EnvTicketNotifyTopic, EnvDigestThreshold, EnvReportTopic} {
+		if !strings.Contains(s, "`"+env) {
+			t.Errorf("README's Vulnerability management section does not name %s", env)
+		}
 	}
 }
