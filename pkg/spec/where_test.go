@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -72,8 +73,8 @@ func TestWhereRefusals(t *testing.T) {
 				src += "\nchecks:\n  - {name: a, alarms: {prefix: p}}"
 			}
 			_, err := Parse([]byte(src), nil)
-			errs, ok := err.(Errors)
-			if !ok {
+			var errs Errors
+			if !errors.As(err, &errs) {
 				t.Fatalf("Parse(%q) = %v; want spec.Errors", src, err)
 			}
 			for _, e := range errs {
