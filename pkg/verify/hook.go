@@ -56,9 +56,11 @@ import (
 
 // HookTimeLimit is how long CodeDeploy waits for a hook's status: one
 // hour from the lifecycle event's start, after which CodeDeploy fails the
-// hook itself (CodeDeploy User Guide, "AppSpec 'hooks' section": a Lambda
-// hook is one function per lifecycle event; the one-hour limit is the
-// lifecycle event's timeout for ECS and Lambda deployments).
+// hook itself. The hour is issue 14's figure; the stored CodeDeploy pages
+// ("AppSpec 'hooks' section", the API Reference) do not state it, so it
+// is kept as one constant here. (Amazon ECS's own deployment lifecycle
+// hooks, a different mechanism, default to 24 hours:
+// DeploymentLifecycleHookTimeoutConfiguration.)
 const HookTimeLimit = time.Hour
 
 // DefaultHookMargin is how long before HookTimeLimit verify reports
