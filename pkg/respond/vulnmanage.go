@@ -124,16 +124,21 @@ func (h *Handler) resolveClosed(ctx context.Context, ev events.EventBridgeEvent,
 			flog.WarnContext(ctx, "event says the finding closed; the service that owns it does not confirm it: left open", "reason", why)
 			continue
 		}
-		at := ev.Time
-		if at.IsZero() {
-			at = h.now()
-		}
-		if _, won, err := h.Vuln.Manager.Resolve(ctx, vuln.Key(f), at.UTC(), why); err != nil {
+		if _, won, err := h.Vuln.Manager.Resolve(ctx, vuln.Key(f), h.eventTime(ev), why); err != nil {
 			flog.ErrorContext(ctx, "resolve the finding in the log", "error", err.Error())
 		} else if !won {
 			flog.InfoContext(ctx, "closed finding is not open in the log (resolved already, or never notified)")
 		}
 	}
+}
+
+// eventTime is when AWS says the event happened (now when it does not
+// say), in UTC: a resolution's time.
+func (h *Handler) eventTime(ev events.EventBridgeEvent) time.Time {
+	if ev.Time.IsZero() {
+		return h.now().UTC()
+	}
+	return ev.Time.UTC()
 }
 
 func (h *Handler) malformedResolution(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger, err error) {
@@ -217,16 +222,13 @@ func (h *Handler) cleanScan(ctx context.Context, ev events.EventBridgeEvent, log
 		log.ErrorContext(ctx, "read the vulnerability log for the image's findings", "error", err.Error())
 		return
 	}
-	at := ev.Time
-	if at.IsZero() {
-		at = h.now()
-	}
+	at := h.eventTime(ev)
 	image := repo + "@" + d.Digest
 	for _, r := range recs {
 		if r.Status != vuln.StatusOpen || r.Source != source || r.Resource != image {
 			continue
 		}
-		if _, _, err := h.Vuln.Manager.Resolve(ctx, r.Key, at.UTC(), why); err != nil {
+		if _, _, err := h.Vuln.Manager.Resolve(ctx, r.Key, at, why); err != nil {
 			log.ErrorContext(ctx, "resolve the finding in the log", "finding", r.Key, "error", err.Error())
 		}
 	}

@@ -214,23 +214,16 @@ func measure(ctx context.Context, o options, log io.Writer) (*result, error) {
 		mr := modeResult{Mode: m.Name}
 		// A warm-up event: the cold start and the first connections are
 		// not what is measured.
-		if _, err := invoke(ctx, f, tmpl, runID, -1, o.findings); err != nil {
+		if _, _, err := invoke(ctx, f, tmpl, runID, -1, o.findings); err != nil {
 			return nil, fmt.Errorf("%s: warm-up: %w", m.Name, err)
 		}
 		var last []byte
 		for i := range o.runs {
 			fmt.Fprintf(log, "%s: event %d of %d\n", m.Name, i+1, o.runs)
 			pub0, sns0, ddb0 := len(si.Published()), len(si.CallsTo(standin.SNS, "")), ddbCalls.n.Load()
-			ev, err := event(tmpl, runID, i, o.findings)
+			res, ev, err := invoke(ctx, f, tmpl, runID, i, o.findings)
 			if err != nil {
-				return nil, err
-			}
-			res, err := f.Invoke(ctx, ev)
-			if err != nil {
-				return nil, err
-			}
-			if res.Err != nil {
-				return nil, fmt.Errorf("%s: respond failed: %v\n%s", m.Name, res.Err, res.Logs)
+				return nil, fmt.Errorf("%s: %w", m.Name, err)
 			}
 			mr.Durations = append(mr.Durations, res.Duration)
 			pubs := si.Published()[pub0:]
@@ -274,20 +267,21 @@ func measure(ctx context.Context, o options, log io.Writer) (*result, error) {
 	return r, nil
 }
 
-// invoke delivers one event of fresh findings.
-func invoke(ctx context.Context, f *lambdarun.Function, tmpl []byte, runID int64, i, n int) (*lambdarun.Result, error) {
+// invoke delivers event i of fresh findings and returns it with the
+// result.
+func invoke(ctx context.Context, f *lambdarun.Function, tmpl []byte, runID int64, i, n int) (*lambdarun.Result, []byte, error) {
 	ev, err := event(tmpl, runID, i, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := f.Invoke(ctx, ev)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if res.Err != nil {
-		return nil, fmt.Errorf("respond failed: %v\n%s", res.Err, res.Logs)
+		return nil, nil, fmt.Errorf("respond failed: %v\n%s", res.Err, res.Logs)
 	}
-	return res, nil
+	return res, ev, nil
 }
 
 // event is the sample Security Hub event with n distinct findings; the
