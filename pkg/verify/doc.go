@@ -33,4 +33,11 @@
 // Local (local.go) runs a whole bake in one process, for the postdeploy
 // command line tool, on the same schedule, tallies, fail-fast rule and
 // messages as the function.
+//
+// The same function answers CodeDeploy lifecycle hooks of ECS and Lambda
+// deployments ({"DeploymentId", "LifecycleEventHookExecutionId"}) with the
+// same engine: HookVerifier (hook.go, and hookroute, hookresolve,
+// hookspec, hookclaim, hookhandover, hookreport) reads the hook from
+// CodeDeploy and the group's hook spec from SSM, bakes, and reports
+// PutLifecycleEventHookExecutionStatus once per hook execution.
 package verify
