@@ -229,6 +229,22 @@ func acrossAccounts(ctx context.Context, r *rig) result {
 	if ops := a.memberSigned(&res, memberVerify, memberRemed); ops[memberRemed+" ecs:UpdateService"] != 1 || ops[memberRemed+" cloudwatch:DescribeAlarms"] == 0 {
 		res.problem("the member role %s made %v; want the alarm read and one UpdateService", memberRemed, ops)
 	}
+	// The assumed roles' secrets never reach a log line or a message.
+	logs := string(out.Logs)
+	for _, inv := range run.Invocations {
+		logs += string(inv.Logs)
+	}
+	for _, p := range a.home.Published() {
+		logs += p.Message
+	}
+	for _, secret := range a.front.IssuedSecrets() {
+		if strings.Contains(logs, secret) {
+			res.problem("an assumed role's secret key or session token appears in the functions' logs or messages")
+		}
+	}
+	if len(a.front.IssuedSecrets()) == 0 {
+		res.problem("the front issued no credentials")
+	}
 	res.Elapsed = time.Since(start)
 	res.AWSCalls = len(a.front.Signed())
 	res.Got = fmt.Sprintf("verify %s, remediate %s, %d redeploy in %s", verdict, decision, memberRedeploys, memberAccount)

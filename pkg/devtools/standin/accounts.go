@@ -72,8 +72,8 @@ type MemberRole struct {
 
 // session is one set of credentials AssumeRole issued.
 type session struct {
-	account, roleARN, name, token string
-	expires                       time.Time
+	account, roleARN, name, secret, token string
+	expires                               time.Time
 }
 
 // Signed is one call the front answered, and the credentials that signed
@@ -149,6 +149,19 @@ func (a *Accounts) Signed() []Signed {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]Signed(nil), a.signed...)
+}
+
+// IssuedSecrets returns the secret access key and session token of every
+// set of credentials AssumeRole issued, for tests that check no log or
+// message repeats them.
+func (a *Accounts) IssuedSecrets() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, s := range a.sessions {
+		out = append(out, s.secret, s.token)
+	}
+	return out
 }
 
 // Assumed returns every AssumeRole the front answered.
@@ -366,7 +379,7 @@ func (a *Accounts) assumeRole(w http.ResponseWriter, form url.Values, caller, ca
 	}
 	key, secret, token := "ASIA"+randomID(16), randomID(40), randomID(64)
 	expires := a.now().Add(time.Hour)
-	a.sessions[key] = session{account: account, roleARN: call.RoleARN, name: call.RoleSessionName, token: token, expires: expires}
+	a.sessions[key] = session{account: account, roleARN: call.RoleARN, name: call.RoleSessionName, secret: secret, token: token, expires: expires}
 	a.assumed = append(a.assumed, call)
 	assumedARN := strings.Replace(strings.Replace(call.RoleARN, ":iam::", ":sts::", 1), ":role/", ":assumed-role/", 1) + "/" + call.RoleSessionName
 	stsOK(w, "AssumeRole", fmt.Sprintf("<AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROASTANDIN:%s</AssumedRoleId></AssumedRoleUser>"+
