@@ -156,3 +156,57 @@ func TestRemediateAccountOutsideAllowListIsRefused(t *testing.T) {
 		t.Errorf("no notification names account 333333333333 and accounts.allow (published %d)", len(a.home.Published()))
 	}
 }
+
+// TestRemediateRoleThatCannotBeAssumedIsRefused: the policy allows account
+// 444444444444, but no role there trusts remediate (STS answers
+// AccessDenied). The alarm is refused with the role, the account and the
+// fix, and nothing is read or changed there.
+func TestRemediateRoleThatCannotBeAssumedIsRefused(t *testing.T) {
+	requireFunction(t, "remediate")
+	requireDynalite(t)
+	a, err := shared.newAcross()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.home.SetParameter(standin.Parameter{Name: remediationPolicyParameter, Value: strings.Replace(accountsPolicy, memberAccount, "444444444444", 1)})
+	table, err := shared.freshTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := a.memberAlarmEvent("444444444444")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := shared.start(context.Background(), "remediate", a.home, a.env(table, config.EnvAccountID+"="+standin.AccountID)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fn.Close() }()
+	out, err := fn.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Err != nil {
+		t.Fatalf("remediate: function error %v\n%s", out.Err, out.Logs)
+	}
+	if got := strings.Join(logField(out.Logs, "alarm handled", "decision"), ","); got != "refused" {
+		t.Errorf("decision = %q; want refused\n%s", got, out.Logs)
+	}
+	assumed := a.front.Assumed()
+	if len(assumed) != 1 || assumed[0].ErrorCode != "AccessDenied" || assumed[0].RoleARN != "arn:aws:iam::444444444444:role/postdeploy-remediate" {
+		t.Errorf("AssumeRole calls = %+v; want one, refused AccessDenied, for postdeploy-remediate in 444444444444", assumed)
+	}
+	for _, s := range a.front.Signed() {
+		if s.Account != standin.AccountID {
+			t.Errorf("a call reached account %s (%s:%s); want none", s.Account, s.Service, s.Operation)
+		}
+	}
+	found := false
+	for _, p := range a.home.Published() {
+		found = found || (strings.Contains(p.Message, "arn:aws:iam::444444444444:role/postdeploy-remediate") && strings.Contains(p.Message, "trust policy"))
+	}
+	if !found {
+		t.Errorf("no notification names the role and its trust policy (published %d)", len(a.home.Published()))
+	}
+}
