@@ -225,7 +225,7 @@ func unsentKeys(err error) []string {
 	var keys []string
 	var walk func(error)
 	walk = func(e error) {
-		switch x := e.(type) {
+		switch x := e.(type) { //nolint:errorlint // walks the tree itself: every unsent of a join, where errors.As finds only the first
 		case nil:
 		case unsent:
 			if x.key != "" {

@@ -200,8 +200,12 @@ func (h *Handler) cleanScan(ctx context.Context, ev events.EventBridgeEvent, log
 		return
 	}
 	var d scanDetail
-	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Repository == "" || d.Digest == "" {
-		h.malformedResolution(ctx, ev, log, fmt.Errorf("scan event without detail.repository-name and detail.image-digest (%v)", err))
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		h.malformedResolution(ctx, ev, log, fmt.Errorf("scan event detail: %w", err))
+		return
+	}
+	if d.Repository == "" || d.Digest == "" {
+		h.malformedResolution(ctx, ev, log, errors.New("scan event without detail.repository-name and detail.image-digest"))
 		return
 	}
 	repo := d.Repository

@@ -170,7 +170,7 @@ func (m *Manager) Resolve(ctx context.Context, k string, at time.Time, why strin
 	m.Metrics.Emit(map[string]string{"Priority": p},
 		telemetry.Value{Name: telemetry.MetricTimeToRemediate, Unit: telemetry.UnitSeconds, Value: at.Sub(rec.FirstSeen).Seconds()},
 		telemetry.Value{Name: telemetry.MetricRemediatedWithinSLA, Unit: telemetry.UnitCount, Value: within})
-	m.Log.InfoContext(ctx, "finding resolved", "finding", k, "priority", p, "timeToRemediate", at.Sub(rec.FirstSeen).Round(time.Second).String(), "withinSLA", within == 1, "resolution", why)
+	m.Log.InfoContext(ctx, "finding resolved", "finding", k, "priority", p, "timeToRemediate", at.Sub(rec.FirstSeen).Round(time.Second).String(), "withinSla", within == 1, "resolution", why)
 	m.closeTicket(ctx, rec)
 	return rec, true, nil
 }

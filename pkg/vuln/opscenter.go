@@ -111,7 +111,7 @@ var _ Ticketer = (*OpsCenter)(nil)
 
 // opsPriority maps P1–P4 onto OpsItem priority 1–4 (of 1–5).
 func opsPriority(p string) int32 {
-	if n, err := strconv.Atoi(strings.TrimPrefix(p, "P")); err == nil && n >= 1 && n <= 5 {
+	if n, err := strconv.ParseInt(strings.TrimPrefix(p, "P"), 10, 32); err == nil && n >= 1 && n <= 5 {
 		return int32(n)
 	}
 	return 5

@@ -74,8 +74,10 @@ func snsPublishBatch(s *Server, req *request) (any, error) {
 			continue
 		}
 		res := map[string]any{"Id": id}
-		for k, v := range out.(map[string]any) {
-			res[k] = v
+		if m, isMap := out.(map[string]any); isMap {
+			for k, v := range m {
+				res[k] = v
+			}
 		}
 		ok = append(ok, res)
 	}

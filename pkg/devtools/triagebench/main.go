@@ -245,8 +245,11 @@ func measure(ctx context.Context, o options, log io.Writer) (*result, error) {
 		mr.Claims = claims / (o.runs + 1) // the warm-up's findings are claimed too
 		pub0 := len(si.Published())
 		res, err := f.Invoke(ctx, last)
-		if err != nil || res.Err != nil {
-			return nil, fmt.Errorf("%s: redelivery: %v %v", m.Name, err, res.Err)
+		if err == nil && res.Err != nil {
+			err = res.Err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: redelivery: %w", m.Name, err)
 		}
 		mr.Redelivery = len(si.Published()) - pub0
 		_ = f.Close()
@@ -279,7 +282,7 @@ func invoke(ctx context.Context, f *lambdarun.Function, tmpl []byte, runID int64
 		return nil, nil, err
 	}
 	if res.Err != nil {
-		return nil, nil, fmt.Errorf("respond failed: %v\n%s", res.Err, res.Logs)
+		return nil, nil, fmt.Errorf("respond failed: %w\n%s", res.Err, res.Logs)
 	}
 	return res, ev, nil
 }
