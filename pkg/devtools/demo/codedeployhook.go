@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
@@ -23,8 +24,6 @@ import (
 const (
 	hookApplication = "orders"
 	hookGroup       = "orders-bg"
-	hookDeployment  = "d-DEMOHOOK1"
-	hookExecution   = "6a1f1d2e-0b6c-4c1e-9d55-demo00000001"
 	// maxHookInvocations stops a hook that never reports (CodeDeploy's
 	// limit is the hour).
 	maxHookInvocations = 20
@@ -55,28 +54,11 @@ func hookSpecDoc(url string) string {
 func codeDeployHookFailsOnGreen(ctx context.Context, r *rig) result {
 	var res result
 	start := time.Now()
-	si, err := standin.New(standin.Scenario{LambdaFunctions: []standin.LambdaFunction{{Name: "verify"}}})
-	if err == nil {
-		err = si.Start()
-	}
+	si, hook, err := newHookStandin(hookSpecDoc(r.service.URL()))
 	if err != nil {
-		return errorResult(fmt.Errorf("start the stand-in: %w", err))
+		return errorResult(err)
 	}
 	defer si.Close()
-	now := time.Now()
-	si.AddHookDeployment(standin.HookDeployment{
-		ID: hookDeployment, ApplicationName: hookApplication, GroupName: hookGroup, ComputePlatform: "ECS", AutoRollback: true,
-		TestListenerARN: "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/test8443",
-		ProdListenerARN: "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/prod443",
-		GreenTaskSet:    "ecs-svc/2222222222222222222", GreenTargetGroup: "orders-green",
-		Events: []standin.HookLifecycleEvent{
-			{Name: "BeforeInstall", Status: "Succeeded"}, {Name: "Install", Status: "Succeeded"},
-			{Name: "AfterInstall", Status: "Succeeded"}, {Name: "AllowTestTraffic", Status: "Succeeded"},
-			{Name: "AfterAllowTestTraffic", Status: "InProgress", Started: now.Add(-5 * time.Second), HookExecutionID: hookExecution},
-			{Name: "BeforeAllowTraffic", Status: "Pending"}, {Name: "AllowTraffic", Status: "Pending"}, {Name: "AfterAllowTraffic", Status: "Pending"},
-		},
-	})
-	si.SetParameter(standin.Parameter{Name: config.DefaultHookSpecPrefix + hookApplication + "/" + hookGroup, Value: hookSpecDoc(r.service.URL())})
 	r.service.deploy(versionBroken)
 	dyn, err := r.dynalite(ctx)
 	if err != nil {
@@ -87,7 +69,7 @@ func codeDeployHookFailsOnGreen(ctx context.Context, r *rig) result {
 		return errorResult(err)
 	}
 	defer func() { _ = fn.Close() }()
-	run, err := runHook(ctx, fn, si, contract.CodeDeployHookEvent{DeploymentID: hookDeployment, LifecycleEventHookExecutionID: hookExecution})
+	run, err := runHook(ctx, fn, si, hook)
 	res.Elapsed = time.Since(start)
 	res.Invocations = len(run.Invocations)
 	res.AWSCalls = len(si.Calls())
@@ -105,16 +87,16 @@ func codeDeployHookFailsOnGreen(ctx context.Context, r *rig) result {
 	if len(run.Invocations) < 2 {
 		res.problem("the bake took %d invocation(s); want ≥2 (a hand-over)", len(run.Invocations))
 	}
-	if d, ok := si.Deployment(hookDeployment); !ok || d.Status != "Failed" {
-		res.problem("deployment %s is %q; want Failed (CodeDeploy fails it on the hook's Failed status)", hookDeployment, d.Status)
+	if d, ok := si.Deployment(hook.DeploymentID); !ok || d.Status != "Failed" {
+		res.problem("deployment %s is %q; want Failed (CodeDeploy fails it on the hook's Failed status)", hook.DeploymentID, d.Status)
 	}
 	for _, inv := range run.Invocations {
 		if inv.Err != nil {
 			res.problem("invocation %s failed: %v", inv.RequestID, inv.Err)
 		}
 	}
-	if !publishedHookVerdict(si, "Failed", hookDeployment) {
-		res.problem("no \"Post-Deploy Verification Completed\" event with verdict Failed for deployment %s reached EventBridge", hookDeployment)
+	if !publishedHookVerdict(si, "Failed", hook.DeploymentID) {
+		res.problem("no \"Post-Deploy Verification Completed\" event with verdict Failed for deployment %s reached EventBridge", hook.DeploymentID)
 	}
 	return res
 }
@@ -175,4 +157,35 @@ func publishedHookVerdict(si *standin.Server, v, deployment string) bool {
 		}
 	}
 	return false
+}
+
+// newHookStandin starts a stand-in holding the demo's ECS blue/green
+// deployment, its AfterAllowTestTraffic hook in progress, and the
+// deployment group's hook spec doc, and returns the hook event CodeDeploy
+// would send. Each call has its own deployment and hook execution ids, as
+// CodeDeploy's are unique: the state table (dynalite) outlives a scenario.
+func newHookStandin(doc string) (*standin.Server, contract.CodeDeployHookEvent, error) {
+	ev := contract.CodeDeployHookEvent{DeploymentID: "d-" + strings.ToUpper(strings.ReplaceAll(newJobID(), "-", "")[:9]), LifecycleEventHookExecutionID: newJobID()}
+	si, err := standin.New(standin.Scenario{LambdaFunctions: []standin.LambdaFunction{{Name: "verify"}}})
+	if err == nil {
+		err = si.Start()
+	}
+	if err != nil {
+		return nil, ev, fmt.Errorf("start the stand-in: %w", err)
+	}
+	now := time.Now()
+	si.AddHookDeployment(standin.HookDeployment{
+		ID: ev.DeploymentID, ApplicationName: hookApplication, GroupName: hookGroup, ComputePlatform: "ECS", AutoRollback: true,
+		TestListenerARN: "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/test8443",
+		ProdListenerARN: "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/prod443",
+		GreenTaskSet:    "ecs-svc/2222222222222222222", GreenTargetGroup: "orders-green",
+		Events: []standin.HookLifecycleEvent{
+			{Name: "BeforeInstall", Status: "Succeeded"}, {Name: "Install", Status: "Succeeded"},
+			{Name: "AfterInstall", Status: "Succeeded"}, {Name: "AllowTestTraffic", Status: "Succeeded"},
+			{Name: "AfterAllowTestTraffic", Status: "InProgress", Started: now.Add(-5 * time.Second), HookExecutionID: ev.LifecycleEventHookExecutionID},
+			{Name: "BeforeAllowTraffic", Status: "Pending"}, {Name: "AllowTraffic", Status: "Pending"}, {Name: "AfterAllowTraffic", Status: "Pending"},
+		},
+	})
+	si.SetParameter(standin.Parameter{Name: config.DefaultHookSpecPrefix + hookApplication + "/" + hookGroup, Value: doc})
+	return si, ev, nil
 }
