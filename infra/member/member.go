@@ -83,8 +83,12 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 		return nil, fmt.Errorf("member stack %s: %w", id, err)
 	}
 	s.Skipped = skipped
-	s.VerifyRole = s.role("VerifyRole", stack.MemberVerifyRole, verifyPrincipal, inRoleRegion, verifyStatements())
-	s.RemediateRole = s.role("RemediateRole", stack.MemberRemediateRole, remediatePrincipal, inRoleRegion, stmts)
+	externalID := awscdk.NewCfnParameter(s.Stack, jsii.String(stack.ParamVerifyExternalID), &awscdk.CfnParameterProps{
+		Type: jsii.String("String"), Default: jsii.String(""), NoEcho: jsii.Bool(false),
+		Description: jsii.String("Optional sts:ExternalId the verify role requires; specs then set externalId"),
+	}).ValueAsString()
+	s.VerifyRole = s.role("VerifyRole", stack.MemberVerifyRole, verifyPrincipal, inRoleRegion, verifyStatements(), externalID)
+	s.RemediateRole = s.role("RemediateRole", stack.MemberRemediateRole, remediatePrincipal, inRoleRegion, stmts, nil)
 	s.forward(bus)
 	return s, nil
 }
@@ -117,12 +121,25 @@ func verifyStatements() []stack.MemberStatement {
 // role creates a named role trusting exactly one principal ARN (the
 // central function's role), with the statements inline, only in the role
 // region.
-func (s *Stack) role(id, name string, principal *string, cond awscdk.CfnCondition, stmts []stack.MemberStatement) awsiam.CfnRole {
-	trust := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Effect:     awsiam.Effect_ALLOW,
-		Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(principal)},
-		Actions:    jsii.Strings("sts:AssumeRole"),
-	})}})
+func (s *Stack) role(id, name string, principal *string, cond awscdk.CfnCondition, stmts []stack.MemberStatement, externalID *string) awsiam.CfnRole {
+	allow := func(condition map[string]any) map[string]any {
+		st := map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": "sts:AssumeRole"}
+		if condition != nil {
+			st["Condition"] = condition
+		}
+		return st
+	}
+	var statement any = allow(nil)
+	if externalID != nil {
+		// With an external id set, the trust also requires it
+		// (sts:ExternalId; IAM User Guide, "Access to AWS accounts owned by
+		// third parties"); without, the statement is the plain one.
+		hasID := awscdk.NewCfnCondition(s.Stack, jsii.String(id+"HasExternalId"), &awscdk.CfnConditionProps{
+			Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(externalID, jsii.String(""))),
+		})
+		statement = awscdk.Fn_ConditionIf(hasID.LogicalId(), allow(map[string]any{"StringEquals": map[string]any{"sts:ExternalId": externalID}}), allow(nil))
+	}
+	trust := map[string]any{"Version": "2012-10-17", "Statement": []any{statement}}
 	ps := make([]awsiam.PolicyStatement, len(stmts))
 	reasons := map[string][]string{}
 	var order []string

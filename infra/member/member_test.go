@@ -87,9 +87,25 @@ func TestMemberStack(t *testing.T) {
 				t.Errorf("role %s Condition = %v; want InRoleRegion (IAM is global: one stack instance creates it)", name, r["Condition"])
 			}
 			sts := r["Properties"].(map[string]any)["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)
+			if len(sts) != 1 {
+				t.Fatalf("role %s trust = %v; want one statement", name, sts)
+			}
+			// The verify role's one statement is chosen by whether an
+			// external id is set: both forms must trust the same principal.
+			forms := []any{sts[0]}
+			if iff, ok := sts[0].(map[string]any)["Fn::If"].([]any); ok {
+				forms = iff[1:]
+				if name != stack.MemberVerifyRole || !strings.Contains(fmt.Sprint(iff[1]), "sts:ExternalId:map[Ref:"+stack.ParamVerifyExternalID+"]") {
+					t.Errorf("role %s trust Fn::If = %v; want only the verify role's, requiring sts:ExternalId = %s when set", name, iff, stack.ParamVerifyExternalID)
+				}
+			} else if name == stack.MemberVerifyRole {
+				t.Errorf("verify role trust = %v; want it to require the external id when %s is set", sts[0], stack.ParamVerifyExternalID)
+			}
 			want := fmt.Sprint(map[string]any{"AWS": map[string]any{"Ref": param}})
-			if len(sts) != 1 || fmt.Sprint(sts[0].(map[string]any)["Principal"]) != want {
-				t.Errorf("role %s trust = %v; want one statement trusting %s only", name, sts, want)
+			for _, f := range forms {
+				if got := fmt.Sprint(f.(map[string]any)["Principal"]); got != want {
+					t.Errorf("role %s trusts %s; want %s only", name, got, want)
+				}
 			}
 		})
 	}

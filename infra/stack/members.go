@@ -40,6 +40,9 @@ const (
 	ParamRemediateRoleArn = "CentralRemediateRoleArn"
 	ParamCentralBusArn    = "CentralBusArn"
 	ParamRoleRegion       = "RoleRegion"
+	// ParamVerifyExternalID is optional: the external id the member verify
+	// role's trust requires (empty: none).
+	ParamVerifyExternalID = "VerifyExternalId"
 )
 
 // Members are the member accounts the suite reaches, from the "members"
@@ -67,6 +70,9 @@ type Members struct {
 	// DelegatedAdmin: this account is a delegated administrator for
 	// StackSets (CallAs DELEGATED_ADMIN), not the management account.
 	DelegatedAdmin bool `json:"delegatedAdmin,omitempty"`
+	// VerifyExternalID, when set, is the sts:ExternalId the member verify
+	// roles require; specs then name it (externalId).
+	VerifyExternalID string `json:"verifyExternalId,omitempty"`
 }
 
 var (
@@ -74,6 +80,8 @@ var (
 	ouPattern      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
 	accountPattern = regexp.MustCompile(`^\d{12}$`)
 	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	// externalIDPattern is AssumeRole's ExternalId character set.
+	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 )
 
 // MembersFromContext reads the "members" context (nil when unset); the
@@ -137,6 +145,9 @@ func (m *Members) validate() error {
 		if !regionPattern.MatchString(r) {
 			bad("regions[%d]=%q: not a region code (e.g. eu-west-1)", i, r)
 		}
+	}
+	if id := m.VerifyExternalID; id != "" && (len(id) < 2 || len(id) > 1224 || !externalIDPattern.MatchString(id)) {
+		bad("verifyExternalId: must be 2 to 1224 letters, digits or _+=,.@:/- (AssumeRole's ExternalId)")
 	}
 	if m.RoleRegion != "" && !regionPattern.MatchString(m.RoleRegion) {
 		bad("roleRegion=%q: not a region code", m.RoleRegion)
@@ -309,6 +320,7 @@ func (s *Stack) memberStackSet(m *Members, bus awsevents.EventBus, template stri
 			param(ParamRemediateRoleArn, s.Remediate.ExecutionRole.RoleArn()),
 			param(ParamCentralBusArn, bus.EventBusArn()),
 			param(ParamRoleRegion, jsii.String(m.roleRegion())),
+			param(ParamVerifyExternalID, jsii.String(m.VerifyExternalID)),
 		},
 		StackInstancesGroup: []any{&awscloudformation.CfnStackSet_StackInstancesProperty{
 			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{OrganizationalUnitIds: jsii.Strings(m.OrganizationalUnits...)},

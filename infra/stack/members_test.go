@@ -33,6 +33,7 @@ func TestMembersFromContext(t *testing.T) {
 		{"bad account", `{"accounts": ["2222"], "regions": ["eu-west-1"]}`, "accounts[0]"},
 		{"no regions", `{"accounts": ["222222222222"]}`, "regions: required"},
 		{"unknown field", `{"accounts": ["222222222222"], "regions": ["eu-west-1"], "ou": []}`, "unknown field"},
+		{"bad external id", `{"accounts": ["222222222222"], "regions": ["eu-west-1"], "verifyExternalId": "a b"}`, "verifyExternalId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := MembersFromContext(func(string) any { return tc.ctx })
@@ -177,7 +178,7 @@ func TestCentralStackWithMembers(t *testing.T) {
 				}
 			}
 			params := fmt.Sprint(p["Parameters"])
-			for _, id := range []string{ParamVerifyRoleArn, ParamRemediateRoleArn, ParamCentralBusArn, ParamRoleRegion, busID, "ou-ab12-cdef3456"} {
+			for _, id := range []string{ParamVerifyRoleArn, ParamRemediateRoleArn, ParamCentralBusArn, ParamRoleRegion, ParamVerifyExternalID, busID, "ou-ab12-cdef3456"} {
 				if !strings.Contains(params+fmt.Sprint(p["StackInstancesGroup"]), id) {
 					t.Errorf("StackSet parameters/instances %s %v lack %s", params, p["StackInstancesGroup"], id)
 				}
