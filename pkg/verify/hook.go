@@ -128,10 +128,9 @@ func (h *HookVerifier) Handle(ctx context.Context, ev contract.CodeDeployHookEve
 		// (postdeploy-verify-<deployment id>); never the event's job id,
 		// which hooks have none of.
 		inv.jobID = ev.DeploymentID
-		// The window ends at the hook's limit when that comes first.
-		lctx, lcancel := context.WithDeadline(ctx, h.limit(run))
-		defer lcancel()
-		inv.w = v.window(lctx)
+		var wcancel context.CancelFunc
+		inv.w, wcancel = h.window(ctx, run)
+		defer wcancel()
 	} else {
 		inv.w = v.window(ctx)
 	}
@@ -156,6 +155,21 @@ func (h *HookVerifier) Handle(ctx context.Context, ev contract.CodeDeployHookEve
 		}
 	}
 	return h.conclude(ctx, inv, run, d)
+}
+
+// window is the invocation's window: it ends at the hook's limit when
+// that comes before Lambda's deadline, so the bake stops and reports in
+// time. A hook already past its limit (a late delivery, a slow
+// hand-over) keeps Lambda's own window: run fails it at once, and the
+// report still has the margin to be made in — CodeDeploy's hour is not
+// over until the margin is.
+func (h *HookVerifier) window(ctx context.Context, run hookRun) (window, context.CancelFunc) {
+	limit := h.limit(run)
+	if !h.V.now().Before(limit) {
+		return h.V.window(ctx), func() {}
+	}
+	lctx, cancel := context.WithDeadline(ctx, limit)
+	return h.V.window(lctx), cancel
 }
 
 // resolveTimeout bounds the CodeDeploy reads that confirm the hook.

@@ -682,3 +682,34 @@ func TestHookEventFile(t *testing.T) {
 		t.Errorf("statuses = %v; want one Succeeded", e.cd.statuses)
 	}
 }
+
+// The window ends at the hook's limit when that comes first, and a hook
+// already past its limit still gets a report window (run fails it at
+// once; the report must not be cut off before it is sent).
+func TestHookWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		startedAgo time.Duration
+		budget     time.Duration
+		wantEnd    func(now, limit, deadline time.Time) time.Time
+	}{
+		{"limit after the deadline: Lambda's window", time.Minute, 15 * time.Minute, func(_, _, d time.Time) time.Time { return d }},
+		{"limit before the deadline: ends at the limit", 50 * time.Minute, 15 * time.Minute, func(_, l, _ time.Time) time.Time { return l }},
+		{"past the limit: Lambda's window, to report", 59 * time.Minute, 15 * time.Minute, func(_, _, d time.Time) time.Time { return d }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newHookEnv(&scripted{result: pass}, cdtypes.ComputePlatformEcs, "AfterAllowTestTraffic", tc.startedAgo)
+			now := e.clock.Now()
+			run := hookRun{started: now.Add(-tc.startedAgo)}
+			deadline := now.Add(tc.budget)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			w, wcancel := e.h.window(ctx, run)
+			defer wcancel()
+			want := tc.wantEnd(now, e.h.limit(run), deadline)
+			if !w.end.Equal(want) || !w.reportBy.After(now) {
+				t.Errorf("window(started %s ago) = end %s, reportBy %s; want end %s and a report after now %s", tc.startedAgo, w.end, w.reportBy, want, now)
+			}
+		})
+	}
+}
