@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -23,8 +25,28 @@ const (
 	// and the scheduled runs (default true).
 	EnvVulnManagement = "POSTDEPLOY_VULN_MANAGEMENT"
 	// EnvTickets opens a ticket per finding: "opscenter" (an AWS Systems
-	// Manager OpsCenter OpsItem) or "" / "off" (default: none).
+	// Manager OpsCenter OpsItem), "jira" (a Jira Cloud issue) or "off"
+	// (default: none).
 	EnvTickets = "POSTDEPLOY_TICKETS"
+	// EnvJiraURL is the Jira Cloud site, https://<site>.atlassian.net
+	// (required with POSTDEPLOY_TICKETS=jira).
+	EnvJiraURL = "POSTDEPLOY_JIRA_URL"
+	// EnvJiraSecret is the Secrets Manager secret (name or ARN) holding
+	// {"email": "...", "apiToken": "..."} (required with jira).
+	EnvJiraSecret = "POSTDEPLOY_JIRA_SECRET"
+	// EnvJiraProject is the project key (required with jira).
+	EnvJiraProject = "POSTDEPLOY_JIRA_PROJECT"
+	// EnvJiraIssueType is the issue type's name (default "Bug").
+	EnvJiraIssueType = "POSTDEPLOY_JIRA_ISSUE_TYPE"
+	// EnvJiraPriorities maps priorities to Jira priority names (default
+	// "P1=Highest,P2=High,P3=Medium,P4=Low").
+	EnvJiraPriorities = "POSTDEPLOY_JIRA_PRIORITIES"
+	// EnvJiraFields maps riskScore and slaDue to custom fields, e.g.
+	// "riskScore=customfield_10050,slaDue=customfield_10051" (optional).
+	EnvJiraFields = "POSTDEPLOY_JIRA_FIELDS"
+	// EnvJiraDoneTransition is the transition that resolves an issue
+	// (default "Done").
+	EnvJiraDoneTransition = "POSTDEPLOY_JIRA_DONE_TRANSITION"
 	// EnvTicketMinPriority is the lowest priority that gets a ticket
 	// (default P2: P1 and P2 findings).
 	EnvTicketMinPriority = "POSTDEPLOY_TICKET_MIN_PRIORITY"
@@ -46,6 +68,7 @@ const (
 	DefaultTriageConcurrency = 16
 	DefaultDigestThreshold   = 5
 	TicketsOpsCenter         = "opscenter"
+	TicketsJira              = "jira"
 	TicketsOff               = "off"
 )
 
@@ -60,6 +83,15 @@ type Vuln struct {
 	TicketTopic     string
 	DigestThreshold int
 	ReportTopic     string
+	// Jira is set when Tickets is TicketsJira.
+	Jira Jira
+}
+
+// Jira configures Jira Cloud tickets.
+type Jira struct {
+	URL, Secret, Project, IssueType, DoneTransition string
+	Priorities                                      map[string]string
+	Fields                                          map[string]string
 }
 
 func (l *loader) vuln() Vuln {
@@ -67,7 +99,7 @@ func (l *loader) vuln() Vuln {
 		Enabled:         l.bool(EnvVulnManagement, true),
 		Concurrency:     l.intIn(EnvTriageConcurrency, DefaultTriageConcurrency, 1, 100),
 		PublishBatch:    l.bool(EnvPublishBatch, true),
-		Tickets:         l.oneOf(EnvTickets, TicketsOff, TicketsOff, TicketsOpsCenter),
+		Tickets:         l.oneOf(EnvTickets, TicketsOff, TicketsOff, TicketsOpsCenter, TicketsJira),
 		TicketMin:       triage.P2,
 		TicketTopic:     l.str(EnvTicketNotifyTopic, ""),
 		DigestThreshold: l.intIn(EnvDigestThreshold, DefaultDigestThreshold, 0, 10000),
@@ -87,7 +119,64 @@ func (l *loader) vuln() Vuln {
 	if v.ReportTopic != "" && !strings.HasPrefix(v.ReportTopic, "arn:") {
 		l.errs = append(l.errs, fmt.Errorf("%s=%q: must be an SNS topic ARN (arn:aws:sns:…)", EnvReportTopic, v.ReportTopic))
 	}
+	if v.Tickets == TicketsJira {
+		v.Jira = l.jira()
+	}
 	return v
+}
+
+var customField = regexp.MustCompile(`^customfield_[0-9]+$`)
+
+func (l *loader) jira() Jira {
+	j := Jira{
+		URL: l.str(EnvJiraURL, ""), Secret: l.str(EnvJiraSecret, ""), Project: l.str(EnvJiraProject, ""),
+		IssueType: l.str(EnvJiraIssueType, "Bug"), DoneTransition: l.str(EnvJiraDoneTransition, "Done"),
+	}
+	if u, err := url.Parse(j.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: required with %s=jira: the site's https URL, e.g. https://example.atlassian.net", EnvJiraURL, j.URL, EnvTickets))
+	}
+	if j.Secret == "" {
+		l.errs = append(l.errs, fmt.Errorf(`%s: required with %s=jira: the Secrets Manager secret holding {"email": "...", "apiToken": "..."}`, EnvJiraSecret, EnvTickets))
+	}
+	if j.Project == "" {
+		l.errs = append(l.errs, fmt.Errorf("%s: required with %s=jira: the project key, e.g. SEC", EnvJiraProject, EnvTickets))
+	}
+	j.Priorities = l.pairs(EnvJiraPriorities, "P1=Highest,P2=High,P3=Medium,P4=Low", func(k, _ string) error {
+		_, err := triage.ParsePriority(k)
+		return err
+	})
+	j.Fields = l.pairs(EnvJiraFields, "", func(k, v string) error {
+		if k != "riskScore" && k != "slaDue" {
+			return fmt.Errorf("unknown field %q (want riskScore or slaDue)", k)
+		}
+		if !customField.MatchString(v) {
+			return fmt.Errorf("%q must be a custom field id such as customfield_10050", v)
+		}
+		return nil
+	})
+	return j
+}
+
+// pairs reads "k=v,k=v", each pair checked.
+func (l *loader) pairs(name, def string, check func(k, v string) error) map[string]string {
+	out := map[string]string{}
+	for part := range strings.SplitSeq(l.str(name, def), ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			l.errs = append(l.errs, fmt.Errorf("%s: %q: want key=value", name, part))
+			continue
+		}
+		if err := check(k, v); err != nil {
+			l.errs = append(l.errs, fmt.Errorf("%s: %q: %w", name, part, err))
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // intIn reads a whole number between lo and hi.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/postdeploy/postdeploy/pkg/triage"
 )
 
@@ -19,6 +21,9 @@ func TestLoadRespondVuln(t *testing.T) {
 		{"defaults", nil, Vuln{Enabled: true, Concurrency: 16, PublishBatch: true, Tickets: TicketsOff, TicketMin: triage.P2, DigestThreshold: 5}, ""},
 		{"sequential, no batch, OpsCenter from P3", map[string]string{EnvTriageConcurrency: "1", EnvPublishBatch: "false", EnvTickets: "opscenter", EnvTicketMinPriority: "P3", EnvDigestThreshold: "0"},
 			Vuln{Enabled: true, Concurrency: 1, PublishBatch: false, Tickets: TicketsOpsCenter, TicketMin: triage.P3, DigestThreshold: 0}, ""},
+		{"Jira without its site, secret and project refused", map[string]string{EnvTickets: "jira"}, Vuln{}, EnvJiraSecret},
+		{"Jira over http refused", map[string]string{EnvTickets: "jira", EnvJiraURL: "http://example.atlassian.net", EnvJiraSecret: "s", EnvJiraProject: "SEC"}, Vuln{}, EnvJiraURL},
+		{"Jira field not a custom field refused", map[string]string{EnvTickets: "jira", EnvJiraURL: "https://example.atlassian.net", EnvJiraSecret: "s", EnvJiraProject: "SEC", EnvJiraFields: "riskScore=Risk"}, Vuln{}, EnvJiraFields},
 		{"concurrency 0 refused", map[string]string{EnvTriageConcurrency: "0"}, Vuln{}, EnvTriageConcurrency},
 		{"unknown ticket system refused", map[string]string{EnvTickets: "servicenow"}, Vuln{}, EnvTickets},
 		{"report topic must be an ARN", map[string]string{EnvReportTopic: "weekly"}, Vuln{}, EnvReportTopic},
@@ -35,8 +40,8 @@ func TestLoadRespondVuln(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadRespond(%v) = %v; want nil", tt.env, err)
 			}
-			if c.Vuln != tt.want {
-				t.Errorf("LoadRespond(%v).Vuln = %+v; want %+v", tt.env, c.Vuln, tt.want)
+			if d := cmp.Diff(tt.want, c.Vuln); d != "" {
+				t.Errorf("LoadRespond(%v).Vuln (-want +got):\n%s", tt.env, d)
 			}
 		})
 	}
@@ -58,9 +63,24 @@ func TestReadmeDocumentsVulnSettings(t *testing.T) {
 	if j := strings.Index(s[3:], "\n## "); j >= 0 {
 		s = s[:j+3]
 	}
-	for _, env := range []string{EnvVulnManagement, EnvTriageConcurrency, EnvPublishBatch, EnvTickets, EnvTicketMinPriority, EnvTicketNotifyTopic, EnvDigestThreshold, EnvReportTopic} {
+	for _, env := range []string{EnvVulnManagement, EnvTriageConcurrency, EnvPublishBatch, EnvTickets, EnvTicketMinPriority, EnvTicketNotifyTopic, EnvDigestThreshold, EnvReportTopic,
+		EnvJiraURL, EnvJiraSecret, EnvJiraProject, EnvJiraIssueType, EnvJiraPriorities, EnvJiraFields, EnvJiraDoneTransition} {
 		if !strings.Contains(s, "`"+env) {
 			t.Errorf("README's Vulnerability management section does not name %s", env)
 		}
+	}
+}
+
+func TestLoadRespondJira(t *testing.T) {
+	c, err := LoadRespond(respondEnv(map[string]string{
+		EnvTickets: "jira", EnvJiraURL: "https://example.atlassian.net", EnvJiraSecret: "postdeploy/jira", EnvJiraProject: "SEC",
+		EnvJiraFields: "riskScore=customfield_10050", EnvJiraPriorities: "P1=Blocker,P2=Critical",
+	}))
+	if err != nil {
+		t.Fatalf("LoadRespond(jira) = %v; want nil", err)
+	}
+	j := c.Vuln.Jira
+	if j.IssueType != "Bug" || j.DoneTransition != "Done" || j.Priorities["P1"] != "Blocker" || j.Fields["riskScore"] != "customfield_10050" {
+		t.Errorf("LoadRespond(jira).Vuln.Jira = %+v; want Bug, Done, P1=Blocker, riskScore=customfield_10050", j)
 	}
 }
