@@ -172,7 +172,8 @@ func (e *Engine) member(ctx context.Context, a Alarm) (m *Engine, out Outcome, s
 	if p := as.Credentials(t); p != nil {
 		cfg.Credentials = p
 	}
-	cfg.APIOptions = append(cfg.APIOptions, as.Scope(t))
+	// A fresh slice: the function's own APIOptions are shared by every alarm.
+	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), as.Scope(t))
 	scoped := *e
 	scoped.Members = nil // it is at home there
 	scoped.Region = a.Region
