@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/inspector2"
@@ -314,4 +316,68 @@ func TestVulnTicketFailureStillNotifies(t *testing.T) {
 	if r.ops.created != 1 {
 		t.Errorf("OpsItems after the daily run = %d; want 1", r.ops.created)
 	}
+}
+
+// downTable is a state table that fails every call, as DynamoDB
+// unreachable does.
+type downTable struct{}
+
+var errTableDown = errors.New("operation error DynamoDB: connection refused")
+
+func (downTable) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return nil, errTableDown
+}
+
+func (downTable) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return nil, errTableDown
+}
+
+func (downTable) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, errTableDown
+}
+
+func (downTable) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return nil, errTableDown
+}
+
+func (downTable) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	return nil, errTableDown
+}
+
+var _ state.API = downTable{}
+
+// FuzzVulnEvents feeds arbitrary details of the security and resolution
+// events to respond with vulnerability management on (its table down, so
+// every path runs to its failure branch): it never panics, and a
+// security event never fails the invocation when SNS did not fail —
+// the log and tickets never stop a notification.
+func FuzzVulnEvents(f *testing.F) {
+	for _, seed := range []struct{ file string }{
+		{"respond-inspector-finding.json"}, {"respond-ecr-scan.json"}, {"respond-inspector-scan.json"}, {"respond-securityhub-asff.json"},
+	} {
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(readEvent(f, seed.file), &ev); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(ev.Source, ev.DetailType, []byte(ev.Detail))
+	}
+	f.Add("aws.inspector2", "Inspector2 Finding", []byte(`{"findingArn":"arn:aws:inspector2:us-east-1:123456789012:finding/x","status":"CLOSED","severity":"HIGH","title":"t","resources":[{"id":"r","type":"AWS_EC2_INSTANCE"}]}`))
+	f.Add("aws.ecr", "ECR Image Scan", []byte(`{"scan-status":"COMPLETE","repository-name":"api","image-digest":"sha256:1","finding-severity-counts":{}}`))
+	f.Add("aws.inspector2", "Inspector2 Scan", []byte(`{"scan-status":"INITIAL_SCAN_COMPLETE","repository-name":"arn:aws:ecr:us-east-1:123456789012:repository/api","image-digest":"sha256:1","finding-severity-counts":{"TOTAL":0}}`))
+	f.Fuzz(func(t *testing.T, source, detailType string, detail []byte) {
+		r := newRig(t)
+		r.h.Vuln = &VulnManagement{
+			Manager:   vuln.New(vuln.Manager{Store: vuln.NewStore(downTable{}, "t"), Tickets: &vuln.OpsCenter{API: &fakeOpsCenter{}}, Notify: r.h.Notify, Metrics: r.h.Metrics, DigestThreshold: 2}),
+			Inspector: &fakeInspector{status: map[string]i2types.FindingStatus{"arn:aws:inspector2:us-east-1:123456789012:finding/x": i2types.FindingStatusClosed}},
+			ECR:       &fakeECR{},
+		}
+		ev := events.EventBridgeEvent{ID: "fuzz", Source: source, DetailType: detailType, Region: "us-east-1", Detail: detail}
+		if !json.Valid(detail) {
+			ev.Detail = nil
+		}
+		err := r.h.HandleEvent(context.Background(), ev)
+		if triage.IsSecurity(source, detailType) && err != nil {
+			t.Fatalf("HandleEvent(%s %s) = %v; want nil (SNS did not fail; a table down never stops a notification)", source, detailType, err)
+		}
+	})
 }
