@@ -87,6 +87,7 @@ func newHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (*r
 		VerifyFunction: cfg.VerifyFunction,
 		Now:            time.Now,
 		Findings:       respond.FindingOptions{Concurrency: cfg.Vuln.Concurrency, Batch: cfg.Vuln.PublishBatch},
+		SuiteAlarms:    respond.SuiteAlarms{Prefix: cfg.SuiteAlarmPrefix, Escalation: cfg.Topics[notify.Escalation]},
 	}
 	dcfg, err := config.LoadDelivery(getenv)
 	if err != nil {

@@ -68,7 +68,17 @@ const (
 	// each state change in the state table, so an alarm that reaches both
 	// functions is acted on once.
 	EnvRemediateAlarms = "POSTDEPLOY_REMEDIATE_ALARMS"
+	// EnvSuiteAlarmPrefix starts the names of the suite's own alarms
+	// (function errors, throttles, dead letters), which notify the
+	// escalation topic through their own alarm actions: respond does not
+	// notify them again. The stack sets it to SuiteAlarmPrefix(its name).
+	// Unset: respond treats every alarm alike.
+	EnvSuiteAlarmPrefix = "POSTDEPLOY_SUITE_ALARM_PREFIX"
 )
+
+// SuiteAlarmPrefix starts the name of each of the suite's own alarms in
+// the stack stackName: "<stackName>-".
+func SuiteAlarmPrefix(stackName string) string { return stackName + "-" }
 
 // The rollback policies.
 const (
@@ -101,6 +111,8 @@ type Respond struct {
 	// Vuln is the security path at scale and vulnerability management
 	// (vuln.go).
 	Vuln Vuln
+	// SuiteAlarmPrefix is EnvSuiteAlarmPrefix ("" when unset).
+	SuiteAlarmPrefix string
 }
 
 // LoadRespond reads functions/respond's settings; the error joins every
@@ -149,6 +161,7 @@ func LoadRespond(getenv Getenv) (Respond, error) {
 		c.DryRun = l.bool(EnvRemediateDryRun, false)
 	}
 	c.Vuln = l.vuln()
+	c.SuiteAlarmPrefix = l.suiteAlarmPrefix()
 	return c, errors.Join(l.errs...)
 }
 
@@ -203,6 +216,22 @@ func (l *loader) verifyFunction(policy string) string {
 			EnvVerifyFunction, EnvRollbackPolicy, policy))
 	case strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }):
 		l.errs = append(l.errs, fmt.Errorf("%s=%q: a function name or ARN has no spaces or control characters (e.g. postdeploy-verify)", EnvVerifyFunction, v))
+		return ""
+	}
+	return v
+}
+
+// suiteAlarmPrefix reads EnvSuiteAlarmPrefix: the start of an alarm name
+// (CloudWatch alarm names are 1 to 255 characters; PutMetricAlarm,
+// AlarmName, CloudWatch API Reference), without control characters.
+func (l *loader) suiteAlarmPrefix() string {
+	v := l.str(EnvSuiteAlarmPrefix, "")
+	switch {
+	case len(v) > 255:
+		l.errs = append(l.errs, fmt.Errorf("%s: %d characters: an alarm name has at most 255; set the suite's alarm name prefix (the stack sets \"<stack name>-\")", EnvSuiteAlarmPrefix, len(v)))
+		return ""
+	case strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		l.errs = append(l.errs, fmt.Errorf("%s=%q: an alarm name prefix has no control characters (the stack sets \"<stack name>-\", e.g. \"Postdeploy-\")", EnvSuiteAlarmPrefix, v))
 		return ""
 	}
 	return v

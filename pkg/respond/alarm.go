@@ -9,10 +9,79 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
+	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
+
+// MetricSuiteAlarmsNotRouted counts state changes of the suite's own
+// alarms that respond left to their alarm actions (dimension Alarm).
+const MetricSuiteAlarmsNotRouted = "SuiteAlarmsNotRouted"
+
+// SuiteAlarms are the suite's own alarms (infra/stack suiteAlarms: each
+// function's errors, throttles and dead letters). Their alarm and OK
+// actions notify the escalation topic themselves — deliberately, so that
+// a broken respond still pages — and respond's alarm rule keeps them out
+// (infra/stack rules.go). When one reaches respond anyway, respond leaves
+// it to its actions instead of paging the application topic with the
+// application runbook.
+type SuiteAlarms struct {
+	// Prefix starts their names (config.EnvSuiteAlarmPrefix); "" treats
+	// every alarm alike.
+	Prefix string
+	// Escalation is the escalation topic's ARN.
+	Escalation string
+}
+
+// leftToItsActions reports whether d is one of the suite's own alarms
+// whose action for its new state notifies the escalation topic. The name
+// alone is not enough: CloudWatch must confirm it (DescribeAlarms, CloudWatch
+// API Reference: AlarmArn, AlarmActions, OKActions), for this very alarm
+// (its ARN: account, region and name), so an application alarm that
+// happens to share the prefix, or a member account's alarm of the same
+// name, is still paged. When CloudWatch cannot confirm it, respond pages:
+// a duplicate page beats none.
+func (h *Handler) leftToItsActions(ctx context.Context, d contract.Alarm, log *slog.Logger) (string, bool) {
+	s := h.SuiteAlarms
+	if s.Prefix == "" || !strings.HasPrefix(d.Name, s.Prefix) {
+		return "", false
+	}
+	if h.Alarms == nil || s.Escalation == "" || d.ARN == "" {
+		log.WarnContext(ctx, "alarm named like the suite's own, but respond cannot confirm its alarm action (no CloudWatch client, escalation topic or alarm ARN): notifying it")
+		return "", false
+	}
+	out, err := h.Alarms.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{
+		AlarmNames: []string{d.Name}, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
+	})
+	if err != nil {
+		log.WarnContext(ctx, "alarm named like the suite's own: reading its actions failed, notifying it", "error", err.Error())
+		return "", false
+	}
+	var arn string
+	var actions []string
+	for _, m := range out.MetricAlarms {
+		arn, actions = aws.ToString(m.AlarmArn), m.AlarmActions
+		if d.NewState == contract.StateOK {
+			actions = m.OKActions
+		}
+	}
+	for _, c := range out.CompositeAlarms {
+		arn, actions = aws.ToString(c.AlarmArn), c.AlarmActions
+		if d.NewState == contract.StateOK {
+			actions = c.OKActions
+		}
+	}
+	if arn != d.ARN || !slices.Contains(actions, s.Escalation) {
+		log.InfoContext(ctx, "alarm named like the suite's own, but CloudWatch shows no action of it notifying the escalation topic: notifying it",
+			"describedArn", arn, "actions", strings.Join(actions, ","))
+		return "", false
+	}
+	return s.Escalation, true
+}
 
 func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *slog.Logger) error {
 	// Decoded once, here; the remediation engine gets the same Alarm.
@@ -24,6 +93,14 @@ func (h *Handler) alarm(ctx context.Context, ev events.EventBridgeEvent, log *sl
 
 	if d.NewState == contract.StateInsufficientData || (d.NewState == contract.StateOK && d.OldState != contract.StateAlarm) {
 		log.InfoContext(ctx, "alarm state change needs no notification")
+		return nil
+	}
+	// The suite's own alarms page the escalation topic through their
+	// alarm actions; respond neither pages them again nor hands them to
+	// the remediation engine (the suite never tries to fix itself).
+	if topic, ok := h.leftToItsActions(ctx, d, log); ok {
+		log.InfoContext(ctx, "suite alarm not notified again: its own alarm action notifies the escalation topic", "topic", topic)
+		h.Metrics.Emit(map[string]string{"Alarm": d.Name}, telemetry.Value{Name: MetricSuiteAlarmsNotRouted, Unit: telemetry.UnitCount, Value: 1})
 		return nil
 	}
 	// EventBridge delivers at least once: one notification per transition.

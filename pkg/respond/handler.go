@@ -70,6 +70,9 @@ type Handler struct {
 	Alarms   AlarmAPI
 	// Remediator, when set, receives alarm state changes.
 	Remediator Remediator
+	// SuiteAlarms are the suite's own alarms, left to their alarm actions
+	// (alarm.go).
+	SuiteAlarms SuiteAlarms
 	// Claims dedupes notifications and actions (pkg/state's *Store); nil
 	// notifies everything.
 	Claims triage.Claimer
