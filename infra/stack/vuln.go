@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -22,8 +23,15 @@ import (
 
 // CDK context keys of vulnerability management.
 const (
-	// CtxVulnTickets is "opscenter" (default) or "off".
+	// CtxVulnTickets is "opscenter" (default), "jira" or "off".
 	CtxVulnTickets = "vulnTickets"
+	// CtxJiraURL, CtxJiraProject and CtxJiraSecretArn configure Jira
+	// tickets (vulnTickets=jira): the site's https URL, the project key
+	// and the Secrets Manager secret holding {"email","apiToken"}; respond
+	// may read exactly that secret.
+	CtxJiraURL       = "jiraUrl"
+	CtxJiraProject   = "jiraProject"
+	CtxJiraSecretArn = "jiraSecretArn"
 	// CtxVulnReportEmails lists the weekly report's email subscribers.
 	CtxVulnReportEmails = "vulnReportEmails"
 )
@@ -59,8 +67,8 @@ func (s *Stack) vulnManagement() error {
 	f := s.Respond
 	tickets := config.TicketsOpsCenter
 	if v, ok := s.Stack.Node().TryGetContext(jsii.String(CtxVulnTickets)).(string); ok && v != "" {
-		if v != config.TicketsOpsCenter && v != config.TicketsOff {
-			return fmt.Errorf("context %s=%q: want %q or %q", CtxVulnTickets, v, config.TicketsOpsCenter, config.TicketsOff)
+		if v != config.TicketsOpsCenter && v != config.TicketsJira && v != config.TicketsOff {
+			return fmt.Errorf("context %s=%q: want %q, %q or %q", CtxVulnTickets, v, config.TicketsOpsCenter, config.TicketsJira, config.TicketsOff)
 		}
 		tickets = v
 	}
@@ -100,6 +108,11 @@ func (s *Stack) vulnManagement() error {
 	s.allowPattern(f, "ConfirmImageScans", []string{"ecr:DescribeImageScanFindings"},
 		arn{service: "ecr", resource: "repository/*"}, nil,
 		"a clean ECR re-scan of any repository of this account and region is confirmed before its findings are resolved")
+	if tickets == config.TicketsJira {
+		if err := s.jiraTickets(); err != nil {
+			return err
+		}
+	}
 	if tickets == config.TicketsOpsCenter {
 		// "Actions, resources, and condition keys for AWS Systems
 		// Manager": CreateOpsItem lists no resource type ("*" only);
@@ -153,5 +166,36 @@ func (s *Stack) vulnManagement() error {
 		Description: jsii.String("the weekly vulnerability status report (subscribe email addresses, or set the vulnReportEmails context)"),
 		Value:       report.TopicArn(),
 	})
+	return nil
+}
+
+// jiraTickets gives respond the Jira settings of the CDK context and read
+// access to exactly the credentials secret ("Actions, resources, and
+// condition keys for AWS Secrets Manager": GetSecretValue acts on
+// Secret*).
+func (s *Stack) jiraTickets() error {
+	get := func(k string) string {
+		v, _ := s.Stack.Node().TryGetContext(jsii.String(k)).(string)
+		return strings.TrimSpace(v)
+	}
+	site, project, secret := get(CtxJiraURL), get(CtxJiraProject), get(CtxJiraSecretArn)
+	var problems []string
+	if u, err := url.Parse(site); err != nil || u.Scheme != "https" || u.Host == "" {
+		problems = append(problems, fmt.Sprintf("%s=%q: the Jira site's https URL, e.g. https://example.atlassian.net", CtxJiraURL, site))
+	}
+	if project == "" {
+		problems = append(problems, CtxJiraProject+": the Jira project key, e.g. SEC")
+	}
+	if !strings.HasPrefix(secret, "arn:") || !strings.Contains(secret, ":secretsmanager:") {
+		problems = append(problems, fmt.Sprintf("%s=%q: the ARN of the Secrets Manager secret holding {\"email\", \"apiToken\"}", CtxJiraSecretArn, secret))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("context %s=jira: %s", CtxVulnTickets, strings.Join(problems, "; "))
+	}
+	f := s.Respond
+	for k, v := range map[string]string{config.EnvJiraURL: site, config.EnvJiraProject: project, config.EnvJiraSecret: secret} {
+		f.Function.AddEnvironment(jsii.String(k), jsii.String(v), nil)
+	}
+	allow(f, "ReadJiraCredentials", []string{"secretsmanager:GetSecretValue"}, []*string{jsii.String(secret)}, nil)
 	return nil
 }

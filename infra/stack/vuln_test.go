@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/postdeploy/postdeploy/pkg/config"
@@ -142,5 +144,43 @@ func TestVulnReportTopicOnlyRespondPublishes(t *testing.T) {
 	}
 	if !found {
 		t.Error("the report topic has no policy")
+	}
+}
+
+// vulnStack synthesizes a stack of default props with the given CDK
+// context (after the shared synth made the asset directory).
+func vulnStack(t *testing.T, ctx map[string]any) (*Stack, error) {
+	t.Helper()
+	synth(t)
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	return New(app, "PostdeployJira", Props{AssetDir: shared.dir})
+}
+
+// TestVulnJiraFromContext: vulnTickets=jira gives respond the Jira
+// settings and read access to exactly the credentials secret, and no
+// OpsCenter grant; a Jira context without its site, project or secret
+// ARN stops the synth naming each.
+func TestVulnJiraFromContext(t *testing.T) {
+	const secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:postdeploy/jira-AbCdEf"
+	s, err := vulnStack(t, map[string]any{CtxVulnTickets: "jira", CtxJiraURL: "https://example.atlassian.net", CtxJiraProject: "SEC", CtxJiraSecretArn: secret})
+	if err != nil {
+		t.Fatalf("New(vulnTickets=jira) = %v", err)
+	}
+	tpl := *assertions.Template_FromStack(s.Stack, nil).ToJSON()
+	b, _ := json.Marshal(tpl)
+	doc := string(b)
+	for _, want := range []string{`"POSTDEPLOY_TICKETS":"jira"`, `"POSTDEPLOY_JIRA_URL":"https://example.atlassian.net"`, `"POSTDEPLOY_JIRA_PROJECT":"SEC"`, `"Sid":"ReadJiraCredentials"`, secret} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("template lacks %s", want)
+		}
+	}
+	if strings.Contains(doc, "ssm:CreateOpsItem") {
+		t.Error("a Jira stack grants ssm:CreateOpsItem")
+	}
+	_, err = vulnStack(t, map[string]any{CtxVulnTickets: "jira", CtxJiraURL: "http://example.atlassian.net"})
+	for _, want := range []string{CtxJiraURL, CtxJiraProject, CtxJiraSecretArn} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New(incomplete jira context) = %v; want an error naming %s", err, want)
+		}
 	}
 }
