@@ -86,6 +86,14 @@ func (m *Manager) Observe(ctx context.Context, f triage.Finding, a triage.Assess
 	if err != nil {
 		return rec, err
 	}
+	if existed && old.Status == StatusResolved && old.TicketID != "" {
+		// The finding came back after it was resolved: its closed ticket
+		// stays as history and the finding gets a new one.
+		if err := m.Store.forgetTicket(ctx, rec.Key, old.TicketID); err != nil {
+			m.Log.ErrorContext(ctx, "forget the resolved finding's closed ticket", "finding", rec.Key, "error", err.Error())
+		}
+		old.TicketID = ""
+	}
 	if !m.wantsTicket(rec.Priority) {
 		return rec, nil
 	}

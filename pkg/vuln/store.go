@@ -225,3 +225,12 @@ func (st *Store) reopenTicketState(ctx context.Context, k string) error {
 		map[string]ddbtypes.AttributeValue{":open": s(TicketOpen), ":closed": s(TicketClosed)}, ddbtypes.ReturnValueNone)
 	return err
 }
+
+// forgetTicket moves a reopened finding's closed ticket to previousTicketId,
+// so a new one can be opened (ClaimTicket wants no ticketId).
+func (st *Store) forgetTicket(ctx context.Context, k, id string) error {
+	_, _, err := st.update(ctx, k, "SET #prev = :id REMOVE #tid, #ts, #tp, #tsc", "#tid = :id",
+		map[string]string{"#prev": "previousTicketId", "#tid": "ticketId", "#ts": "ticketState", "#tp": "ticketPriority", "#tsc": "ticketScore"},
+		map[string]ddbtypes.AttributeValue{":id": s(id)}, ddbtypes.ReturnValueNone)
+	return err
+}

@@ -421,3 +421,25 @@ func TestDigestThresholds(t *testing.T) {
 		t.Errorf("threshold 0: Digest = %v; want individual", d.Action)
 	}
 }
+
+// TestReopenedFindingGetsANewTicket: a finding resolved (ticket closed)
+// and then reported again is open once more with a new ticket; the
+// closed one is kept as previousTicketId.
+func TestReopenedFindingGetsANewTicket(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	f := finding("back", "prod-api", "CVE-2026-0010")
+	if _, err := r.m.Observe(ctx, f, assess(triage.P2, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := r.m.Resolve(ctx, vuln.Key(f), t0.Add(time.Hour), "fixed"); err != nil || !ok {
+		t.Fatalf("Resolve = %v, %v", ok, err)
+	}
+	if _, err := r.m.Observe(ctx, f, assess(triage.P2, 60)); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, _ := r.m.Store.Get(ctx, vuln.Key(f))
+	if rec.Status != vuln.StatusOpen || r.ops.creates != 2 || rec.TicketID != "oi-000000000002" {
+		t.Errorf("reopened: status %s, %d OpsItems created, ticket %q; want open, 2, oi-000000000002", rec.Status, r.ops.creates, rec.TicketID)
+	}
+}
