@@ -310,7 +310,9 @@ func startOps(t *testing.T, name, seed string, arm func(*standin.Server)) (*lamb
 
 func TestRespondThrottledPublishStillNotifiesOnce(t *testing.T) {
 	fn, si := startOps(t, "respond", "respond.yaml", func(si *standin.Server) {
-		si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultThrottle, Times: 2})
+		// Every SNS operation: respond publishes findings with PublishBatch
+		// (POSTDEPLOY_PUBLISH_BATCH, default on), alerts with Publish.
+		si.Inject(standin.SNS, "", standin.Fault{Kind: standin.FaultThrottle, Times: 2})
 	})
 	payload, err := os.ReadFile("../../../events/respond-inspector-finding.json")
 	if err != nil {
@@ -323,9 +325,9 @@ func TestRespondThrottledPublishStillNotifiesOnce(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("function error %v; want the throttling absorbed by retries\nlogs:\n%s", res.Err, res.Logs)
 	}
-	calls := si.CallsTo(standin.SNS, "Publish")
+	calls := si.CallsTo(standin.SNS, "")
 	if got := len(publishedTo(si, notify.Security)); got != 1 || len(calls) != 3 {
-		t.Errorf("security notifications = %d after %d Publish calls; want 1 after 3 (2 throttled)", got, len(calls))
+		t.Errorf("security notifications = %d after %d SNS calls; want 1 after 3 (2 throttled)", got, len(calls))
 	}
 }
 
