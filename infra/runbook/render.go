@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postdeploy/postdeploy/infra/stack"
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/notify"
 	"github.com/postdeploy/postdeploy/pkg/remediate"
@@ -52,12 +54,12 @@ func Render(in Input) []byte {
 	}
 
 	p("## Alarms\n\n")
-	p("Each alarm notifies its topics on ALARM and, where listed, on OK. Subscribers of a topic receive CloudWatch's notification; `remediate` is subscribed to the high-CPU, application, infrastructure and security topics, `respond` receives every alarm state change from EventBridge.\n\n")
+	p("Each alarm notifies its topics on ALARM and, where listed, on OK. Subscribers of a topic receive CloudWatch's notification; `remediate` is subscribed to the high-CPU, application, infrastructure and security topics, `respond` receives every alarm state change from EventBridge but those of Auto Scaling's target tracking alarms and of the suite's own alarms, whose alarm actions notify the escalation topic.\n\n")
 	p("The response procedure is the one respond attaches to its notification about the alarm (chosen by what the alarm measures).\n\n")
 	p("| Alarm | Metric | Statistic, period | Condition | Datapoints | Missing data | Notifies | Response procedure |\n|---|---|---|---|---|---|---|---|\n")
 	for _, a := range t.Alarms {
 		p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", cell(a.Name), cell(a.Metric), cell(statPeriod(a)), cell(condition(a)),
-			cell(fmt.Sprintf("%d of %d", a.DatapointsToAlarm, a.EvaluationPeriods)), cell(a.TreatMissingData), cell(topics(a)), procedure(a))
+			cell(fmt.Sprintf("%d of %d", a.DatapointsToAlarm, a.EvaluationPeriods)), cell(a.TreatMissingData), cell(topics(a)), procedure(t.StackName, a))
 	}
 	p("\n")
 	for _, a := range t.Alarms {
@@ -112,9 +114,20 @@ func writePolicy(b *bytes.Buffer, pol *remediate.Policy, path string) {
 	}
 }
 
+// SuiteAlarmResponse is the response column of the suite's own alarms:
+// respond does not notify them (its alarm rule leaves them out, and
+// respond leaves any that reach it to their actions), so no runbook of
+// respond's applies; their descriptions say what to do.
+const SuiteAlarmResponse = "none from respond: notified by its alarm action (see its description below)"
+
 // procedure names the runbook respond gives a notification about a,
-// from respond's own routing (respond.AlarmRunbook).
-func procedure(a Alarm) string {
+// from respond's own routing (respond.AlarmRunbook); for the suite's own
+// alarms of stack stackName (named config.SuiteAlarmPrefix, notifying the
+// escalation topic), SuiteAlarmResponse.
+func procedure(stackName string, a Alarm) string {
+	if strings.HasPrefix(a.Name, config.SuiteAlarmPrefix(stackName)) && slices.Contains(a.AlarmTopics, "postdeploy "+stack.TopicTitles[notify.Escalation]) {
+		return SuiteAlarmResponse
+	}
 	ca := contract.Alarm{Name: a.Name, Description: a.Description}
 	for _, m := range a.Metrics {
 		ca.Metrics = append(ca.Metrics, contract.Metric{Namespace: m.Namespace, MetricName: m.Name})

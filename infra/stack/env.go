@@ -47,6 +47,9 @@ func (s *Stack) respondEnv() map[string]string {
 	// function's Invoke action failed (pkg/respond/confirm.go). Called
 	// after verify is built.
 	env[config.EnvVerifyFunction] = *s.Verify.FunctionName()
+	// The suite's own alarms (suiteAlarms) notify the escalation topic
+	// through their alarm actions; respond leaves them to those.
+	env[config.EnvSuiteAlarmPrefix] = config.SuiteAlarmPrefix(*s.StackName())
 	// Explicit either way, so the switch never depends on respond's
 	// default.
 	env[config.EnvRemediateAlarms] = "false"

@@ -1,8 +1,12 @@
 package stack
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/jsii-runtime-go"
 
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/triage"
 )
@@ -21,6 +25,9 @@ type Route struct {
 	// OnSuiteBus puts the rule on the bus verify publishes to instead of
 	// the default bus.
 	OnSuiteBus bool
+	// LeavesOutSuiteAlarms keeps the suite's own alarms out of the rule
+	// the stack makes on its default bus (Stack.suiteAlarmsLeftOut).
+	LeavesOutSuiteAlarms bool
 }
 
 // TargetTrackingAlarmPrefix starts the names of the alarms Application
@@ -38,7 +45,7 @@ const TargetTrackingAlarmPrefix = "TargetTracking-"
 var Routes = []Route{
 	{
 		ID:          "AlarmStateChange",
-		Description: "CloudWatch alarms entering ALARM or returning to OK, except Auto Scaling's target tracking alarms",
+		Description: "CloudWatch alarms entering ALARM or returning to OK, except Auto Scaling's target tracking alarms and the suite's own alarms",
 		Source:      contract.AlarmSource,
 		DetailTypes: []string{contract.DetailTypeAlarmStateChange},
 		Detail: map[string]any{
@@ -51,6 +58,9 @@ var Routes = []Route{
 			// event patterns in Amazon EventBridge".
 			"alarmName": []any{map[string]any{"anything-but": map[string]any{"prefix": TargetTrackingAlarmPrefix}}},
 		},
+		// Nor the suite's own alarms: they notify the escalation topic
+		// through their alarm actions.
+		LeavesOutSuiteAlarms: true,
 	},
 	{
 		ID:          "PipelineFailed",
@@ -106,4 +116,38 @@ var Routes = []Route{
 		Source:      triage.SourceEventSecurityHub,
 		DetailTypes: []string{triage.DetailSecurityHubASFF, triage.DetailSecurityHubOCSF},
 	},
+}
+
+// suiteAlarmsLeftOut is the "resources" condition that keeps the suite's
+// own alarms (suiteAlarms: <stack>-<function>-errors, -throttles,
+// -dead-letters) out of respond's alarm rule: they notify the escalation
+// topic through their own alarm and OK actions — deliberately, so that a
+// broken respond still pages — and respond would page them again, to the
+// application topic with the application runbook.
+//
+// An alarm state change event's resources hold the alarm's ARN (CloudWatch
+// User Guide, "Alarm events and EventBridge"). The condition is an
+// anything-but on a prefix of that ARN: this account's and region's
+// alarms named config.SuiteAlarmPrefix (EventBridge User Guide,
+// "Comparison operators for use in event patterns in Amazon EventBridge",
+// Anything-but (begins with), one prefix per field). The target tracking
+// exclusion stays on detail.alarmName: conditions on different fields
+// must all match, so each field can carry its own single-prefix
+// anything-but (one field cannot exclude two prefixes with the documented
+// single-prefix form, and $or would match either). Of a list, a pattern
+// matches when any element matches ("Arrays in Amazon EventBridge event
+// patterns"); CloudWatch's events name the one alarm. respond also leaves
+// such an alarm to its actions should one reach it (pkg/respond
+// SuiteAlarms, POSTDEPLOY_SUITE_ALARM_PREFIX).
+func (s *Stack) suiteAlarmsLeftOut() *[]*string {
+	return awsevents.Match_AnythingButPrefix(s.suiteAlarmARNPrefix())
+}
+
+// suiteAlarmARNPrefix starts the ARN of each of the suite's own alarms:
+// arn:<partition>:cloudwatch:<region>:<account>:alarm:<stack>-.
+func (s *Stack) suiteAlarmARNPrefix() *string {
+	return s.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+		ResourceName: jsii.String(config.SuiteAlarmPrefix(*s.StackName())), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
 }

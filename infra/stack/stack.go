@@ -437,6 +437,9 @@ func (s *Stack) rules() {
 			d := r.Detail
 			pattern.Detail = &d
 		}
+		if r.LeavesOutSuiteAlarms {
+			pattern.Resources = s.suiteAlarmsLeftOut() // rules.go
+		}
 		props := &awsevents.RuleProps{
 			Description:  jsii.String("postdeploy respond: " + r.Description),
 			EventPattern: pattern,
