@@ -582,24 +582,26 @@ func faultsRespond(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []opsCase{
-		{fault: "throttling", injected: "Publish ×2", wantNotes: 1, arm: func(si *standin.Server) {
-			si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultThrottle, Times: 2})
+		// respond publishes findings with PublishBatch (POSTDEPLOY_PUBLISH_BATCH,
+		// default on): the SNS faults hit every SNS operation.
+		{fault: "throttling", injected: "SNS ×2", wantNotes: 1, arm: func(si *standin.Server) {
+			si.Inject(standin.SNS, "", standin.Fault{Kind: standin.FaultThrottle, Times: 2})
 		}},
-		{fault: "5xx", injected: "Publish 500 ×4 (past the SDK's 3 attempts)", wantNotes: 1, arm: func(si *standin.Server) {
-			si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultServerError, Times: 4})
+		{fault: "5xx", injected: "SNS 500 ×4 (past the SDK's 3 attempts)", wantNotes: 1, arm: func(si *standin.Server) {
+			si.Inject(standin.SNS, "", standin.Fault{Kind: standin.FaultServerError, Times: 4})
 		}},
 		{fault: "slow responses", injected: "+700ms on every SNS call", wantNotes: 1, arm: func(si *standin.Server) {
 			si.Inject(standin.SNS, "", standin.Fault{Kind: standin.FaultLatency, Delay: 700 * time.Millisecond})
 		}},
-		{fault: "connection resets", injected: "Publish ×1", wantNotes: 1, arm: func(si *standin.Server) {
-			si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultReset, Times: 1})
+		{fault: "connection resets", injected: "SNS ×1", wantNotes: 1, arm: func(si *standin.Server) {
+			si.Inject(standin.SNS, "", standin.Fault{Kind: standin.FaultReset, Times: 1})
 		}},
-		{fault: "deadline mid-event", injected: "Publish +10s ×1; timeout 3s", timeout: 3 * time.Second, wantNotes: 1, arm: func(si *standin.Server) {
+		{fault: "deadline mid-event", injected: "SNS +10s ×1; timeout 3s", timeout: 3 * time.Second, wantNotes: 1, arm: func(si *standin.Server) {
 			// respond stops its work a margin before the deadline
 			// (functions/respond/deadline.go): the slow Publish fails, the
 			// dedupe claim is released and the error returned, so the
 			// retry notifies.
-			si.Inject(standin.SNS, "Publish", standin.Fault{Kind: standin.FaultLatency, Delay: 10 * time.Second, Times: 1})
+			si.Inject(standin.SNS, "", standin.Fault{Kind: standin.FaultLatency, Delay: 10 * time.Second, Times: 1})
 		}},
 		{fault: "malformed event", injected: "events/respond-malformed.json, then a valid event", wantNotes: 1},
 		{fault: "duplicate delivery", injected: "same event twice", wantNotes: 1, deliveries: 2},
