@@ -14,7 +14,10 @@
 //  3. for each alarm, one at a time: remembers its state, sets it to ALARM
 //     with SetAlarmState and the reason contract.DrillReason, and waits
 //     until CloudWatch's notification arrives on the alarm's topic, respond
-//     has routed it (its notification on a topic) and, where remediate is
+//     has routed it (its notification on a topic) — except the suite's own
+//     alarms (named <stack>-…), whose alarm actions notify the escalation
+//     topic and which respond must not notify again (RespondNotRouted; a
+//     notification from respond about one is a problem) — and, where remediate is
 //     subscribed to the topic, remediate has decided on it (its audit
 //     record in the state table, in dry run: remediate recognises the
 //     drill by the state reason it reads back from CloudWatch). An alarm

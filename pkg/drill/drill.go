@@ -13,9 +13,34 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/postdeploy/postdeploy/pkg/config"
 	"github.com/postdeploy/postdeploy/pkg/contract"
 	"github.com/postdeploy/postdeploy/pkg/deadline"
 )
+
+// RespondNotRouted is the RESPOND column of one of the suite's own
+// alarms that respond rightly left alone: its alarm action notifies the
+// escalation topic, respond's alarm rule leaves it out and respond
+// leaves it to its actions (pkg/respond SuiteAlarms).
+const RespondNotRouted = "not routed: notified by its alarm action"
+
+// respondVerdict says what respond did about an alarm (the RESPOND
+// column) and whether that is a problem. For one of the suite's own
+// alarms the right outcome is no notification from respond; a
+// notification is a duplicate page. For any other alarm it is respond's
+// notification, on routedTo; none within timeout is a broken path.
+func respondVerdict(suite bool, routedTo string, timeout time.Duration) (column, problem string) {
+	switch {
+	case suite && routedTo == "":
+		return RespondNotRouted, ""
+	case suite:
+		return "re-paged on " + routedTo, fmt.Sprintf("respond notified %s about the suite's own alarm, whose alarm action already notifies the escalation topic: a duplicate page "+
+			"(respond's alarm rule should leave it out, and respond with %s leave it to its action)", routedTo, config.EnvSuiteAlarmPrefix)
+	case routedTo != "":
+		return "routed to " + routedTo, ""
+	}
+	return "", fmt.Sprintf("respond sent no notification about the alarm within %s (EventBridge rule → respond → topic)", timeout)
+}
 
 // Defaults of Drill.
 const (
@@ -137,6 +162,10 @@ func (d *Drill) Run(ctx context.Context, stackName string) (rep *Report, err err
 	}
 	w := &watcher{d: d, q: q, seen: map[string][]sighting{}}
 	trail := d.Trail(s.Table)
+	// The suite's own alarms (infra/stack suiteAlarms) are named
+	// <stack>-…; respond must leave them to their alarm actions.
+	suitePrefix := config.SuiteAlarmPrefix(s.Name)
+	defer func() { d.lateRepages(ctx, w, rep, suitePrefix) }()
 	for _, name := range s.Alarms {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("drill interrupted before alarm %s: %w", name, context.Cause(ctx))
@@ -146,7 +175,7 @@ func (d *Drill) Run(ctx context.Context, stackName string) (rep *Report, err err
 			rep.Rows = append(rep.Rows, Row{Alarm: name, Problems: []string{"the stack has this alarm, but CloudWatch does not: was it deleted outside CloudFormation? Deploy the stack again"}})
 			continue
 		}
-		row := d.drill(ctx, a, subscribers, w, trail, r)
+		row := d.drill(ctx, a, strings.HasPrefix(name, suitePrefix), subscribers, w, trail, r)
 		rep.Rows = append(rep.Rows, row)
 		d.logf("drill: %s: %s", name, row.summary())
 	}
@@ -224,8 +253,33 @@ func (d *Drill) lambdaSubscribed(ctx context.Context, topic string) (bool, error
 	return false, nil
 }
 
-// drill runs one alarm's drill.
-func (d *Drill) drill(ctx context.Context, a alarm, subscribers map[string]bool, w *watcher, trail AuditTrail, r *restorer) Row {
+// lateRepages reads the queue once more after the last alarm: a
+// notification from respond about one of the suite's own alarms that
+// arrived after the drill moved on from it (the drill does not wait the
+// whole timeout for a notification that should never come) is a
+// duplicate page all the same.
+func (d *Drill) lateRepages(ctx context.Context, w *watcher, rep *Report, suitePrefix string) {
+	if ctx.Err() == nil {
+		_ = w.poll(ctx) // a failed read finds nothing more; each alarm's own reads reported theirs
+	}
+	for i := range rep.Rows {
+		row := &rep.Rows[i]
+		if !strings.HasPrefix(row.Alarm, suitePrefix) || row.Respond != RespondNotRouted {
+			continue
+		}
+		for _, s := range w.take(row.Alarm) {
+			if s.from == fromRespond {
+				column, problem := respondVerdict(true, topicName(s.topic), d.Timeout)
+				row.Respond, row.Problems = column, append(row.Problems, problem)
+				break
+			}
+		}
+	}
+}
+
+// drill runs one alarm's drill; suite says it is one of the suite's own
+// alarms, which respond must not notify.
+func (d *Drill) drill(ctx context.Context, a alarm, suite bool, subscribers map[string]bool, w *watcher, trail AuditTrail, r *restorer) Row {
 	row := Row{Alarm: a.name}
 	for _, t := range a.topics {
 		row.Topics = append(row.Topics, topicName(t))
@@ -266,6 +320,7 @@ func (d *Drill) drill(ctx context.Context, a alarm, subscribers map[string]bool,
 
 	deadline := start.Add(d.Timeout)
 	var notified, responded, decided bool
+	var routedTo string
 	for {
 		if err := w.poll(ctx); err != nil {
 			row.Problems = append(row.Problems, err.Error())
@@ -282,7 +337,7 @@ func (d *Drill) drill(ctx context.Context, a alarm, subscribers map[string]bool,
 					changed = s.changed
 				}
 			case s.from == fromRespond && !responded:
-				responded, row.Respond = true, "routed to "+topicName(s.topic)
+				responded, routedTo = true, topicName(s.topic)
 			}
 		}
 		if !decided {
@@ -298,7 +353,10 @@ func (d *Drill) drill(ctx context.Context, a alarm, subscribers map[string]bool,
 				}
 			}
 		}
-		if notified && responded && (decided || !expectRemediate) {
+		// A suite alarm's path is proven once CloudWatch's notification
+		// arrived: respond is expected to stay silent (lateRepages checks
+		// again at the end).
+		if notified && (responded || suite) && (decided || !expectRemediate) {
 			break
 		}
 		if !d.Now().Before(deadline) || ctx.Err() != nil {
@@ -311,8 +369,9 @@ func (d *Drill) drill(ctx context.Context, a alarm, subscribers map[string]bool,
 	if !notified {
 		row.Problems = append(row.Problems, fmt.Sprintf("CloudWatch's notification did not reach the drill's queue on %s within %s", strings.Join(row.Topics, ", "), d.Timeout))
 	}
-	if !responded {
-		row.Problems = append(row.Problems, fmt.Sprintf("respond sent no notification about the alarm within %s (EventBridge rule → respond → topic)", d.Timeout))
+	var problem string
+	if row.Respond, problem = respondVerdict(suite, routedTo, d.Timeout); problem != "" {
+		row.Problems = append(row.Problems, problem)
 	}
 	switch {
 	case expectRemediate && !decided:

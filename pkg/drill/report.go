@@ -17,7 +17,9 @@ type Row struct {
 	// drill's queue, on NotifiedOn; 0 when it did not.
 	Notified   time.Duration
 	NotifiedOn string
-	// Respond says where respond routed it ("" when it did not);
+	// Respond says where respond routed it ("" when it did not), or
+	// for one of the suite's own alarms RespondNotRouted (right) or
+	// where respond re-paged it (a problem);
 	// Remediate remediate's decision as audited.
 	Respond, Remediate string
 	// Skipped says why the alarm was not drilled.

@@ -84,7 +84,7 @@ func (r *rig) startDrillStack(ctx context.Context) (_ *drillRig, err error) {
 		return nil, err
 	}
 	d.tableName = strings.TrimPrefix(d.table, "POSTDEPLOY_STATE_TABLE=")
-	if d.respond, err = r.start(ctx, "respond", si, d.table); err != nil {
+	if d.respond, err = r.start(ctx, "respond", si, d.table, suiteAlarmPrefixEnv()); err != nil {
 		return nil, err
 	}
 	if d.remediate, err = r.start(ctx, "remediate", si, d.table); err != nil {
@@ -130,7 +130,10 @@ func (d *drillRig) deliverSNS(fnARN string, payload []byte) {
 
 // deliverEvent is EventBridge applying the stack's alarm rule: alarm
 // state changes from aws.cloudwatch, but for TargetTracking-* alarms
-// (infra/stack rules.go), go to respond.
+// (infra/stack rules.go), go to respond. The stack's rule also leaves out
+// the suite's own alarms (PostdeployDemo-…); the rig delivers them all
+// the same, so the drill proves respond's own check too: respond leaves
+// them to their alarm actions (suiteAlarmPrefixEnv).
 func (d *drillRig) deliverEvent(ev []byte) {
 	var e events.EventBridgeEvent
 	if err := json.Unmarshal(ev, &e); err != nil {

@@ -70,7 +70,7 @@ func TestDrillLocalDemoStack(t *testing.T) {
 		t.Errorf("Report.OK() = false; want every alert path working")
 	}
 	want := map[string]struct{ topic, respond, remediate string }{
-		"PostdeployDemo-verify-errors": {"postdeploy-escalation", "routed to ", "— (not subscribed)"},
+		"PostdeployDemo-verify-errors": {"postdeploy-escalation", drill.RespondNotRouted, "— (not subscribed)"},
 		"app-high-cpu":                 {"postdeploy-high-cpu", "routed to postdeploy-high-cpu", "dry-run (rule asg-cpu-scale-out, drill)"},
 		"app-5xx-error-rate":           {"postdeploy-application", "routed to postdeploy-application", "ignored"},
 		"app-low-free-disk":            {"postdeploy-infrastructure", "routed to postdeploy-infrastructure", "ignored"},
@@ -89,6 +89,9 @@ func TestDrillLocalDemoStack(t *testing.T) {
 		}
 		if row.NotifiedOn == "" || row.Restored != "restored to OK" {
 			t.Errorf("alarm %s: notified on %q, restored %q; want a notification and restored to OK", row.Alarm, row.NotifiedOn, row.Restored)
+		}
+		if strings.HasPrefix(row.Alarm, DemoStack+"-") && row.Respond != drill.RespondNotRouted {
+			t.Errorf("suite alarm %s: respond %q; want %q (its alarm action notifies the escalation topic)", row.Alarm, row.Respond, drill.RespondNotRouted)
 		}
 		w, ok := want[row.Alarm]
 		if !ok {
@@ -113,6 +116,12 @@ func TestDrillLocalDemoStack(t *testing.T) {
 	d.wg.Wait()
 	if len(d.invokeErrs) > 0 {
 		t.Errorf("deliveries failed: %v", d.invokeErrs)
+	}
+	// Not even after the drill moved on, nor on the way back to OK.
+	for _, p := range d.si.Published() {
+		if a := p.Attributes["alarm"]; strings.HasPrefix(a, DemoStack+"-") {
+			t.Errorf("respond published %q on %s about the suite's own alarm %s; want nothing: its alarm action notifies the escalation topic", p.Subject, p.TopicARN, a)
+		}
 	}
 	checkRestored(t, d)
 }

@@ -60,6 +60,9 @@ func (a *alarm) tree() map[string]any {
 	if len(a.Actions) > 0 {
 		m["AlarmActions"] = normalize(a.Actions)
 	}
+	if len(a.OKActions) > 0 { // DescribeAlarms returns OKActions too (MetricAlarm, CompositeAlarm)
+		m["OKActions"] = normalize(a.OKActions)
+	}
 	if a.Type == "CompositeAlarm" {
 		m["AlarmRule"] = a.Rule
 		return m
