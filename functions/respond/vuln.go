@@ -52,5 +52,8 @@ func vulnManagement(awsCfg aws.Config, cfg config.Respond, router notify.Router,
 			HTTP: &http.Client{Timeout: 10 * time.Second},
 		}
 	}
-	return &respond.VulnManagement{Manager: vuln.New(m), Inspector: inspector2.NewFromConfig(awsCfg), ECR: ecr.NewFromConfig(awsCfg)}
+	v := &respond.VulnManagement{Inspector: inspector2.NewFromConfig(awsCfg), ECR: ecr.NewFromConfig(awsCfg)}
+	m.StillOpen = v.StillOpen
+	v.Manager = vuln.New(m)
+	return v
 }

@@ -181,6 +181,22 @@ func (h *Handler) confirmClosed(ctx context.Context, f triage.Finding) (string, 
 	return "closing " + f.Source + " findings is not tracked", false, nil
 }
 
+// StillOpen asks Inspector2 whether an overdue Inspector2 finding of the
+// log is still open, for the daily run (vuln.Manager.StillOpen): a
+// finding whose CLOSED event was lost is resolved instead of alerted.
+// Findings of other sources are taken as the log has them.
+func (v *VulnManagement) StillOpen(ctx context.Context, r vuln.Record) (bool, string, error) {
+	if v.Inspector == nil || !strings.HasPrefix(r.FindingID, "arn:aws:inspector2:") {
+		return true, "", nil
+	}
+	h := &Handler{Vuln: v}
+	why, closed, err := h.confirmClosed(ctx, triage.Finding{ID: r.FindingID, Source: triage.SourceInspector})
+	if err != nil {
+		return true, "", err
+	}
+	return !closed, why, nil
+}
+
 // scanDetail is what a clean-scan resolution reads of an "ECR Image
 // Scan" or "Inspector2 Scan" event.
 type scanDetail struct {

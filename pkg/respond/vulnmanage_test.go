@@ -381,3 +381,38 @@ func FuzzVulnEvents(f *testing.F) {
 		}
 	})
 }
+
+// TestVulnDailyConfirmsWithInspectorBeforeAlerting: the daily run asks
+// Inspector2 about an overdue Inspector2 finding first; one Inspector2
+// reports CLOSED (its CLOSED event was lost) is resolved, not alerted;
+// one still ACTIVE gets its breach alert.
+func TestVulnDailyConfirmsWithInspectorBeforeAlerting(t *testing.T) {
+	srv := dynalite.StartT(t)
+	const arn = "arn:aws:inspector2:us-east-1:123456789012:finding/0e436649379db5b0d6b1c5a3a7f6c5d2"
+	daily := []byte(`{"version":"0","id":"sched-1","source":"postdeploy.vuln","detail-type":"Vulnerability SLA Check","time":"2026-11-25T06:00:00Z","detail":{}}`)
+	for i, tc := range []struct {
+		status      i2types.FindingStatus
+		wantAlerts  int
+		wantOpen    int
+		description string
+	}{
+		{i2types.FindingStatusClosed, 0, 0, "closed at Inspector2: resolved"},
+		{i2types.FindingStatusActive, 1, 1, "active at Inspector2: alerted"},
+	} {
+		r := newVulnRig(t, srv, 70+i)
+		r.h.Vuln.Manager.StillOpen = r.h.Vuln.StillOpen
+		if err := r.invoke(t, readEvent(t, "respond-inspector-finding.json")); err != nil {
+			t.Fatal(err)
+		}
+		before := len(r.sns.in)
+		r.insp.status[arn] = tc.status
+		r.h.Vuln.Manager.Now = func() time.Time { return testNow.Add(72 * time.Hour) }
+		if err := r.invoke(t, daily); err != nil {
+			t.Fatalf("%s: daily = %v", tc.description, err)
+		}
+		open, _ := r.open(t)
+		if got := len(r.sns.in) - before; got != tc.wantAlerts || open != tc.wantOpen {
+			t.Errorf("%s: %d alerts, %d open; want %d, %d", tc.description, got, open, tc.wantAlerts, tc.wantOpen)
+		}
+	}
+}

@@ -45,6 +45,11 @@ type Manager struct {
 	// another delivery may try (default 15 minutes: past the longest
 	// Lambda run).
 	TicketStale time.Duration
+	// StillOpen, when set, asks the service that owns a finding whether
+	// it is still open before the daily run alerts on it: a resolution
+	// whose event was lost is resolved then instead of alerted (closed
+	// false, with why, when the service says it is closed).
+	StillOpen func(ctx context.Context, r Record) (open bool, why string, err error)
 }
 
 // New settles m's defaults once.

@@ -13,6 +13,9 @@ import (
 // DailyResult is what the daily run did.
 type DailyResult struct {
 	Open, Overdue, Breaches, TicketsOpened, TicketsClosed int
+	// Resolved counts overdue findings the owning service said were
+	// closed (their resolution event was lost).
+	Resolved int
 }
 
 // releaser is implemented by pkg/state's *Store.
@@ -50,6 +53,18 @@ func (m *Manager) Daily(ctx context.Context) (DailyResult, error) {
 				res.TicketsOpened++
 			}
 			if r.Overdue(now) {
+				if m.StillOpen != nil {
+					open, why, err := m.StillOpen(ctx, r)
+					if err != nil {
+						m.Log.WarnContext(ctx, "could not ask the owning service whether the overdue finding is still open; alerting on the log's word", "finding", r.Key, "error", err.Error())
+					} else if !open {
+						if _, _, err := m.Resolve(ctx, r.Key, now, why); err != nil {
+							errs = append(errs, err)
+						}
+						res.Resolved++
+						continue
+					}
+				}
 				res.Overdue++
 				sent, err := m.breach(ctx, r, now)
 				if err != nil {

@@ -443,3 +443,29 @@ func TestReopenedFindingGetsANewTicket(t *testing.T) {
 		t.Errorf("reopened: status %s, %d OpsItems created, ticket %q; want open, 2, oi-000000000002", rec.Status, r.ops.creates, rec.TicketID)
 	}
 }
+
+// TestDailyAsksTheOwningServiceFirst: an overdue finding the owning
+// service reports closed (its resolution event was lost) is resolved by
+// the daily run, not alerted on.
+func TestDailyAsksTheOwningServiceFirst(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	f := finding("lost", "prod-api", "CVE-2026-0011")
+	if _, err := r.m.Observe(ctx, f, assess(triage.P1, 90)); err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	r.m.StillOpen = func(_ context.Context, rec vuln.Record) (bool, string, error) {
+		asked++
+		return false, "Inspector2 reports the finding CLOSED", nil
+	}
+	r.clk.Add(48 * time.Hour)
+	res, err := r.m.Daily(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, _ := r.m.Store.Get(ctx, vuln.Key(f))
+	if asked != 1 || res.Resolved != 1 || len(r.sender.msgs) != 0 || rec.Status != vuln.StatusResolved {
+		t.Errorf("asked %d, resolved %d, alerts %d, status %s; want 1, 1, 0, resolved", asked, res.Resolved, len(r.sender.msgs), rec.Status)
+	}
+}
