@@ -33,7 +33,7 @@ const (
 	EnvJiraURL = "POSTDEPLOY_JIRA_URL"
 	// EnvJiraSecret is the Secrets Manager secret (name or ARN) holding
 	// {"email": "...", "apiToken": "..."} (required with jira).
-	EnvJiraSecret = "POSTDEPLOY_JIRA_SECRET"
+	EnvJiraSecret = "POSTDEPLOY_JIRA_SECRET" //nolint:gosec // G101: the name of a variable that names a secret, not a credential
 	// EnvJiraProject is the project key (required with jira).
 	EnvJiraProject = "POSTDEPLOY_JIRA_PROJECT"
 	// EnvJiraIssueType is the issue type's name (default "Bug").
