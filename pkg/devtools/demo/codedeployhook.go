@@ -60,6 +60,7 @@ func codeDeployHookFailsOnGreen(ctx context.Context, r *rig) result {
 	}
 	defer si.Close()
 	r.service.deploy(versionBroken)
+	defer r.service.deploy(versionHealthy)
 	dyn, err := r.dynalite(ctx)
 	if err != nil {
 		return errorResult(err)

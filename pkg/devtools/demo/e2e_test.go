@@ -141,6 +141,10 @@ func verifyWith(t *testing.T, ev events.CodePipelineJobEvent, o verifyOpts) (job
 		t.Fatal(err)
 	}
 	t.Cleanup(si.Close)
+	// The sample service is shared by every test and scenario of the
+	// package; a scenario that deployed the broken version must not decide
+	// this test's outcome.
+	shared.service.deploy(versionHealthy)
 	if o.arm != nil {
 		o.arm(si)
 	}
