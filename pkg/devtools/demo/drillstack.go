@@ -201,12 +201,15 @@ func (r *rig) newDrill(ctx context.Context, d *drillRig, log io.Writer) (*drill.
 		return nil, fmt.Errorf("drill clients: %w", err)
 	}
 	store := func(table string) drill.AuditTrail { return state.New(dyn.Client(), table) }
-	// Settle: the stand-in's subscriptions take effect at once.
+	// Settle: the stand-in's subscriptions take effect at once. Timeout
+	// bounds a path that never shows; a working one ends the wait as soon
+	// as it arrives, so the bound is generous for a loaded shared machine
+	// (one run at load 14 took over 20 s for respond's page).
 	return &drill.Drill{
 		Stacks: cloudformation.NewFromConfig(cfg), Alarms: cloudwatch.NewFromConfig(cfg),
 		Topics: sns.NewFromConfig(cfg), Queues: sqs.NewFromConfig(cfg),
 		Trail:   store,
-		Timeout: 20 * time.Second, Poll: 50 * time.Millisecond, Settle: drill.NoSettle, ReceiveWait: 1,
+		Timeout: 45 * time.Second, Poll: 50 * time.Millisecond, Settle: drill.NoSettle, ReceiveWait: 1,
 		Log: log,
 	}, nil
 }

@@ -51,7 +51,7 @@ func checkRestored(t *testing.T, d *drillRig) {
 func TestDrillLocalDemoStack(t *testing.T) {
 	requireFunction(t, "respond")
 	requireFunction(t, "remediate")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var log bytes.Buffer
 	rep, d, err := shared.runDrill(ctx, &log)
@@ -131,7 +131,7 @@ func TestDrillLocalDemoStack(t *testing.T) {
 func TestDrillNamesAnAlarmItCannotSet(t *testing.T) {
 	requireFunction(t, "respond")
 	requireFunction(t, "remediate")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	d, err := shared.startDrillStack(ctx)
 	if err != nil {
@@ -173,7 +173,7 @@ func TestDrillNamesAnAlarmItCannotSet(t *testing.T) {
 func TestDrillRestoresWhenInterrupted(t *testing.T) {
 	requireFunction(t, "respond")
 	requireFunction(t, "remediate")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	d, err := shared.startDrillStack(ctx)
 	if err != nil {
