@@ -29,8 +29,11 @@ node: node_modules/.package-lock.json ## install the pinned Node tools (CDK CLI,
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-test: node ## run every test: unit, handler, end-to-end and infra
+# Then every benchmark once (-benchtime 1x, about 30 s): a benchmark is not
+# timed here, but one that no longer runs (a broken fixture) fails the test.
+test: node ## run every test: unit, handler, end-to-end and infra; every benchmark once
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./pkg/... ./functions/...
 
 # The Go benchmarks of pkg/ and functions/ (infra has none and its CDK
 # build is slow), their output kept in dist/bench.txt, then benchreport:
