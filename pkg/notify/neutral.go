@@ -82,16 +82,36 @@ func clean(s string) string {
 // Slack's <…> tokens turned into (…) and markdown links broken, so a
 // forwarder that relays the text to chat relays no live markup either.
 func Plain(s string) string {
-	s = slackToken.ReplaceAllString(clean(s), "($1)")
+	s = clean(s)
+	if strings.Contains(s, "<") {
+		s = slackToken.ReplaceAllString(s, "($1)")
+	}
+	return breakMDLinks(s)
+}
+
+// breakMDLinks breaks markdown links ([text](url) → [text] (url)). Every
+// match has a ']', so text without one is returned as is: the regexp is
+// the costliest step of rendering and most text has none.
+func breakMDLinks(s string) string {
+	if !strings.Contains(s, "]") {
+		return s
+	}
 	return mdLink.ReplaceAllString(s, "] (")
 }
+
+// chatEscaper escapes &, < and > as Slack documents; linkEscaper the
+// characters that would end or split a <url|label> link. Built once: a
+// strings.Replacer builds its lookup table on first use.
+var (
+	chatEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	linkEscaper = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C", " ", "%20", "\n", "", "\r", "", "\t", "")
+)
 
 // Chat renders s as data inside Slack/Chatbot/Teams markdown: one line,
 // no control or invisible characters, broadcast mentions broken, &, <
 // and > escaped as Slack documents, markdown links broken.
 func Chat(s string) string {
-	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(clean(s))
-	return mdLink.ReplaceAllString(s, "] (")
+	return breakMDLinks(chatEscaper.Replace(clean(s)))
 }
 
 // chatLines is Chat applied to each line of s, keeping the line breaks
@@ -105,6 +125,9 @@ func chatLines(s string) string {
 }
 
 func breakMentions(s string) string {
+	if !strings.Contains(s, "@") { // every mention has one; most text none
+		return s
+	}
 	return mention.ReplaceAllString(s, "$1＠$2") // U+FF20 FULLWIDTH COMMERCIAL AT: not a mention anywhere
 }
 
@@ -118,7 +141,7 @@ func ChatLink(rawURL, label string) string {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return label + ": " + Chat(rawURL)
 	}
-	link := strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C", " ", "%20", "\n", "", "\r", "", "\t", "").Replace(u.String())
+	link := linkEscaper.Replace(u.String())
 	return "<" + link + "|" + label + ">"
 }
 

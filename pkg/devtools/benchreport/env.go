@@ -78,6 +78,9 @@ func (e *environment) fnEnv(si *standin.Server, fn string) []string {
 		// verify's continuation-token key, as the stack provides it.
 		si.EnsureSecret(tokenKeySecret)
 		env = append(env, config.EnvTokenKeySecret+"="+tokenKeySecret)
+		// The heavy sample's probes answer on 127.0.0.1: only the local
+		// harness opts probes into loopback, as the demo does.
+		env = append(env, config.EnvLocalProbes+"=loopback")
 	case "respond", "remediate":
 		for _, k := range notify.Kinds {
 			env = append(env, config.TopicEnv(k)+"="+topicARN(k))
