@@ -89,6 +89,16 @@ const (
 	// OpsCategory is the OpsItem Category ("Security", one of the
 	// console's categories).
 	OpsCategory = "Security"
+	// OpsTagKey and OpsTagValue are the tag CreateOpsItem puts on every
+	// OpsItem respond opens. respond's role may update only OpsItems
+	// carrying it (aws:ResourceTag on UpdateOpsItem, opsitem resource
+	// type) and may create only with it (aws:RequestTag and aws:TagKeys
+	// on CreateOpsItem): "Actions, resources, and condition keys for AWS
+	// Systems Manager", Service Authorization Reference. The key and
+	// value match the Tag shape of the API reference (key 1–128, value
+	// 0–256 characters of letters, digits, spaces and _.:/=+-@).
+	OpsTagKey   = "postdeploy:managed-by"
+	OpsTagValue = "postdeploy"
 )
 
 // OpsCenter files tickets as AWS Systems Manager OpsCenter OpsItems. It
@@ -166,6 +176,10 @@ func (o *OpsCenter) Open(ctx context.Context, t Ticket) (string, error) {
 		Priority:        aws.Int32(opsPriority(t.Priority)),
 		Severity:        aws.String(opsSeverity(t.Severity)),
 		OperationalData: data,
+		// "To add tags to a new OpsItem, a user must have IAM permissions
+		// for both the ssm:CreateOpsItems operation and the
+		// ssm:AddTagsToResource operation" (CreateOpsItem, Tags).
+		Tags: []ssmtypes.Tag{{Key: aws.String(OpsTagKey), Value: aws.String(OpsTagValue)}},
 	}
 	if o.NotifyTopic != "" {
 		in.Notifications = []ssmtypes.OpsItemNotification{{Arn: aws.String(o.NotifyTopic)}}

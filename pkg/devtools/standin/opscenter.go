@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -24,7 +25,11 @@ import (
 // whose /aws/dedup string matches an Open or InProgress one is not
 // created: OpsItemAlreadyExistsException with that OpsItemId ("Managing
 // duplicate OpsItems", Systems Manager User Guide). UpdateOpsItem of an
-// unknown id is OpsItemNotFoundException.
+// unknown id is OpsItemNotFoundException. CreateOpsItem's Tags: at most
+// 1,000, each Key 1–128 and Value 0–256 characters matching the Tag
+// pattern (API reference, CreateOpsItem and Tag), refused likewise;
+// kept on the OpsItem (OpsItems) and, as in AWS, absent from
+// GetOpsItem's answer.
 
 // OpsItem is one OpsCenter OpsItem as the stand-in keeps it.
 type OpsItem struct {
@@ -37,11 +42,15 @@ type OpsItem struct {
 	Priority        int               `json:"priority,omitempty"`
 	Status          string            `json:"status"`
 	OperationalData map[string]string `json:"operationalData,omitempty"`
-	Created         time.Time         `json:"created"`
-	Modified        time.Time         `json:"modified"`
-	Version         int               `json:"version"`
-	Updates         int               `json:"updates"`
-	dedup           string
+	// Tags are the tags CreateOpsItem was given. GetOpsItem does not
+	// return them: the OpsItem of its response has no Tags member (API
+	// reference, GetOpsItem and OpsItem).
+	Tags     map[string]string `json:"tags,omitempty"`
+	Created  time.Time         `json:"created"`
+	Modified time.Time         `json:"modified"`
+	Version  int               `json:"version"`
+	Updates  int               `json:"updates"`
+	dedup    string
 }
 
 // opsItems is each server's OpsItems. The handlers run with Server.mu
@@ -58,6 +67,12 @@ func (s *Server) OpsItems() []OpsItem {
 		c.OperationalData = map[string]string{}
 		for k, v := range it.OperationalData {
 			c.OperationalData[k] = v
+		}
+		if it.Tags != nil {
+			c.Tags = map[string]string{}
+			for k, v := range it.Tags {
+				c.Tags[k] = v
+			}
 		}
 		out = append(out, c)
 	}
@@ -124,6 +139,49 @@ func opsFields(in map[string]any, create bool) *APIError {
 	return nil
 }
 
+// opsTagPattern is the Tag shape's Key and Value pattern (API
+// reference, Tag): ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$.
+var opsTagPattern = regexp.MustCompile(`^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`)
+
+// opsMaxTags is CreateOpsItem's Tags limit: "Array Members: Maximum
+// number of 1000 items" (API reference, CreateOpsItem).
+const opsMaxTags = 1000
+
+// opsTags checks CreateOpsItem's Tags as the API reference describes
+// them — at most 1,000; each a Key (required, 1–128 characters) and a
+// Value (required, 0–256 characters), both matching the Tag pattern —
+// and returns them, nil when there are none.
+func opsTags(in map[string]any) (map[string]string, *APIError) {
+	raw, present := in["Tags"]
+	if !present {
+		return nil, nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, opsInvalid("Tags", "must be a list of {Key, Value}")
+	}
+	if len(list) > opsMaxTags {
+		return nil, opsInvalid("Tags", "%d tags, at most %d", len(list), opsMaxTags)
+	}
+	tags := map[string]string{}
+	for i, e := range list {
+		tg, _ := e.(map[string]any)
+		k, kok := tg["Key"].(string)
+		v, vok := tg["Value"].(string)
+		if !kok || !vok {
+			return nil, opsInvalid("Tags", "tag %d: Key and Value are both required", i+1)
+		}
+		if n := len([]rune(k)); n < 1 || n > 128 || !opsTagPattern.MatchString(k) {
+			return nil, opsInvalid("Tags", "tag %d: Key %q must be 1 to 128 letters, digits, spaces or _.:/=+-@", i+1, k)
+		}
+		if n := len([]rune(v)); n > 256 || !opsTagPattern.MatchString(v) {
+			return nil, opsInvalid("Tags", "tag %d: Value %q must be 0 to 256 letters, digits, spaces or _.:/=+-@", i+1, v)
+		}
+		tags[k] = v
+	}
+	return tags, nil
+}
+
 func opsData(in map[string]any, into map[string]string) {
 	for k, raw := range obj(in, "OperationalData") {
 		v, _ := raw.(map[string]any)
@@ -135,6 +193,10 @@ func ssmCreateOpsItem(s *Server, req *request) (any, error) {
 	in := req.input
 	if err := opsFields(in, true); err != nil {
 		return nil, err
+	}
+	tags, aerr := opsTags(in)
+	if aerr != nil {
+		return nil, aerr
 	}
 	data := map[string]string{}
 	opsData(in, data)
@@ -159,7 +221,7 @@ func ssmCreateOpsItem(s *Server, req *request) (any, error) {
 	it := &OpsItem{
 		ID: fmt.Sprintf("oi-%012x", len(opsItems[s])+1), Title: str(in, "Title"), Description: str(in, "Description"),
 		Source: str(in, "Source"), Category: str(in, "Category"), Severity: str(in, "Severity"), Priority: p,
-		Status: "Open", OperationalData: data, Created: now, Modified: now, Version: 1, dedup: dedup,
+		Status: "Open", OperationalData: data, Tags: tags, Created: now, Modified: now, Version: 1, dedup: dedup,
 	}
 	opsItems[s] = append(opsItems[s], it)
 	return map[string]any{"OpsItemId": it.ID, "OpsItemArn": fmt.Sprintf("arn:aws:ssm:%s:%s:opsitem/%s", Region, AccountID, it.ID)}, nil
