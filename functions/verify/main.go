@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/inspector2"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -178,6 +179,7 @@ func newHooks(c config.Hooks, awsCfg aws.Config, v *verify.Verifier) *verify.Hoo
 	h := &verify.HookVerifier{
 		V:            v,
 		CodeDeploy:   codedeploy.NewFromConfig(awsCfg),
+		ELB:          elbv2.NewFromConfig(awsCfg),
 		Lambda:       awslambda.NewFromConfig(awsCfg),
 		FunctionName: c.FunctionName,
 		SpecPrefix:   c.SpecPrefix,

@@ -86,6 +86,10 @@ type HookVerifier struct {
 	// Claims dedupes deliveries (nil: CodeDeploy's refusal of a second
 	// status is the only guard).
 	Claims Claimer
+	// ELB reads the listeners behind #{TEST_LISTENER_URL} and
+	// #{PROD_LISTENER_URL}, only for a spec that uses them
+	// (hooklisteners.go; nil: such a spec fails the hook, saying so).
+	ELB ELBv2API
 	// SpecPrefix is the SSM path of the groups' hook specs
 	// (config.DefaultHookSpecPrefix).
 	SpecPrefix string
@@ -208,7 +212,14 @@ func (h *HookVerifier) run(ctx context.Context, inv *invocation, run hookRun) de
 	if err != nil {
 		return configFail(err)
 	}
-	s, err := spec.Parse(section, run.vars)
+	lctx, lcancel := context.WithTimeout(ctx, resolveTimeout)
+	vars, err := listenerVars(lctx, h.ELB, run.vars, section)
+	lcancel()
+	if err != nil {
+		log.ErrorContext(ctx, "could not resolve a listener URL", "error", err.Error())
+		return decision{final: true, text: fmt.Sprintf("Post-deploy verification could not resolve a listener URL for %s: %v.", run.where(), err)}
+	}
+	s, err := spec.Parse(section, vars)
 	if err != nil {
 		return configFail(inSection(err, run.hook))
 	}
