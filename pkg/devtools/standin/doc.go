@@ -37,6 +37,8 @@
 //	ECR           DescribeImageScanFindings
 //	Inspector2    ListFindings
 //	Secrets Manager  GetSecretValue (seeded with PutSecret / EnsureSecret)
+//	ELBv2         DescribeListeners, DescribeLoadBalancers (awsQuery;
+//	              seeded with AddLoadBalancer: elbv2.go)
 //
 // Implemented returns the same list. CodePipeline jobs not in the
 // scenario are accepted and tracked from their first report, so sample
@@ -78,7 +80,8 @@
 //     CloudWatch on Smithy RPC v2 CBOR, the current client's default.
 //  3. A form-encoded POST with Action= — the Query protocols. The service
 //     is the SigV4 credential scope's service in the Authorization header
-//     (monitoring, sns, ec2, autoscaling), else a table keyed by Action.
+//     (monitoring, sns, ec2, autoscaling, elasticloadbalancing), else a table
+//     keyed by Action.
 //     EC2 answers in ec2Query XML, the others in awsQuery XML (CloudWatch
 //     too, when a client is switched to awsQuery).
 //  4. REST-JSON paths: /2015-03-31/functions/{fn}/aliases/{alias} (Lambda

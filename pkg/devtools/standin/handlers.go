@@ -83,6 +83,10 @@ var handlers = map[string]map[string]opHandler{
 	},
 	ECR:        {"DescribeImageScanFindings": ecrDescribeFindings},
 	Inspector2: {"ListFindings": inspectorListFindings},
+	ELBv2: {
+		"DescribeListeners":     elbDescribeListeners,
+		"DescribeLoadBalancers": elbDescribeLoadBalancers,
+	},
 
 	SecretsManager: {"GetSecretValue": smGetSecretValue},
 	CloudFormation: {

@@ -80,6 +80,7 @@ var scopeServices = map[string]string{
 	"lambda":         Lambda,
 	"inspector2":     Inspector2,
 	"cloudformation": CloudFormation,
+	ELBv2:            ELBv2, // its signing name, "elasticloadbalancing"
 }
 
 // queryActions names the service of a Query action when the request

@@ -44,6 +44,7 @@ type state struct {
 	reboots    map[string]int
 	seq        int
 	hooks      hookState // CodeDeploy lifecycle hooks, Lambda async Invoke (codedeployhooks.go)
+	elb        elbState  // Elastic Load Balancing v2 (elbv2.go)
 }
 
 type alarm struct {
