@@ -115,13 +115,33 @@ func (s *Stack) vulnManagement() error {
 	}
 	if tickets == config.TicketsOpsCenter {
 		// "Actions, resources, and condition keys for AWS Systems
-		// Manager": CreateOpsItem lists no resource type ("*" only);
-		// UpdateOpsItem acts on opsitem*.
-		s.allowAny(f, "OpenTickets", []string{"ssm:CreateOpsItem"},
-			"ssm:CreateOpsItem supports no resource-level permissions; one OpsItem per finding, deduplicated by OpsCenter on /aws/dedup")
+		// Manager" (Service Authorization Reference): CreateOpsItem lists
+		// no resource type ("*" only) and the condition keys
+		// aws:RequestTag/${TagKey} and aws:TagKeys; the CreateOpsItem
+		// operation also authorizes ssm:AddTagsToResource, whose opsitem
+		// resource type takes aws:RequestTag, aws:ResourceTag and
+		// aws:TagKeys ("To add tags to a new OpsItem, a user must have IAM
+		// permissions for both ... ssm:AddTagsToResource", CreateOpsItem
+		// API reference, Tags); UpdateOpsItem acts on opsitem* with
+		// aws:ResourceTag/${TagKey}. So respond creates OpsItems only
+		// with its tag and exactly that tag, and updates only OpsItems
+		// that carry it — not those other teams or AWS services opened.
+		tag := "aws:RequestTag/" + vuln.OpsTagKey
+		onlyOurTag := map[string]any{
+			"StringEquals":              map[string]any{tag: vuln.OpsTagValue},
+			"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{vuln.OpsTagKey}},
+		}
+		allow(f, "OpenTickets", []string{"ssm:CreateOpsItem"}, []*string{jsii.String("*")}, onlyOurTag)
+		s.wild(f, "*", "OpenTickets (ssm:CreateOpsItem): ssm:CreateOpsItem supports no resource-level permissions; only with the tag "+
+			vuln.OpsTagKey+"="+vuln.OpsTagValue+" (aws:RequestTag, aws:TagKeys); one OpsItem per finding, deduplicated by OpsCenter on /aws/dedup")
+		s.allowPattern(f, "TagNewTickets", []string{"ssm:AddTagsToResource"},
+			arn{service: "ssm", resource: "opsitem/*"}, onlyOurTag,
+			"CreateOpsItem with Tags also authorizes ssm:AddTagsToResource on the new OpsItem, whose id is not known before; only the tag "+
+				vuln.OpsTagKey+"="+vuln.OpsTagValue)
 		s.allowPattern(f, "UpdateTickets", []string{"ssm:UpdateOpsItem"},
-			arn{service: "ssm", resource: "opsitem/*"}, nil,
-			"the OpsItem respond opened for a finding, by id: any OpsItem of this account and region")
+			arn{service: "ssm", resource: "opsitem/*"},
+			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + vuln.OpsTagKey: vuln.OpsTagValue}},
+			"the OpsItem respond opened for a finding, by id: only OpsItems tagged "+vuln.OpsTagKey+"="+vuln.OpsTagValue+" (aws:ResourceTag)")
 	}
 
 	// The Scheduler's role: invoke respond, and nothing else; assumable

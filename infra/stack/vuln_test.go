@@ -86,7 +86,8 @@ func TestVulnSchedulerRoleInvokesRespondOnly(t *testing.T) {
 }
 
 // TestVulnRespondPermissionsAndEnvironment: respond may open OpsItems
-// (ssm:CreateOpsItem has no resource type), update OpsItems, confirm
+// (ssm:CreateOpsItem has no resource type), update its OpsItems
+// (conditions: TestVulnRespondOpsItemsOnlyTagged), confirm
 // resolutions with Inspector2 and ECR, and publish the report; its
 // environment names the report topic and the ticket system.
 func TestVulnRespondPermissionsAndEnvironment(t *testing.T) {
@@ -109,6 +110,79 @@ func TestVulnRespondPermissionsAndEnvironment(t *testing.T) {
 	env := resources(t, "AWS::Lambda::Function")[shared.ids[Respond]]["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if env[config.EnvTickets] != config.TicketsOpsCenter || env[config.EnvReportTopic] == nil {
 		t.Errorf("respond %s = %v, %s = %v; want opscenter and the report topic", config.EnvTickets, env[config.EnvTickets], config.EnvReportTopic, env[config.EnvReportTopic])
+	}
+}
+
+// TestVulnRespondOpsItemsOnlyTagged: respond creates OpsItems only with
+// its tag and exactly that tag, may tag only new OpsItems with it, and
+// updates only OpsItems carrying it — the condition keys the Service
+// Authorization Reference ("Actions, resources, and condition keys for
+// AWS Systems Manager") lists: CreateOpsItem aws:RequestTag/${TagKey}
+// and aws:TagKeys (no resource type); AddTagsToResource, which the
+// CreateOpsItem operation also authorizes, on opsitem with the same
+// keys; UpdateOpsItem on opsitem* with aws:ResourceTag/${TagKey}.
+func TestVulnRespondOpsItemsOnlyTagged(t *testing.T) {
+	synth(t)
+	type stmt struct {
+		actions, resources []string
+		condition          map[string]map[string][]string
+	}
+	got := map[string]stmt{}
+	for _, p := range resources(t, "AWS::IAM::Policy") {
+		if !strings.Contains(fmt.Sprint(p["Roles"]), fmt.Sprint(ref(shared.ids[Respond+"/role"]))) {
+			continue
+		}
+		for _, raw := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := raw.(map[string]any)
+			sid, _ := st["Sid"].(string)
+			if sid != "OpenTickets" && sid != "TagNewTickets" && sid != "UpdateTickets" {
+				continue
+			}
+			g := stmt{actions: asStrings(st["Action"]), condition: map[string]map[string][]string{}}
+			res := st["Resource"]
+			if _, ok := res.([]any); !ok {
+				res = []any{res}
+			}
+			for _, r := range res.([]any) {
+				b, _ := json.Marshal(r)
+				g.resources = append(g.resources, string(b))
+			}
+			cond, _ := st["Condition"].(map[string]any)
+			for op, kv := range cond {
+				g.condition[op] = map[string][]string{}
+				for k, v := range kv.(map[string]any) {
+					g.condition[op][k] = asStrings(v)
+				}
+			}
+			got[sid] = g
+		}
+	}
+	createCond := map[string]map[string][]string{
+		"StringEquals":              {"aws:RequestTag/postdeploy:managed-by": {"postdeploy"}},
+		"ForAllValues:StringEquals": {"aws:TagKeys": {"postdeploy:managed-by"}},
+	}
+	want := map[string]struct {
+		action, resource string // resource: "*" or a substring of the ARN
+		condition        map[string]map[string][]string
+	}{
+		"OpenTickets":   {"ssm:CreateOpsItem", `"*"`, createCond},
+		"TagNewTickets": {"ssm:AddTagsToResource", ":opsitem/*", createCond},
+		"UpdateTickets": {"ssm:UpdateOpsItem", ":opsitem/*", map[string]map[string][]string{
+			"StringEquals": {"aws:ResourceTag/postdeploy:managed-by": {"postdeploy"}},
+		}},
+	}
+	for sid, w := range want {
+		g, ok := got[sid]
+		if !ok {
+			t.Errorf("respond has no statement %s; want %s on %s with %v", sid, w.action, w.resource, w.condition)
+			continue
+		}
+		if strings.Join(g.actions, ",") != w.action || len(g.resources) != 1 || !strings.Contains(g.resources[0], w.resource) {
+			t.Errorf("respond statement %s = %v on %v; want %s on %s", sid, g.actions, g.resources, w.action, w.resource)
+		}
+		if fmt.Sprint(g.condition) != fmt.Sprint(w.condition) {
+			t.Errorf("respond statement %s Condition = %v; want exactly %v", sid, g.condition, w.condition)
+		}
 	}
 }
 

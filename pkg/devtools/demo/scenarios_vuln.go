@@ -97,6 +97,10 @@ func respondVulnTicket(ctx context.Context, r *rig) result {
 	if opened.Priority != 2 || it.Priority != 1 || it.Status != "Resolved" || it.Updates < 2 {
 		res.problem("OpsItem went %d → %d, %s after %d updates; want priority 2 → 1, Resolved, ≥ 2 updates", opened.Priority, it.Priority, it.Status, it.Updates)
 	}
+	// respond's role may update only OpsItems tagged so (infra/stack/vuln.go).
+	if it.Tags["postdeploy:managed-by"] != "postdeploy" {
+		res.problem("OpsItem tags %v; want postdeploy:managed-by=postdeploy, the tag respond's UpdateOpsItem grant requires", it.Tags)
+	}
 	if it.OperationalData["postdeploy:slaDue"] == "" || it.OperationalData["postdeploy:riskScore"] == "" || it.OperationalData["/aws/resources"] == "" {
 		res.problem("the OpsItem lacks its SLA due date, risk score or resource: %v", it.OperationalData)
 	}
