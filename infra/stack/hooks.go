@@ -23,6 +23,16 @@ var HookActions = []string{
 	"codedeploy:PutLifecycleEventHookExecutionStatus",
 }
 
+// ListenerReads are the Elastic Load Balancing reads that turn a hook's
+// listener ARN into #{TEST_LISTENER_URL} / #{PROD_LISTENER_URL}
+// (pkg/verify/hooklisteners.go). Neither supports resource-level
+// permissions: the Service Authorization Reference ("Actions, resources,
+// and condition keys for AWS Elastic Load Balancing V2") lists no
+// resource type for DescribeListeners or DescribeLoadBalancers, so "*" is
+// the only resource IAM applies them to. Both are reads of addresses and
+// ports only.
+var ListenerReads = []string{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers"}
+
 // HookClaimKeys is the partition-key pattern of verify's hook claims in
 // the state table (pkg/verify/hookclaim.go): verify may write no other item.
 const HookClaimKeys = "hook#*"
@@ -41,6 +51,8 @@ func (s *Stack) hooks() {
 	// before anything else (pkg/verify/hookresolve.go).
 	s.allowPattern(f, "AnswerCodeDeployHooks", HookActions, arn{service: "codedeploy", resource: "deploymentgroup:*"}, nil,
 		"a hook's deployment group is named by the hook event and read back from CodeDeploy; verify answers hooks of any deployment group of this account and region that names it in its AppSpec")
+	s.allowAny(f, "ReadHookListeners", ListenerReads,
+		"Elastic Load Balancing's DescribeListeners and DescribeLoadBalancers support no resource-level permissions; verify reads a hook's listener only when its spec uses #{TEST_LISTENER_URL} or #{PROD_LISTENER_URL}")
 	// One claim per hook step and status (pkg/state Claim: a conditional
 	// PutItem), on items whose partition key starts "hook#" only
 	// (dynamodb:LeadingKeys, "Using IAM policy conditions for fine-grained

@@ -34,6 +34,19 @@ func TestHookPermissionsAreScoped(t *testing.T) {
 	if d := cmp.Diff(wantGroups, hooks["Resource"]); d != "" {
 		t.Errorf("hook actions' resource (-want +got):\n%s", d)
 	}
+	// Elastic Load Balancing's Describe actions take no resource type
+	// (Service Authorization Reference, Elastic Load Balancing V2): "*",
+	// and only the two reads.
+	lst, ok := bySid["ReadHookListeners"]
+	if !ok {
+		t.Fatal("verify's role has no ReadHookListeners statement (#{TEST_LISTENER_URL})")
+	}
+	if d := cmp.Diff(sorted(ListenerReads), sorted(asStrings(lst["Action"]))); d != "" {
+		t.Errorf("listener reads (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"*"}, asStrings(lst["Resource"])); d != "" {
+		t.Errorf("listener reads' resource (-want +got):\n%s", d)
+	}
 	claim, ok := bySid["ClaimHookSteps"]
 	if !ok {
 		t.Fatal("verify's role has no ClaimHookSteps statement")

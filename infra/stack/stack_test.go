@@ -599,6 +599,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		"ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "autoscaling:DescribeAutoScalingGroups",
 		"codedeploy:StopDeployment", // the Service Authorization Reference lists no resource type for it
 		"ssm:CreateOpsItem",         // likewise (vuln.go)
+		// likewise for Elastic Load Balancing V2 (hooks.go ListenerReads)
+		"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers",
 	} {
 		anyResource[a] = true
 	}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -42,7 +43,8 @@ func TestReadmeHookExamples(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(blocks[0]), &appspec); err != nil || len(appspec.Hooks) == 0 {
 		t.Fatalf("AppSpec example: %v, %d hooks", err, len(appspec.Hooks))
 	}
-	vars := map[string]string{VarDeploymentID: "d-ABCDEFGH1", VarApplication: "orders", VarDeploymentGroup: "orders-bg"}
+	vars := map[string]string{VarDeploymentID: "d-ABCDEFGH1", VarApplication: "orders", VarDeploymentGroup: "orders-bg",
+		VarTestListenerARN: testListener, VarProdListenerARN: prodListener}
 	for _, h := range appspec.Hooks {
 		for name := range h {
 			if !slices.Contains(contract.ECSHooks, name) {
@@ -55,7 +57,13 @@ func TestReadmeHookExamples(t *testing.T) {
 				continue
 			}
 			vars[VarHook] = name
-			if _, err := spec.Parse(sec, vars); err != nil {
+			// The listener URLs as verify resolves them (hooklisteners.go).
+			all, err := listenerVars(context.Background(), newFakeELB(), vars, sec)
+			if err != nil {
+				t.Errorf("hook spec example, hooks.%s: %v", name, err)
+				continue
+			}
+			if _, err := spec.Parse(sec, all); err != nil {
 				t.Errorf("hook spec example, hooks.%s: %v", name, inSection(err, name))
 			}
 		}

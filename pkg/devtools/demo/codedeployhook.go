@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,12 @@ import (
 // An ECS blue/green deployment through CodeDeploy whose
 // AfterAllowTestTraffic hook runs verify against the green task set (the
 // sample service, deployed broken, standing in for the test listener).
+// The hook spec probes #{TEST_LISTENER_URL}, which verify reads from
+// Elastic Load Balancing (DescribeListeners, DescribeLoadBalancers): the
+// stand-in's load balancer has the DNS name "127.0.0.1" and its test
+// listener the sample service's port — a stand-in liberty, as AWS's DNS
+// names are <name>-<id>.<region>.elb.amazonaws.com — so the URL reaches
+// the local service.
 // The real verify binary is invoked as CodeDeploy invokes a hook; every
 // asynchronous Invoke verify sends itself to carry the bake on is played
 // the same way, as Lambda would (standin.TakeInvocations). The hook spec
@@ -39,7 +47,7 @@ type hookRun struct {
 }
 
 // hookSpecDoc is the deployment group's hook spec: one section per hook.
-func hookSpecDoc(url string) string {
+func hookSpecDoc() string {
 	return fmt.Sprintf(`hooks:
   AfterAllowTestTraffic:
     bake: 6s
@@ -48,17 +56,20 @@ func hookSpecDoc(url string) string {
     checks:
       - name: green-health
         http: {url: %q, timeout: 2s}
-`, url+"/health?deployment=#{DEPLOYMENT_ID}")
+`, "#{TEST_LISTENER_URL}/health?deployment=#{DEPLOYMENT_ID}")
 }
 
 func codeDeployHookFailsOnGreen(ctx context.Context, r *rig) result {
 	var res result
 	start := time.Now()
-	si, hook, err := newHookStandin(hookSpecDoc(r.service.URL()))
+	si, hook, err := newHookStandin(hookSpecDoc())
 	if err != nil {
 		return errorResult(err)
 	}
 	defer si.Close()
+	if err := addHookLoadBalancer(si, r.service.URL()); err != nil {
+		return errorResult(err)
+	}
 	r.service.deploy(versionBroken)
 	defer r.service.deploy(versionHealthy)
 	dyn, err := r.dynalite(ctx)
@@ -95,6 +106,9 @@ func codeDeployHookFailsOnGreen(ctx context.Context, r *rig) result {
 		if inv.Err != nil {
 			res.problem("invocation %s failed: %v", inv.RequestID, inv.Err)
 		}
+	}
+	if p := listenerURLProblem(si, r.service.URL()); p != "" {
+		res.problem("%s", p)
 	}
 	if !publishedHookVerdict(si, "Failed", hook.DeploymentID) {
 		res.problem("no \"Post-Deploy Verification Completed\" event with verdict Failed for deployment %s reached EventBridge", hook.DeploymentID)
@@ -177,9 +191,8 @@ func newHookStandin(doc string) (*standin.Server, contract.CodeDeployHookEvent, 
 	now := time.Now()
 	si.AddHookDeployment(standin.HookDeployment{
 		ID: ev.DeploymentID, ApplicationName: hookApplication, GroupName: hookGroup, ComputePlatform: "ECS", AutoRollback: true,
-		TestListenerARN: "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/test8443",
-		ProdListenerARN: "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/prod443",
-		GreenTaskSet:    "ecs-svc/2222222222222222222", GreenTargetGroup: "orders-green",
+		TestListenerARN: hookTestListener, ProdListenerARN: hookProdListener,
+		GreenTaskSet: "ecs-svc/2222222222222222222", GreenTargetGroup: "orders-green",
 		Events: []standin.HookLifecycleEvent{
 			{Name: "BeforeInstall", Status: "Succeeded"}, {Name: "Install", Status: "Succeeded"},
 			{Name: "AfterInstall", Status: "Succeeded"}, {Name: "AllowTestTraffic", Status: "Succeeded"},
@@ -189,4 +202,62 @@ func newHookStandin(doc string) (*standin.Server, contract.CodeDeployHookEvent, 
 	})
 	si.SetParameter(standin.Parameter{Name: config.DefaultHookSpecPrefix + hookApplication + "/" + hookGroup, Value: doc})
 	return si, ev, nil
+}
+
+// The demo deployment group's load balancer and its two listeners.
+const (
+	hookLoadBalancer = "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":loadbalancer/app/orders/50dc6c495c0c9188"
+	hookTestListener = "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/test8443"
+	hookProdListener = "arn:aws:elasticloadbalancing:" + standin.Region + ":" + standin.AccountID + ":listener/app/orders/50dc6c495c0c9188/prod443"
+)
+
+// addHookLoadBalancer seeds the load balancer whose test listener serves
+// serviceURL (http://127.0.0.1:<port>): DNS name "127.0.0.1", the test
+// listener HTTP on the service's port, the production one HTTP on 80
+// (no spec of the demo probes it).
+func addHookLoadBalancer(si *standin.Server, serviceURL string) error {
+	u, err := url.Parse(serviceURL)
+	if err != nil {
+		return fmt.Errorf("sample service URL %q: %w", serviceURL, err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || u.Scheme != "http" {
+		return fmt.Errorf("sample service URL %q: want http://<host>:<port>", serviceURL)
+	}
+	si.AddLoadBalancer(standin.LoadBalancer{ARN: hookLoadBalancer, Name: "orders", DNSName: u.Hostname(), Listeners: []standin.LBListener{
+		{ARN: hookTestListener, Protocol: "HTTP", Port: port},
+		{ARN: hookProdListener, Protocol: "HTTP", Port: 80},
+	}})
+	return nil
+}
+
+// listenerURLProblem says what is wrong with the hook's #{TEST_LISTENER_URL}
+// ("" nothing): verify must have read the test listener and its load
+// balancer from Elastic Load Balancing without an error, and the published
+// verdict's check must have probed the sample service through it — a
+// Failed verdict alone would not tell a broken green from a URL that
+// could not be resolved.
+func listenerURLProblem(si *standin.Server, serviceURL string) string {
+	ls, lbs := si.CallsTo(standin.ELBv2, "DescribeListeners"), si.CallsTo(standin.ELBv2, "DescribeLoadBalancers")
+	if len(ls) == 0 || len(lbs) == 0 {
+		return fmt.Sprintf("verify made %d DescribeListeners and %d DescribeLoadBalancers calls; want at least one of each (#{TEST_LISTENER_URL})", len(ls), len(lbs))
+	}
+	for _, c := range append(ls, lbs...) {
+		if c.ErrorCode != "" {
+			return fmt.Sprintf("Elastic Load Balancing answered %s with %s", c.Operation, c.ErrorCode)
+		}
+	}
+	for _, e := range si.Events() {
+		detail, _ := e["Detail"].(string)
+		var d contract.VerificationCompleted
+		if e["DetailType"] != contract.VerificationDetailType || json.Unmarshal([]byte(detail), &d) != nil {
+			continue
+		}
+		for _, c := range d.Checks {
+			if strings.HasPrefix(c.Target, serviceURL+"/health") {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("no published verdict has a check of %s/health (the test listener's URL)", serviceURL)
 }
