@@ -122,8 +122,12 @@ func inlineJob(t *testing.T) events.CodePipelineJobEvent {
 // verifyTestTimeout leaves the fault-injection tests room for the SDK's
 // retry backoff: with the demo's 3 s timeout and 500 ms margin, four
 // throttled reports outlast the deadline and Lambda kills the function
-// (the job is still reported once, by the async retry).
-const verifyTestTimeout = 15 * time.Second
+// (the job is still reported once, by the async retry). The standard
+// retryer's backoff is random (exponential with full jitter), so two
+// throttled GetMetricData calls and three throttled reports took 10.4 s
+// in one run; 30 s keeps such a run inside one invocation, and a run
+// that ends early is not slowed.
+const verifyTestTimeout = 30 * time.Second
 
 // verifyWith runs one verify action against a fresh stand-in seeded with
 // the healthy scenario, after arm has injected its faults.
