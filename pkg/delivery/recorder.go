@@ -80,14 +80,6 @@ func readMS(item map[string]ddbtypes.AttributeValue, name string) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-func readS(item map[string]ddbtypes.AttributeValue, name string) string {
-	s, _ := item[name].(*ddbtypes.AttributeValueMemberS)
-	if s == nil {
-		return ""
-	}
-	return s.Value
-}
-
 func key(pk, sk string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{state.AttrPK: str(pk), state.AttrSK: str(sk)}
 }
@@ -108,7 +100,7 @@ type record struct {
 }
 
 func recordOf(pipeline string, item map[string]ddbtypes.AttributeValue) record {
-	rec := record{Deployment: Deployment{Pipeline: pipeline, ExecutionID: readS(item, state.AttrSK)}}
+	rec := record{Deployment: Deployment{Pipeline: pipeline, ExecutionID: state.ReadString(item, state.AttrSK)}}
 	rec.Completed = readMS(item, "completedAt")
 	rec.Deployed = !rec.Completed.IsZero()
 	rec.SourceCreated = readMS(item, "sourceCreatedAt")
@@ -116,7 +108,7 @@ func recordOf(pipeline string, item map[string]ddbtypes.AttributeValue) record {
 		rec.Rollback = b.Value
 	}
 	rec.FailedAt = readMS(item, "failedAt")
-	rec.FailedKind = FailureKind(readS(item, "failedKind"))
+	rec.FailedKind = FailureKind(state.ReadString(item, "failedKind"))
 	rec.RestoredAt = readMS(item, "restoredAt")
 	return rec
 }
@@ -423,5 +415,5 @@ func (r *Recorder) Linked(ctx context.Context, externalID string) (pipeline, exe
 	if out.Item == nil {
 		return "", "", false, nil
 	}
-	return readS(out.Item, "pipeline"), readS(out.Item, "executionId"), true, nil
+	return state.ReadString(out.Item, "pipeline"), state.ReadString(out.Item, "executionId"), true, nil
 }

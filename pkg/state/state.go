@@ -99,7 +99,10 @@ func readStrMap(av ddbtypes.AttributeValue) map[string]string {
 	return out
 }
 
-func readStr(item map[string]ddbtypes.AttributeValue, name string) string {
+// ReadString is item's string attribute name, "" when it is absent or not
+// a string: the one reader of string attributes for every package that
+// keeps records in the state table.
+func ReadString(item map[string]ddbtypes.AttributeValue, name string) string {
 	if s, ok := item[name].(*ddbtypes.AttributeValueMemberS); ok {
 		return s.Value
 	}
@@ -198,7 +201,7 @@ func (s *Store) Holder(ctx context.Context, key string) (Hold, bool, error) {
 		return Hold{}, false, nil
 	}
 	h := Hold{Key: key, ExpiresAt: time.Unix(exp, 0).UTC(), Attrs: readStrMap(out.Item[attrAttrs])}
-	h.ClaimedAt, _ = time.Parse(time.RFC3339Nano, readStr(out.Item, "claimedAt"))
+	h.ClaimedAt, _ = time.Parse(time.RFC3339Nano, ReadString(out.Item, "claimedAt"))
 	return h, true, nil
 }
 
@@ -273,13 +276,13 @@ type Incident struct {
 func incidentFrom(id string, item map[string]ddbtypes.AttributeValue) Incident {
 	in := Incident{
 		ID:        id,
-		Open:      readStr(item, "status") == "open",
+		Open:      ReadString(item, "status") == "open",
 		Attempts:  int(readInt(item, "attempts")),
 		Escalated: readBool(item, "escalated"),
 		Attrs:     readStrMap(item[attrAttrs]),
 	}
-	in.OpenedAt, _ = time.Parse(time.RFC3339Nano, readStr(item, "openedAt"))
-	in.ClosedAt, _ = time.Parse(time.RFC3339Nano, readStr(item, "closedAt"))
+	in.OpenedAt, _ = time.Parse(time.RFC3339Nano, ReadString(item, "openedAt"))
+	in.ClosedAt, _ = time.Parse(time.RFC3339Nano, ReadString(item, "closedAt"))
 	return in
 }
 
@@ -440,7 +443,7 @@ func (s *Store) Trail(ctx context.Context, stream string, limit int) ([]Record, 
 		}
 		for _, it := range out.Items {
 			r := Record{Stream: stream, Attrs: readStrMap(it[attrAttrs])}
-			sk := readStr(it, AttrSK)
+			sk := ReadString(it, AttrSK)
 			if i := len(sk) - 13; i > 0 {
 				r.At, _ = time.Parse(time.RFC3339Nano, sk[:i])
 			}

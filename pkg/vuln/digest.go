@@ -171,7 +171,7 @@ func (m *Manager) ReadDigest(ctx context.Context, k string) (Digested, error) {
 	}
 	it := out.Item
 	return Digested{
-		Vuln: getS(it, "vuln"), Title: getS(it, "title"), Severity: getS(it, "severity"), Priority: getS(it, "priority"),
+		Vuln: state.ReadString(it, "vuln"), Title: state.ReadString(it, "title"), Severity: state.ReadString(it, "severity"), Priority: state.ReadString(it, "priority"),
 		FirstAt: getT(it, "firstAt"), Resources: stringSet(it["resources"]),
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/triage"
 )
 
@@ -101,13 +102,6 @@ func n(v float64) ddbtypes.AttributeValue {
 }
 func ts(t time.Time) ddbtypes.AttributeValue { return s(t.UTC().Format(time.RFC3339)) }
 
-func getS(it map[string]ddbtypes.AttributeValue, k string) string {
-	if v, ok := it[k].(*ddbtypes.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
 func getN(it map[string]ddbtypes.AttributeValue, k string) float64 {
 	if v, ok := it[k].(*ddbtypes.AttributeValueMemberN); ok {
 		f, _ := strconv.ParseFloat(v.Value, 64)
@@ -117,7 +111,7 @@ func getN(it map[string]ddbtypes.AttributeValue, k string) float64 {
 }
 
 func getT(it map[string]ddbtypes.AttributeValue, k string) time.Time {
-	t, _ := time.Parse(time.RFC3339, getS(it, k))
+	t, _ := time.Parse(time.RFC3339, state.ReadString(it, k))
 	return t
 }
 
@@ -132,28 +126,28 @@ func prio(s string) triage.Priority {
 // fromItem reads a record item.
 func fromItem(it map[string]ddbtypes.AttributeValue) Record {
 	return Record{
-		Key:            strings.TrimPrefix(getS(it, "sk"), skPref),
-		Source:         getS(it, "source"),
-		FindingID:      getS(it, "findingId"),
-		Title:          getS(it, "title"),
-		Vuln:           getS(it, "vuln"),
-		Resource:       getS(it, "resource"),
-		ResourceID:     getS(it, "resourceId"),
-		Severity:       getS(it, "severity"),
-		Priority:       prio(getS(it, "priority")),
+		Key:            strings.TrimPrefix(state.ReadString(it, "sk"), skPref),
+		Source:         state.ReadString(it, "source"),
+		FindingID:      state.ReadString(it, "findingId"),
+		Title:          state.ReadString(it, "title"),
+		Vuln:           state.ReadString(it, "vuln"),
+		Resource:       state.ReadString(it, "resource"),
+		ResourceID:     state.ReadString(it, "resourceId"),
+		Severity:       state.ReadString(it, "severity"),
+		Priority:       prio(state.ReadString(it, "priority")),
 		Score:          getN(it, "score"),
 		FirstSeen:      getT(it, "firstSeen"),
 		LastSeen:       getT(it, "lastSeen"),
 		Due:            getT(it, "due"),
-		Remediation:    getS(it, "remediation"),
-		Status:         getS(it, aStatus),
+		Remediation:    state.ReadString(it, "remediation"),
+		Status:         state.ReadString(it, aStatus),
 		ResolvedAt:     getT(it, "resolvedAt"),
-		Resolution:     getS(it, "resolution"),
-		TicketID:       getS(it, "ticketId"),
-		TicketState:    getS(it, "ticketState"),
-		TicketPriority: prio(getS(it, "ticketPriority")),
+		Resolution:     state.ReadString(it, "resolution"),
+		TicketID:       state.ReadString(it, "ticketId"),
+		TicketState:    state.ReadString(it, "ticketState"),
+		TicketPriority: prio(state.ReadString(it, "ticketPriority")),
 		TicketScore:    getN(it, "ticketScore"),
-		TicketError:    getS(it, "ticketError"),
+		TicketError:    state.ReadString(it, "ticketError"),
 		BreachedAt:     getT(it, "breachedAt"),
 	}
 }
