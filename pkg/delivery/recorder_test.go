@@ -3,10 +3,8 @@ package delivery_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/postdeploy/postdeploy/pkg/delivery"
 	"github.com/postdeploy/postdeploy/pkg/devtools/dynalite"
 	"github.com/postdeploy/postdeploy/pkg/devtools/emfsum"
-	"github.com/postdeploy/postdeploy/pkg/state"
 	"github.com/postdeploy/postdeploy/pkg/telemetry"
 )
 
@@ -23,12 +20,8 @@ var db *dynalite.Shared
 
 func TestMain(m *testing.M) {
 	db = dynalite.StartShared(context.Background())
-	code := m.Run()
-	_ = db.Close()
-	os.Exit(code)
+	os.Exit(db.Run(m))
 }
-
-var tableSeq atomic.Int64
 
 var t0 = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 
@@ -38,11 +31,7 @@ func at(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour
 // collects the EMF records.
 func newRecorder(t *testing.T) (*delivery.Recorder, *bytes.Buffer) {
 	t.Helper()
-	c := db.Server(t).Client()
-	table := fmt.Sprintf("delivery-%d", tableSeq.Add(1))
-	if err := state.CreateTable(context.Background(), c, table); err != nil {
-		t.Fatal(err)
-	}
+	c, table := db.StateTable(t, "delivery")
 	out := &bytes.Buffer{}
 	r := delivery.NewRecorder(c, table, telemetry.NewMetrics("Postdeploy", out), nil, 24*time.Hour)
 	r.Now = func() time.Time { return at(200) }

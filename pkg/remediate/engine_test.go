@@ -29,24 +29,15 @@ var db *dynalite.Shared
 
 func TestMain(m *testing.M) {
 	db = dynalite.StartShared(context.Background())
-	code := m.Run()
-	_ = db.Close()
-	os.Exit(code)
+	os.Exit(db.Run(m))
 }
-
-var tableSeq atomic.Int64
 
 var quiet = slog.New(slog.DiscardHandler)
 
 // newTable creates a fresh state table on the shared dynalite.
 func newTable(t testing.TB) (state.API, string) {
 	t.Helper()
-	c := db.Server(t).Client()
-	name := fmt.Sprintf("remediate-%d", tableSeq.Add(1))
-	if err := state.CreateTable(context.Background(), c, name); err != nil {
-		t.Fatal(err)
-	}
-	return c, name
+	return db.StateTable(t, "remediate")
 }
 
 type syncBuffer struct {

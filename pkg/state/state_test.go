@@ -2,7 +2,6 @@ package state_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -19,23 +18,14 @@ var db *dynalite.Shared
 
 func TestMain(m *testing.M) {
 	db = dynalite.StartShared(context.Background())
-	code := m.Run()
-	_ = db.Close()
-	os.Exit(code)
+	os.Exit(db.Run(m))
 }
-
-var tableSeq atomic.Int64
 
 // newStore gives each test its own table on the shared dynalite, and a
 // clock the test moves.
 func newStore(t *testing.T) (*state.Store, *clock) {
 	t.Helper()
-	srv := db.Server(t)
-	c := srv.Client()
-	table := fmt.Sprintf("state-%d", tableSeq.Add(1))
-	if err := state.CreateTable(context.Background(), c, table); err != nil {
-		t.Fatal(err)
-	}
+	c, table := db.StateTable(t, "state")
 	s := state.New(c, table)
 	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	s.Now = clk.Now

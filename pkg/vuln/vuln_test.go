@@ -29,12 +29,8 @@ var db *dynalite.Shared
 
 func TestMain(m *testing.M) {
 	db = dynalite.StartShared(context.Background())
-	code := m.Run()
-	_ = db.Close()
-	os.Exit(code)
+	os.Exit(db.Run(m))
 }
-
-var tableSeq atomic.Int64
 
 // fakeOps is OpsCenter: CreateOpsItem deduplicates on /aws/dedup as
 // "Managing duplicate OpsItems" (Systems Manager User Guide) says — an
@@ -137,12 +133,7 @@ var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	srv := db.Server(t)
-	c := srv.Client()
-	table := fmt.Sprintf("vuln-%d", tableSeq.Add(1))
-	if err := state.CreateTable(context.Background(), c, table); err != nil {
-		t.Fatal(err)
-	}
+	c, table := db.StateTable(t, "vuln")
 	r := &rig{ops: &fakeOps{}, sender: &fakeSender{}, clk: &clock{t: t0}, metrics: &bytes.Buffer{}}
 	r.states = state.New(c, table)
 	r.states.Now = r.clk.Now

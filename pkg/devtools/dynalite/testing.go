@@ -3,9 +3,15 @@ package dynalite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/postdeploy/postdeploy/pkg/state"
 )
 
 // StartT starts a server for one test and closes it when the test ends.
@@ -28,20 +34,20 @@ func StartT(tb testing.TB) *Server {
 //
 //	func TestMain(m *testing.M) {
 //		db = dynalite.StartShared(context.Background())
-//		code := m.Run()
-//		db.Close()
-//		os.Exit(code)
+//		os.Exit(db.Run(m))
 //	}
 //
-// Each test then calls db.Server(t). The server starts on the first
+// Each test then calls db.Server(t), or db.StateTable(t, prefix) for a
+// fresh state table of its own. The server starts on the first
 // Server call, so a test binary none of whose selected tests needs it
 // (a fuzz worker, a -run filter) never starts one.
 type Shared struct {
-	ctx  context.Context
-	once sync.Once
-	mu   sync.Mutex
-	srv  *Server
-	err  error
+	tables atomic.Int64
+	ctx    context.Context
+	once   sync.Once
+	mu     sync.Mutex
+	srv    *Server
+	err    error
 }
 
 // StartShared prepares the shared server; it starts on first use, and a
@@ -67,6 +73,27 @@ func (s *Shared) Server(tb testing.TB) *Server {
 	s.mu.Unlock()
 	require(tb, err)
 	return srv
+}
+
+// Run runs the test binary's tests, then closes the server; its result
+// is TestMain's exit code.
+func (s *Shared) Run(m *testing.M) int {
+	code := m.Run()
+	_ = s.Close()
+	return code
+}
+
+// StateTable creates a table with the state table's schema
+// (state.CreateTable) on the shared server, named prefix-N with N unique
+// in the test binary, and returns a client of the server and its name.
+func (s *Shared) StateTable(tb testing.TB, prefix string) (*dynamodb.Client, string) {
+	tb.Helper()
+	c := s.Server(tb).Client()
+	name := fmt.Sprintf("%s-%d", prefix, s.tables.Add(1))
+	if err := state.CreateTable(context.Background(), c, name); err != nil {
+		tb.Fatalf("create state table %s: %v", name, err)
+	}
+	return c, name
 }
 
 // Close stops the shared server if it was started.
